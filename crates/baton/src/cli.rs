@@ -1,0 +1,209 @@
+//! Command-line grammar. The help texts are the man page: keep them accurate.
+
+use crate::exit::Failure;
+use clap::{Args, Parser, Subcommand};
+use clusterdb::DbUrl;
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+DATABASE:
+  The cluster database is chosen by --db, else $BATON_DB, else an embedded SQLite file in
+  your data directory (~/.local/share/baton/cluster.db), created with every xCAT table on
+  first use. URL forms: sqlite:PATH, xcat-sqlite:DIR, xcat-cfgloc:PATH, postgres://..., mysql://...
+
+NODERANGES:
+  Every NORANGE is an xCAT noderange: node1,node2  node1-node10  node[01-10]  rack[1-2]n[1-3]
+  node5+3  a group  all,-rack1  compute@rack2  /regex  ^file  groups==compute  nodehm.mgt=~ipmi
+  ( ... ). XCAT_NODE_PREFIX and XCAT_NODE_SUFFIX are honoured for bare numbers.
+
+EXIT STATUS:
+  0 everything asked for was done; 1 the operation failed; 2 usage or validation error
+  (nothing was changed).
+
+Start with `baton quickstart`.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "baton",
+    version,
+    about = "Hand the compute nodes of a failed or retiring service node to another, without rebooting them",
+    long_about = "baton manages an xCAT-compatible cluster database and moves compute nodes between \
+service nodes. It reads and writes xCAT's own tables, noderanges and CSV formats, so it can work \
+on an existing xCAT database, or on its own embedded SQLite database.",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    /// Cluster database URL (sqlite:PATH, xcat-sqlite:DIR, xcat-cfgloc:PATH, postgres://, mysql://)
+    #[arg(
+        long,
+        global = true,
+        env = "BATON_DB",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub db: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create every xCAT table in the cluster database (done on first use anyway)
+    Init,
+    /// Print a table in xCAT's CSV format, or list the table names
+    Tabdump(TabdumpArgs),
+    /// Load a table from xCAT CSV (the table is the file name up to its first dot)
+    Tabrestore(TabrestoreArgs),
+    /// List the nodes of a noderange, optionally with table attributes
+    Nodels(NodelsArgs),
+    /// Show object definitions (nodes, groups, site, networks) as xCAT's lsdef does
+    Lsdef(LsdefArgs),
+    /// Change object definitions (creating a node needs groups=)
+    Chdef(DefArgs),
+    /// Create object definitions
+    Mkdef(DefArgs),
+    /// Remove object definitions
+    Rmdef(RmdefArgs),
+    /// Create a sample cluster in the database and show what to try next
+    Quickstart(QuickstartArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  baton tabdump\n  baton tabdump noderes > noderes.csv")]
+pub struct TabdumpArgs {
+    /// Table to print; without it, the table names are listed
+    pub table: Option<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+The whole restore is one transaction: on any error (bad header, unknown column, unbalanced
+quotes, too many fields, a duplicate key) every error is reported with its line and the table
+is left exactly as it was.
+
+Examples:
+  baton tabdump nodelist > nodelist.csv; baton tabrestore nodelist.csv
+  baton tabrestore -a hosts.extra.csv")]
+pub struct TabrestoreArgs {
+    /// Add rows instead of replacing the table's contents
+    #[arg(short = 'a', long = "addrows")]
+    pub add: bool,
+    /// CSV file, named after its table (nodelist.csv, hosts.csv.bak, ...)
+    pub file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Attributes are TABLE.COLUMN (noderes.servicenode), a whole TABLE, or the short names groups,
+tags (nodelist.groups) and mgt (nodehm.mgt). Values are inherited from groups and evaluated as
+xCAT does. An argument TABLE.COLUMN==VALUE (also !=, =~, !~) filters the nodes instead.
+
+Examples:
+  baton nodels compute
+  baton nodels rack01 noderes.servicenode
+  baton nodels all noderes.servicenode==sn1,sn2 noderes.xcatmaster")]
+pub struct NodelsArgs {
+    /// Show hidden nodes too
+    #[arg(short = 'S')]
+    pub show_hidden: bool,
+    /// Always print `node: table.column: value`
+    #[arg(short = 'H')]
+    pub with_header: bool,
+    /// Noderange (all nodes when omitted)
+    pub noderange: Option<String>,
+    /// Attributes to print, or filters
+    pub attrs: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Node attributes are shown inherited and evaluated; group attributes raw, as stored.
+
+Examples:
+  baton lsdef cn0001
+  baton lsdef rack01 -i servicenode,xcatmaster
+  baton lsdef -t group rack01
+  baton lsdef -t site
+  baton lsdef compute -i servicenode --json")]
+pub struct LsdefArgs {
+    /// Object type: node, group, site or network
+    #[arg(short = 't', long = "type", default_value = "node")]
+    pub kind: String,
+    /// Object names (a noderange for nodes)
+    #[arg(short = 'o', long = "objects")]
+    pub objects: Option<String>,
+    /// Only these attributes (comma-separated)
+    #[arg(short = 'i', value_delimiter = ',')]
+    pub attrs: Vec<String>,
+    /// Compact output: `name: attr=value`
+    #[arg(short = 'c', long = "compress")]
+    pub compact: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Object names (noderange for nodes); all objects when omitted
+    pub names: Option<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Values are written on the object's own row (the node's row, or the group's row), as xCAT does;
+group rows supply inherited values to their members. An empty value (attr=) clears it.
+
+Examples:
+  baton chdef cn0001 servicenode=sn2,sn1 xcatmaster=sn2-eth1
+  baton chdef -p cn0001 groups=gpu
+  baton mkdef -t node -o cn9999 groups=compute,all
+  baton mkdef -t group -o gpu members=cn0001,cn0002
+  baton chdef -t site domain=cluster.example")]
+pub struct DefArgs {
+    /// Object type: node, group or site
+    #[arg(short = 't', long = "type", default_value = "node")]
+    pub kind: String,
+    /// Object names (a noderange for nodes)
+    #[arg(short = 'o', long = "objects")]
+    pub objects: Option<String>,
+    /// Append to list attributes
+    #[arg(short = 'p', long = "plus", conflicts_with = "minus")]
+    pub plus: bool,
+    /// Remove from list attributes
+    #[arg(short = 'm', long = "minus")]
+    pub minus: bool,
+    /// mkdef: replace an existing definition
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+    /// [NAMES] attr=value ...
+    #[arg(required = true)]
+    pub words: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RmdefArgs {
+    /// Object type: node or group
+    #[arg(short = 't', long = "type", default_value = "node")]
+    pub kind: String,
+    /// Object names (a noderange for nodes)
+    #[arg(short = 'o', long = "objects")]
+    pub objects: Option<String>,
+    /// Object names (a noderange for nodes)
+    pub names: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct QuickstartArgs {
+    /// Number of compute nodes in the sample cluster
+    #[arg(long, default_value_t = 300)]
+    pub nodes: usize,
+    /// Replace the tables of a database that holds something else than a sample cluster
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The database URL from --db / BATON_DB, else the embedded default.
+pub fn db_url(arg: Option<&str>) -> Result<DbUrl, Failure> {
+    match arg {
+        Some(s) if !s.is_empty() => Ok(DbUrl::parse(s)?),
+        _ => Ok(DbUrl::default_location()),
+    }
+}

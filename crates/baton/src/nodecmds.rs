@@ -1,0 +1,182 @@
+//! nodels.
+
+use crate::cli::NodelsArgs;
+use crate::exit::Failure;
+use clusterdb::{attrs, table, ClusterDb, DbUrl, NoderangeEnv};
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+
+/// One attribute argument: what to print, or a filter.
+enum Arg {
+    Column {
+        table: String,
+        column: String,
+    },
+    Filter {
+        table: String,
+        column: String,
+        op: &'static str,
+        value: String,
+    },
+}
+
+fn shortname(s: &str) -> Option<(&'static str, &'static str)> {
+    match s {
+        "groups" | "tags" => Some(("nodelist", "groups")),
+        "mgt" => Some(("nodehm", "mgt")),
+        _ => None,
+    }
+}
+
+fn split_column(s: &str) -> Result<(String, String), Failure> {
+    if let Some((t, c)) = shortname(s) {
+        return Ok((t.into(), c.into()));
+    }
+    let bad = || Failure::usage(format!("{s} not a valid table.column description"));
+    let (t, c) = s.split_once('.').ok_or_else(bad)?;
+    let spec = table(t).map_err(|_| bad())?;
+    if !spec.has_column(c) || spec.inherit_column().is_none() {
+        return Err(bad());
+    }
+    Ok((t.into(), c.into()))
+}
+
+fn parse_args(words: &[String]) -> Result<Vec<Arg>, Failure> {
+    let mut out = Vec::new();
+    for w in words {
+        if let Some((i, op)) = ["==", "!=", "=~", "!~"]
+            .iter()
+            .filter_map(|op| w.find(op).map(|i| (i, *op)))
+            .min()
+        {
+            let (t, c) = split_column(&w[..i])?;
+            let mut value = w[i + 2..].to_string();
+            if op.ends_with('~') {
+                value = value.strip_prefix('/').unwrap_or(&value).to_string();
+                value = value.strip_suffix('/').unwrap_or(&value).to_string();
+            }
+            out.push(Arg::Filter {
+                table: t,
+                column: c,
+                op,
+                value,
+            });
+        } else if !w.contains('.') && shortname(w).is_none() {
+            // A whole table: every column but the key.
+            let spec = table(w)
+                .map_err(|_| Failure::usage(format!("{w} not a valid table.column description")))?;
+            let key = spec
+                .inherit_column()
+                .ok_or_else(|| Failure::usage(format!("{w} is not a table keyed by node")))?;
+            for c in spec.columns.iter().filter(|c| c.as_str() != key) {
+                out.push(Arg::Column {
+                    table: w.clone(),
+                    column: c.clone(),
+                });
+            }
+        } else {
+            let (t, c) = split_column(w)?;
+            out.push(Arg::Column {
+                table: t,
+                column: c,
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub fn nodels(url: &DbUrl, a: NodelsArgs) -> Result<(), Failure> {
+    let args = parse_args(&a.attrs)?;
+    let mut db = ClusterDb::open(url)?;
+    let snap = db.read()?;
+    let idx = snap.index()?;
+    let mut nodes: Vec<String> = match &a.noderange {
+        Some(r) => snap.noderange(r, &NoderangeEnv::from_env())?,
+        None => {
+            let mut v: Vec<String> = idx.nodes.iter().map(|n| n.name.clone()).collect();
+            v.sort();
+            v
+        }
+    };
+    if !a.show_hidden {
+        nodes.retain(|n| !idx.get(n).is_some_and(|e| e.hidden));
+    }
+
+    // One read per table for every column asked about.
+    let mut wanted: Vec<(String, Vec<String>)> = Vec::new();
+    for arg in &args {
+        let (t, c) = match arg {
+            Arg::Column { table, column } | Arg::Filter { table, column, .. } => (table, column),
+        };
+        match wanted.iter_mut().find(|(wt, _)| wt == t) {
+            Some((_, cols)) if !cols.contains(c) => cols.push(c.clone()),
+            Some(_) => {}
+            None => wanted.push((t.clone(), vec![c.clone()])),
+        }
+    }
+    let mut values: HashMap<(String, String), HashMap<String, Option<String>>> = HashMap::new();
+    for (t, cols) in &wanted {
+        let spec = table(t)?;
+        let colrefs: Vec<&str> = cols.iter().map(String::as_str).collect();
+        let got = attrs::nodes_attribs(&snap, spec, &nodes, &colrefs)?;
+        for (i, c) in cols.iter().enumerate() {
+            let m = got.iter().map(|(n, v)| (n.clone(), v[i].clone())).collect();
+            values.insert((t.clone(), c.clone()), m);
+        }
+    }
+    let value = |t: &str, c: &str, n: &str| -> String {
+        values
+            .get(&(t.to_string(), c.to_string()))
+            .and_then(|m| m.get(n).cloned().flatten())
+            .unwrap_or_default()
+    };
+
+    for arg in &args {
+        if let Arg::Filter {
+            table,
+            column,
+            op,
+            value: want,
+        } = arg
+        {
+            let re = if op.ends_with('~') {
+                Some(regex::Regex::new(want).map_err(|e| {
+                    Failure::usage(format!("invalid regular expression '{want}': {e}"))
+                })?)
+            } else {
+                None
+            };
+            nodes.retain(|n| {
+                let v = value(table, column, n);
+                match *op {
+                    "==" => v == *want,
+                    "!=" => v != *want,
+                    "=~" => re.as_ref().is_some_and(|r| r.is_match(&v)),
+                    _ => re.as_ref().is_some_and(|r| !r.is_match(&v)),
+                }
+            });
+        }
+    }
+
+    let columns: Vec<(&str, &str)> = args
+        .iter()
+        .filter_map(|a| match a {
+            Arg::Column { table, column } => Some((table.as_str(), column.as_str())),
+            Arg::Filter { .. } => None,
+        })
+        .collect();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    for n in &nodes {
+        match columns.as_slice() {
+            [] => writeln!(out, "{n}")?,
+            [(t, c)] if !a.with_header => writeln!(out, "{n}: {}", value(t, c, n))?,
+            cols => {
+                for (t, c) in cols {
+                    writeln!(out, "{n}: {t}.{c}: {}", value(t, c, n))?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

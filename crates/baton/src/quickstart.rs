@@ -1,0 +1,69 @@
+//! `baton quickstart`: a sample cluster to try baton on, and what to try next.
+
+use crate::cli::QuickstartArgs;
+use crate::exit::Failure;
+use clusterdb::sample::SampleSpec;
+use clusterdb::{tabio, ClusterDb, DbUrl};
+
+pub fn run(url: &DbUrl, a: QuickstartArgs) -> Result<(), Failure> {
+    if a.nodes == 0 || a.nodes > 1_000_000 {
+        return Err(Failure::usage("--nodes must be between 1 and 1000000"));
+    }
+    let spec = SampleSpec {
+        nodes: a.nodes,
+        ..SampleSpec::default()
+    };
+    let mut db = ClusterDb::open(url)?;
+    let snap = db.write()?;
+    let has_nodes = !snap.index()?.nodes.is_empty();
+    let is_sample = snap.site("baton-sample")?.as_deref() == Some("yes");
+    if has_nodes && !is_sample && !a.force {
+        return Err(Failure::usage(format!(
+            "{} already holds a cluster that is not a baton sample; quickstart would replace its \
+             tables. Use --db with another file, or --force.",
+            db_describe(url)
+        )));
+    }
+    // Start from empty tables, so nothing of an earlier sample remains.
+    for table in clusterdb::tabio::table_names() {
+        if table != "auditlog" && table != "eventlog" {
+            snap.tx().delete_all(clusterdb::table(table)?)?;
+        }
+    }
+    for (table, csv) in spec.tables() {
+        tabio::restore_into(&snap, table, &csv, false, &format!("sample {table}.csv"))?;
+    }
+    snap.commit()?;
+
+    let last = spec.node_name(spec.nodes);
+    println!("Created a sample cluster in {}:", db_describe(url));
+    println!(
+        "  management node mn (10.0.0.254); service nodes sn1-sn{} (group service)",
+        spec.sns
+    );
+    println!(
+        "  {} compute nodes {}-{} in {} racks (groups rack01-rack{:02}, compute, all)",
+        spec.nodes,
+        spec.node_name(1),
+        last,
+        spec.racks,
+        spec.racks
+    );
+    println!("  each rack is served by a pool of two service nodes (noderes.servicenode on the rack's row)");
+    println!("  node IPs come from a value expression on the compute row of the hosts table");
+    println!();
+    println!("Try next:");
+    println!("  baton nodels rack01");
+    println!("  baton nodels compute@rack02 noderes.servicenode");
+    println!(
+        "  baton lsdef {} -i servicenode,xcatmaster,conserver,ip,bmc",
+        spec.node_name(1)
+    );
+    println!("  baton lsdef -t group rack01");
+    println!("  baton tabdump noderes");
+    Ok(())
+}
+
+fn db_describe(url: &DbUrl) -> String {
+    url.to_string()
+}

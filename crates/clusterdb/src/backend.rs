@@ -1,0 +1,70 @@
+//! The storage interface every backend implements. Callers (the attribute resolver, tabdump,
+//! takeover) only see these traits, so a new backend (PostgreSQL, MySQL, xCAT's SQLite
+//! directory) plugs in without touching them.
+
+use crate::schema::TableSpec;
+use crate::Result;
+
+/// A column value: `None` is SQL NULL. xCAT reads `''` and NULL alike as "unset".
+pub type Value = Option<String>;
+/// One row, in the order of the columns asked for.
+pub type Row = Vec<Value>;
+
+/// The SQL condition xCAT uses to hide commented-out rows.
+pub const ENABLED_SQL: &str = "(\"disable\" IS NULL OR \"disable\" IN ('0','no','NO','No','nO'))";
+
+/// Is a row with this `disable` value visible to normal reads?
+pub fn is_enabled(disable: Option<&str>) -> bool {
+    matches!(disable, None | Some("0" | "no" | "NO" | "No" | "nO"))
+}
+
+/// Which rows a select returns.
+#[derive(Debug, Clone, Copy)]
+pub enum Filter<'a> {
+    /// Every enabled row.
+    Enabled,
+    /// Every row, disabled ones too (tabdump).
+    All,
+    /// Enabled rows whose `column` is one of `keys`; one query whatever the number of keys.
+    In { column: &'a str, keys: &'a [String] },
+    /// Enabled rows whose `column` equals `value`.
+    Eq { column: &'a str, value: &'a str },
+}
+
+/// A transaction. Reads inside one transaction see one consistent snapshot; writes become
+/// visible to others only at `commit`. Dropping without commit rolls back.
+pub trait Tx {
+    /// Does the table exist in the store? (xCAT's SQLite layout can lack tables.)
+    fn table_exists(&mut self, table: &TableSpec) -> Result<bool>;
+    /// Rows of `table`, only the `columns` asked for, in the store's natural order.
+    fn select(
+        &mut self,
+        table: &TableSpec,
+        columns: &[&str],
+        filter: Filter<'_>,
+    ) -> Result<Vec<Row>>;
+    /// Insert one row. Columns not listed are NULL; an auto-increment column is assigned.
+    fn insert(&mut self, table: &TableSpec, columns: &[&str], values: &[Value]) -> Result<()>;
+    /// Set `set` on every row whose `key` columns equal the given values; returns rows changed.
+    fn update(
+        &mut self,
+        table: &TableSpec,
+        key: &[(&str, &str)],
+        set: &[(&str, Value)],
+    ) -> Result<usize>;
+    /// Delete every row whose `key` columns equal the given values; returns rows deleted.
+    fn delete(&mut self, table: &TableSpec, key: &[(&str, &str)]) -> Result<usize>;
+    /// Delete every row of the table.
+    fn delete_all(&mut self, table: &TableSpec) -> Result<usize>;
+    fn commit(self: Box<Self>) -> Result<()>;
+}
+
+pub trait Backend: Send {
+    /// A description for messages; never contains a password.
+    fn describe(&self) -> String;
+    /// Create every missing table and column of the schema.
+    fn ensure_schema(&mut self) -> Result<()>;
+    /// Start a transaction. `write` transactions take the store's write lock up front, so two
+    /// writers serialize instead of failing half-way.
+    fn begin(&mut self, write: bool) -> Result<Box<dyn Tx + '_>>;
+}

@@ -1,0 +1,772 @@
+//! xCAT's object layer (lsdef / mkdef / chdef / rmdef): object attributes mapped to table columns
+//! as `Schema.pm`'s `%defspec` declares them. Node reads are inherited and evaluated; group reads
+//! are raw (xCAT's `keep_raw`); writes always go to the row keyed by the object's own name.
+
+use crate::attrs::nodes_attribs;
+use crate::backend::{Filter, Tx, Value};
+use crate::schema::{schema, AttrSpec, ObjectSpec, TableSpec};
+use crate::{table, Error, Result, Snapshot};
+use std::collections::{BTreeMap, HashMap};
+
+/// attribute → value, sorted by attribute name as lsdef prints them.
+pub type Attrs = BTreeMap<String, String>;
+
+/// Object types baton's lsdef/chdef/mkdef/rmdef handle.
+pub const TYPES: &[&str] = &["node", "group", "site", "network"];
+
+fn object(kind: &str) -> Result<&'static ObjectSpec> {
+    schema().object(kind).ok_or_else(|| {
+        Error::Invalid(format!(
+            "'{kind}' is not a valid object type; use one of {}",
+            TYPES.join(", ")
+        ))
+    })
+}
+
+/// A condition attribute (`mgt` of `mgt=ipmi`) matches when its value has the wanted word.
+fn condition_holds(value: Option<&str>, want: &str) -> bool {
+    value.is_some_and(|v| {
+        v.split(|c: char| !c.is_alphanumeric() && c != '_' && c != '-')
+            .any(|w| w == want)
+    })
+}
+
+/// The mappings of a node attribute that can be read: single-key lookups on the node name.
+fn readable(spec: &AttrSpec) -> bool {
+    spec.key_column.is_some()
+}
+
+/// Inherited, evaluated attributes of `nodes`. `wanted` limits the attributes (None = all).
+pub fn node_attrs(
+    snap: &Snapshot<'_>,
+    nodes: &[String],
+    wanted: Option<&[String]>,
+) -> Result<BTreeMap<String, Attrs>> {
+    let obj = object("node")?;
+    if let Some(w) = wanted {
+        for a in w {
+            if obj.mappings(a).next().is_none() {
+                return Err(Error::Invalid(format!(
+                    "'{a}' is not an attribute of node objects"
+                )));
+            }
+        }
+    }
+    let want = |a: &str| a != obj.key_attr && wanted.is_none_or(|w| w.iter().any(|x| x == a));
+    // Conditions (mgt, nodetype, ...) are read too, even when not asked for.
+    let conditions: Vec<&str> = obj
+        .attrs
+        .iter()
+        .filter_map(|m| m.only_if.as_ref().map(|(a, _)| a.as_str()))
+        .collect();
+    let mappings: Vec<&AttrSpec> = obj
+        .attrs
+        .iter()
+        .filter(|m| readable(m) && (want(&m.attr) || conditions.contains(&m.attr.as_str())))
+        .collect();
+
+    // One read per table for all nodes and all of that table's columns.
+    let mut by_table: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for m in &mappings {
+        let cols = by_table.entry(m.table.as_str()).or_default();
+        if !cols.contains(&m.column.as_str()) {
+            cols.push(m.column.as_str());
+        }
+    }
+    let mut values: HashMap<(&str, &str), HashMap<String, Value>> = HashMap::new();
+    for (t, cols) in &by_table {
+        let spec = table(t)?;
+        let per_node = read_table_for(snap, spec, nodes, cols)?;
+        for (i, c) in cols.iter().enumerate() {
+            let col: HashMap<String, Value> = per_node
+                .iter()
+                .map(|(n, v)| (n.clone(), v[i].clone()))
+                .collect();
+            values.insert((t, c), col);
+        }
+    }
+    let get = |m: &AttrSpec, node: &str| -> Option<String> {
+        values
+            .get(&(m.table.as_str(), m.column.as_str()))?
+            .get(node)?
+            .clone()
+    };
+
+    let mut out = BTreeMap::new();
+    for node in nodes {
+        let mut attrs = Attrs::new();
+        // Unconditional mappings first, so conditions can be checked against them.
+        for m in mappings.iter().filter(|m| m.only_if.is_none()) {
+            if let Some(v) = get(m, node) {
+                attrs.entry(m.attr.clone()).or_insert(v);
+            }
+        }
+        for m in mappings.iter().filter(|m| m.only_if.is_some()) {
+            let (cattr, cval) = m.only_if.as_ref().unwrap();
+            if condition_holds(attrs.get(cattr).map(String::as_str), cval) {
+                if let Some(v) = get(m, node) {
+                    attrs.entry(m.attr.clone()).or_insert(v);
+                }
+            }
+        }
+        attrs.retain(|a, _| want(a));
+        out.insert(node.clone(), attrs);
+    }
+    Ok(out)
+}
+
+/// Values of `cols` for each node: inherited for node-keyed tables, the raw row otherwise.
+fn read_table_for(
+    snap: &Snapshot<'_>,
+    spec: &TableSpec,
+    nodes: &[String],
+    cols: &[&str],
+) -> Result<HashMap<String, Vec<Value>>> {
+    if spec.inherit_column().is_some() {
+        return nodes_attribs(snap, spec, nodes, cols);
+    }
+    let Some(keycol) = spec
+        .node_column
+        .as_deref()
+        .or(spec.primary_key.first().map(String::as_str))
+    else {
+        return Ok(HashMap::new());
+    };
+    let mut select = vec![keycol];
+    select.extend_from_slice(cols);
+    let rows = snap.select(
+        spec,
+        &select,
+        Filter::In {
+            column: keycol,
+            keys: nodes,
+        },
+    )?;
+    let mut out = HashMap::new();
+    for mut r in rows {
+        if let Some(k) = r.remove(0) {
+            out.entry(k).or_insert(r);
+        }
+    }
+    Ok(out)
+}
+
+/// A group's own rows, raw (no inheritance, no evaluation), plus `members` and `grouptype`.
+pub fn group_attrs(snap: &Snapshot<'_>, group: &str) -> Result<Attrs> {
+    let mut attrs = Attrs::new();
+    let node = object("node")?;
+    let mut by_table: BTreeMap<&str, Vec<&AttrSpec>> = BTreeMap::new();
+    for m in node
+        .attrs
+        .iter()
+        .filter(|m| readable(m) && m.attr != node.key_attr)
+    {
+        by_table.entry(m.table.as_str()).or_default().push(m);
+    }
+    for (t, maps) in by_table {
+        let spec = table(t)?;
+        let Some(keycol) = spec.inherit_column() else {
+            continue;
+        };
+        if t == "nodelist" {
+            continue; // nodelist rows are nodes, never groups
+        }
+        let cols: Vec<&str> = maps.iter().map(|m| m.column.as_str()).collect();
+        let rows = snap.select(
+            spec,
+            &cols,
+            Filter::Eq {
+                column: keycol,
+                value: group,
+            },
+        )?;
+        if let Some(r) = rows.first() {
+            for (m, v) in maps.iter().zip(r) {
+                if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+                    attrs.entry(m.attr.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+    }
+    let idx = snap.index()?;
+    let members = idx.group_members(group);
+    match idx.group_def(group) {
+        Some(def) => {
+            let dynamic = matches!(def.kind, noderange::GroupKind::Dynamic);
+            attrs.insert(
+                "grouptype".into(),
+                if dynamic { "dynamic" } else { "static" }.into(),
+            );
+            if let Some(w) = def.wherevals.as_ref().filter(|w| !w.is_empty()) {
+                attrs.insert("wherevals".into(), w.clone());
+            }
+            if dynamic {
+                let m = dynamic_group_members(snap, def.wherevals.as_deref().unwrap_or(""))?;
+                attrs.insert("members".into(), m.join(","));
+            } else {
+                attrs.insert("members".into(), members.join(","));
+            }
+        }
+        None if members.is_empty() => {
+            return Err(Error::Invalid(format!(
+                "Could not find an object named '{group}' of type 'group'."
+            )))
+        }
+        None => {
+            attrs.insert("grouptype".into(), "static".into());
+            attrs.insert("members".into(), members.join(","));
+        }
+    }
+    Ok(attrs)
+}
+
+/// The `site` table as the object `clustersite`.
+pub fn site_attrs(snap: &Snapshot<'_>) -> Result<Attrs> {
+    let rows = snap.select(table("site")?, &["key", "value"], Filter::Enabled)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| Some((r[0].clone()?, r[1].clone().filter(|v| !v.is_empty())?)))
+        .collect())
+}
+
+/// Every network object (networks rows by netname), raw.
+pub fn network_attrs(snap: &Snapshot<'_>) -> Result<BTreeMap<String, Attrs>> {
+    let spec = table("networks")?;
+    let cols: Vec<&str> = spec
+        .columns
+        .iter()
+        .map(String::as_str)
+        .filter(|c| *c != "disable")
+        .collect();
+    let rows = snap.select(spec, &cols, Filter::Enabled)?;
+    let mut out = BTreeMap::new();
+    for r in rows {
+        let mut attrs = Attrs::new();
+        for (c, v) in cols.iter().zip(&r) {
+            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+                let name = if *c == "comments" { "usercomment" } else { c };
+                attrs.insert(name.to_string(), v.clone());
+            }
+        }
+        let name = attrs
+            .get("netname")
+            .cloned()
+            .or_else(|| attrs.get("net").cloned())
+            .unwrap_or_default();
+        attrs.remove("netname");
+        out.insert(name, attrs);
+    }
+    Ok(out)
+}
+
+/// Members of a dynamic group: nodes whose attributes satisfy every `::`-joined criterion
+/// (`attr==val`, `attr!=val`, `attr=~re`, `attr!~re`).
+pub fn dynamic_group_members(snap: &Snapshot<'_>, wherevals: &str) -> Result<Vec<String>> {
+    let mut crits = Vec::new();
+    for c in wherevals.split("::").filter(|c| !c.is_empty()) {
+        let (attr, op, val) = ["==", "!=", "=~", "!~"]
+            .iter()
+            .filter_map(|op| c.find(op).map(|i| (i, *op)))
+            .min_by_key(|(i, _)| *i)
+            .map(|(i, op)| (&c[..i], op, &c[i + 2..]))
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "dynamic group criterion '{c}' has no ==, !=, =~ or !~"
+                ))
+            })?;
+        let re = if op.ends_with('~') {
+            Some(
+                regex::Regex::new(val)
+                    .map_err(|e| Error::Invalid(format!("dynamic group criterion '{c}': {e}")))?,
+            )
+        } else {
+            None
+        };
+        crits.push((attr.to_string(), op, val.to_string(), re));
+    }
+    let idx = snap.index()?;
+    let nodes: Vec<String> = idx.nodes.iter().map(|n| n.name.clone()).collect();
+    let wanted: Vec<String> = crits.iter().map(|c| c.0.clone()).collect();
+    let attrs = node_attrs(snap, &nodes, Some(&wanted))?;
+    let mut out: Vec<String> = nodes
+        .into_iter()
+        .filter(|n| {
+            let a = &attrs[n];
+            crits.iter().all(|(attr, op, val, re)| {
+                let v = a.get(attr).map(String::as_str).unwrap_or("");
+                match *op {
+                    "==" => v == val,
+                    "!=" => v != val,
+                    "=~" => re.as_ref().is_some_and(|r| r.is_match(v)),
+                    _ => re.as_ref().is_some_and(|r| !r.is_match(v)),
+                }
+            })
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// How `chdef` combines a new value with the current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Replace,
+    /// `-p`: append list items.
+    Plus,
+    /// `-m`: remove list items.
+    Minus,
+}
+
+/// Parse `attr=value` words; rejects anything else, naming the word.
+pub fn parse_assignments(words: &[String]) -> Result<Vec<(String, String)>> {
+    words
+        .iter()
+        .map(|w| match w.split_once('=') {
+            Some((a, v)) if !a.is_empty() => Ok((a.to_string(), v.to_string())),
+            _ => Err(Error::Invalid(format!(
+                "'{w}' is not of the form attribute=value"
+            ))),
+        })
+        .collect()
+}
+
+fn merge(mode: Mode, current: Option<&str>, new: &str) -> Option<String> {
+    let items = |s: &str| {
+        s.split(',')
+            .filter(|i| !i.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let v = match mode {
+        Mode::Replace => new.to_string(),
+        Mode::Plus => {
+            let mut cur = items(current.unwrap_or(""));
+            for i in items(new) {
+                if !cur.contains(&i) {
+                    cur.push(i);
+                }
+            }
+            cur.join(",")
+        }
+        Mode::Minus => {
+            let drop = items(new);
+            items(current.unwrap_or(""))
+                .into_iter()
+                .filter(|i| !drop.contains(i))
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+    };
+    (!v.is_empty()).then_some(v)
+}
+
+/// Write `set` on the row whose `keycol` is `key`, creating the row if there is none.
+pub fn upsert(
+    tx: &mut dyn Tx,
+    spec: &TableSpec,
+    keycol: &str,
+    key: &str,
+    set: &[(&str, Value)],
+) -> Result<()> {
+    if tx.update(spec, &[(keycol, key)], set)? == 0 {
+        let mut cols = vec![keycol];
+        let mut vals = vec![Some(key.to_string())];
+        for (c, v) in set {
+            cols.push(c);
+            vals.push(v.clone());
+        }
+        tx.insert(spec, &cols, &vals)?;
+    }
+    Ok(())
+}
+
+/// Pick the table.column an attribute of a node goes to. `only_if` mappings are chosen by the
+/// condition attribute's value, taken from the same command first, then from the database.
+fn node_mapping<'o>(
+    obj: &'o ObjectSpec,
+    attr: &str,
+    node: &str,
+    pending: &[(String, String)],
+    current: &Attrs,
+) -> Result<&'o AttrSpec> {
+    let maps: Vec<&'o AttrSpec> = obj
+        .attrs
+        .iter()
+        .filter(|m| m.attr == attr && readable(m))
+        .collect();
+    if maps.is_empty() {
+        return Err(Error::Invalid(format!(
+            "'{attr}' is not an attribute of node objects"
+        )));
+    }
+    if let Some(m) = maps.iter().find(|m| m.only_if.is_none()) {
+        return Ok(*m);
+    }
+    for m in &maps {
+        let (cattr, cval) = m.only_if.as_ref().unwrap();
+        let v = pending
+            .iter()
+            .rev()
+            .find(|(a, _)| a == cattr)
+            .map(|(_, v)| v.as_str())
+            .or(current.get(cattr).map(String::as_str));
+        if condition_holds(v, cval) {
+            return Ok(*m);
+        }
+    }
+    let conds: Vec<String> = maps
+        .iter()
+        .filter_map(|m| m.only_if.as_ref().map(|(a, v)| format!("{a}={v}")))
+        .collect();
+    Err(Error::Invalid(format!(
+        "cannot store '{attr}' for node {node}: it is only defined when {}",
+        conds.join(" or ")
+    )))
+}
+
+/// `chdef`/`mkdef` for nodes: apply the assignments to every node's own rows, in one transaction
+/// (the caller commits). Nodes that do not exist are created only when `create` is set, and
+/// then `groups` must be given.
+pub fn set_node_attrs(
+    snap: &mut Snapshot<'_>,
+    nodes: &[String],
+    assignments: &[(String, String)],
+    mode: Mode,
+    create: bool,
+) -> Result<()> {
+    let obj = object("node")?;
+    let idx = snap.index()?;
+    let missing: Vec<&String> = nodes.iter().filter(|n| !idx.contains(n)).collect();
+    if !missing.is_empty() {
+        if !create {
+            let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+            return Err(Error::Invalid(format!(
+                "Could not find an object named '{}' of type 'node'.",
+                names.join(",")
+            )));
+        }
+        if !assignments
+            .iter()
+            .any(|(a, v)| a == "groups" && !v.is_empty())
+        {
+            return Err(Error::Invalid(format!(
+                "Attribute 'groups' is not specified for node {}.",
+                missing[0]
+            )));
+        }
+    }
+    let attr_names: Vec<String> = assignments.iter().map(|(a, _)| a.clone()).collect();
+    let mut wanted = attr_names.clone();
+    wanted.extend(
+        obj.attrs
+            .iter()
+            .filter_map(|m| m.only_if.as_ref().map(|(a, _)| a.clone())),
+    );
+    wanted.sort();
+    wanted.dedup();
+    wanted.retain(|a| obj.mappings(a).any(readable));
+    let existing: Vec<String> = nodes.iter().filter(|n| idx.contains(n)).cloned().collect();
+    let current = node_attrs(snap, &existing, Some(&wanted))?;
+    let empty = Attrs::new();
+    let xcatdefaults = postscript_defaults(snap)?;
+
+    // Plan every write first, so a bad attribute anywhere changes nothing.
+    let mut writes: Vec<(&'static TableSpec, String, &str, String, Value)> = Vec::new();
+    for node in nodes {
+        let cur = current.get(node).unwrap_or(&empty);
+        for (attr, value) in assignments {
+            if *attr == obj.key_attr {
+                return Err(Error::Invalid(
+                    "the node name cannot be changed with chdef".into(),
+                ));
+            }
+            let m = node_mapping(obj, attr, node, assignments, cur)?;
+            let spec = table(&m.table)?;
+            let mut v = merge(mode, cur.get(attr).map(String::as_str), value);
+            if m.table == "postscripts" {
+                v = v.map(|v| drop_defaults(&v, xcatdefaults.get(&m.column)));
+                v = v.filter(|v| !v.is_empty());
+            }
+            let keycol = m.key_column.clone().unwrap();
+            writes.push((spec, node.clone(), &m.column, keycol, v));
+        }
+    }
+    let mut tx = snap.tx();
+    for (spec, node, column, keycol, v) in writes {
+        upsert(&mut **tx, spec, &keycol, &node, &[(column, v)])?;
+    }
+    drop(tx);
+    snap.invalidate();
+    Ok(())
+}
+
+/// xCAT drops postscripts already in the `xcatdefaults` row (they always run first).
+fn drop_defaults(v: &str, defaults: Option<&String>) -> String {
+    let Some(d) = defaults else {
+        return v.to_string();
+    };
+    let d: Vec<&str> = d.split(',').collect();
+    v.split(',')
+        .filter(|i| !d.contains(i))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn postscript_defaults(snap: &Snapshot<'_>) -> Result<HashMap<String, String>> {
+    let spec = table("postscripts")?;
+    let rows = snap.select(
+        spec,
+        &["postscripts", "postbootscripts"],
+        Filter::Eq {
+            column: "node",
+            value: "xcatdefaults",
+        },
+    )?;
+    let mut out = HashMap::new();
+    if let Some(r) = rows.first() {
+        for (c, v) in ["postscripts", "postbootscripts"].iter().zip(r) {
+            if let Some(v) = v {
+                out.insert(c.to_string(), v.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `mkdef -t group` / `chdef -t group`: the group's own rows (raw), its nodegroup row, and with
+/// `members=` the membership in each node's `nodelist.groups`.
+pub fn set_group_attrs(
+    snap: &mut Snapshot<'_>,
+    group: &str,
+    assignments: &[(String, String)],
+    create: bool,
+) -> Result<()> {
+    if group.is_empty() || group.contains(',') {
+        return Err(Error::Invalid(format!(
+            "'{group}' is not a valid group name"
+        )));
+    }
+    let obj = object("node")?;
+    let idx = snap.index()?;
+    if idx.contains(group) {
+        return Err(Error::Invalid(format!("'{group}' is a node, not a group")));
+    }
+    let exists = idx.group_def(group).is_some() || !idx.group_members(group).is_empty();
+    if create && exists {
+        return Err(Error::Invalid(format!(
+            "A definition for '{group}' already exists."
+        )));
+    }
+    if !create && !exists {
+        return Err(Error::Invalid(format!(
+            "Could not find an object named '{group}' of type 'group'."
+        )));
+    }
+    let mut members: Option<Vec<String>> = None;
+    let mut grouprow: Vec<(&str, Value)> = Vec::new();
+    let mut writes: Vec<(&'static TableSpec, String, &str)> = Vec::new();
+    for (attr, value) in assignments {
+        match attr.as_str() {
+            "members" => {
+                let list: Vec<String> = value
+                    .split(',')
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if let Some(bad) = list.iter().find(|m| !idx.contains(m)) {
+                    return Err(Error::Invalid(format!(
+                        "Could not find an object named '{bad}' of type 'node'."
+                    )));
+                }
+                members = Some(list);
+            }
+            "grouptype" | "wherevals" | "membergroups" => {
+                grouprow.push((attr.as_str(), Some(value.clone()).filter(|v| !v.is_empty())));
+            }
+            "usercomment" => {
+                grouprow.push(("comments", Some(value.clone()).filter(|v| !v.is_empty())))
+            }
+            "groups" => {
+                return Err(Error::Invalid(
+                    "groups cannot be nested: a group has no 'groups' attribute".into(),
+                ))
+            }
+            _ => {
+                let m = obj
+                    .mappings(attr)
+                    .find(|m| readable(m) && m.only_if.is_none())
+                    .ok_or_else(|| {
+                        Error::Invalid(format!("'{attr}' is not an attribute of group objects"))
+                    })?;
+                let spec = table(&m.table)?;
+                if spec.inherit_column().is_none() || m.table == "nodelist" {
+                    return Err(Error::Invalid(format!("'{attr}' cannot be set on a group")));
+                }
+                writes.push((spec, value.clone(), m.column.as_str()));
+            }
+        }
+    }
+    let member_changes: Vec<(String, String)> = match &members {
+        None => Vec::new(),
+        Some(list) => idx
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                let has = n.groups.iter().any(|g| g == group);
+                let want = list.contains(&n.name);
+                let mut g = n.groups.clone();
+                match (has, want) {
+                    (false, true) => g.push(group.to_string()),
+                    (true, false) => g.retain(|x| x != group),
+                    _ => return None,
+                }
+                Some((n.name.clone(), g.join(",")))
+            })
+            .collect(),
+    };
+    let mut tx = snap.tx();
+    let ng = table("nodegroup")?;
+    let mut row = grouprow;
+    if create && !row.iter().any(|(c, _)| *c == "grouptype") {
+        row.push(("grouptype", Some("static".into())));
+    }
+    if create || !row.is_empty() {
+        upsert(&mut **tx, ng, "groupname", group, &row)?;
+    }
+    for (spec, value, column) in writes {
+        let keycol = spec.inherit_column().unwrap();
+        upsert(
+            &mut **tx,
+            spec,
+            keycol,
+            group,
+            &[(column, Some(value).filter(|v| !v.is_empty()))],
+        )?;
+    }
+    let nl = table("nodelist")?;
+    for (node, groups) in member_changes {
+        tx.update(
+            nl,
+            &[("node", &node)],
+            &[("groups", Some(groups).filter(|g| !g.is_empty()))],
+        )?;
+    }
+    drop(tx);
+    snap.invalidate();
+    Ok(())
+}
+
+/// `rmdef -t node`: delete the nodes' rows from every table keyed by a node column.
+pub fn remove_nodes(snap: &mut Snapshot<'_>, nodes: &[String]) -> Result<usize> {
+    let mut tx = snap.tx();
+    let mut n = 0;
+    for spec in schema().tables.values() {
+        let Some(keycol) = spec.node_column.as_deref() else {
+            continue;
+        };
+        for node in nodes {
+            let c = tx.delete(spec, &[(keycol, node)])?;
+            if spec.name == "nodelist" {
+                n += c;
+            }
+        }
+    }
+    drop(tx);
+    snap.invalidate();
+    Ok(n)
+}
+
+/// `rmdef -t group`: delete the group's nodegroup row and its group-keyed rows, and take the
+/// group out of every member's `nodelist.groups`.
+pub fn remove_group(snap: &mut Snapshot<'_>, group: &str) -> Result<()> {
+    let idx = snap.index()?;
+    if idx.group_def(group).is_none() && idx.group_members(group).is_empty() {
+        return Err(Error::Invalid(format!(
+            "Could not find an object named '{group}' of type 'group'."
+        )));
+    }
+    let changes: Vec<(String, String)> = idx
+        .nodes
+        .iter()
+        .filter(|n| n.groups.iter().any(|g| g == group))
+        .map(|n| {
+            (
+                n.name.clone(),
+                n.groups
+                    .iter()
+                    .filter(|g| *g != group)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
+        })
+        .collect();
+    let mut tx = snap.tx();
+    tx.delete(table("nodegroup")?, &[("groupname", group)])?;
+    for spec in schema().tables.values() {
+        if let Some(keycol) = spec.inherit_column().filter(|_| spec.name != "nodelist") {
+            tx.delete(spec, &[(keycol, group)])?;
+        }
+    }
+    let nl = table("nodelist")?;
+    for (node, groups) in changes {
+        tx.update(
+            nl,
+            &[("node", &node)],
+            &[("groups", Some(groups).filter(|g| !g.is_empty()))],
+        )?;
+    }
+    drop(tx);
+    snap.invalidate();
+    Ok(())
+}
+
+/// `chdef -t site key=value`: an empty value deletes the key, as in xCAT.
+pub fn set_site(snap: &mut Snapshot<'_>, assignments: &[(String, String)]) -> Result<()> {
+    let spec = table("site")?;
+    let mut tx = snap.tx();
+    for (k, v) in assignments {
+        if v.is_empty() {
+            tx.delete(spec, &[("key", k)])?;
+        } else {
+            upsert(&mut **tx, spec, "key", k, &[("value", Some(v.clone()))])?;
+        }
+    }
+    drop(tx);
+    snap.invalidate();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_modes() {
+        assert_eq!(merge(Mode::Replace, Some("a"), "b").as_deref(), Some("b"));
+        assert_eq!(
+            merge(Mode::Plus, Some("a,b"), "b,c").as_deref(),
+            Some("a,b,c")
+        );
+        assert_eq!(
+            merge(Mode::Minus, Some("a,b,c"), "b").as_deref(),
+            Some("a,c")
+        );
+        assert_eq!(merge(Mode::Replace, Some("a"), ""), None);
+    }
+
+    #[test]
+    fn conditions_match_whole_words() {
+        assert!(condition_holds(Some("ipmi"), "ipmi"));
+        assert!(condition_holds(Some("ppc,osi"), "osi"));
+        assert!(!condition_holds(Some("openbmc"), "bmc"));
+        assert!(!condition_holds(None, "ipmi"));
+    }
+
+    #[test]
+    fn assignments_must_have_equals() {
+        assert!(parse_assignments(&["a=b".into(), "c=".into()]).is_ok());
+        assert!(parse_assignments(&["nope".into()]).is_err());
+        assert!(parse_assignments(&["=x".into()]).is_err());
+    }
+}

@@ -1,0 +1,279 @@
+//! Embedded SQLite backend: the whole cluster database in one file, in WAL mode.
+//! Tables and columns are xCAT's own (same DDL as xCAT's `buildcreatestmt`), so the file can be
+//! inspected with the `sqlite3` tool and reads like an xCAT table.
+
+use crate::backend::{Backend, Filter, Row, Tx, Value, ENABLED_SQL};
+use crate::schema::{schema, TableSpec};
+use crate::{Error, Result};
+use rusqlite::{params_from_iter, Connection, OpenFlags, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub struct SqliteBackend {
+    path: PathBuf,
+    conn: Connection,
+}
+
+impl SqliteBackend {
+    /// Open (creating the file and its directory if needed).
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() && !dir.exists() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    Error::Store(format!("cannot create directory {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| Error::Store(format!("cannot open {}: {e}", path.display())))?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql)?;
+        Ok(SqliteBackend {
+            path: path.to_path_buf(),
+            conn,
+        })
+    }
+}
+
+pub(crate) fn sql(e: rusqlite::Error) -> Error {
+    Error::Store(e.to_string())
+}
+
+/// Quote an identifier. Identifiers only ever come from the schema, never from users.
+pub(crate) fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// xCAT's CREATE TABLE for SQLite: keys VARCHAR(128), other columns TEXT (or their declared
+/// type), NOT NULL where required, PRIMARY KEY clause unless there is an autoincrement column.
+pub fn create_table_sql(t: &TableSpec) -> String {
+    let auto = t.autoincrement();
+    let mut cols = Vec::new();
+    for c in &t.columns {
+        let nn = if t.not_null.contains(c) {
+            " NOT NULL"
+        } else {
+            ""
+        };
+        if Some(c.as_str()) == auto {
+            cols.push(format!("{} INTEGER PRIMARY KEY AUTOINCREMENT", ident(c)));
+        } else if t.is_key(c) {
+            cols.push(format!("{} VARCHAR(128){nn}", ident(c)));
+        } else {
+            let ty = t.column_types.get(c).map(String::as_str).unwrap_or("TEXT");
+            cols.push(format!("{} {ty}{nn}", ident(c)));
+        }
+    }
+    if auto.is_none() && !t.primary_key.is_empty() {
+        let pk: Vec<_> = t.primary_key.iter().map(|k| ident(k)).collect();
+        cols.push(format!("PRIMARY KEY ({})", pk.join(",")));
+    }
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} ({})",
+        ident(&t.name),
+        cols.join(", ")
+    )
+}
+
+impl Backend for SqliteBackend {
+    fn describe(&self) -> String {
+        format!("sqlite:{}", self.path.display())
+    }
+
+    fn ensure_schema(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let existing: std::collections::HashSet<String> = {
+            let mut st = tx
+                .prepare("SELECT name FROM sqlite_master WHERE type='table'")
+                .map_err(sql)?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(sql)?;
+            rows.collect::<std::result::Result<_, _>>().map_err(sql)?
+        };
+        for t in schema().tables.values() {
+            if !existing.contains(&t.name) {
+                tx.execute_batch(&create_table_sql(t)).map_err(sql)?;
+                continue;
+            }
+            // Older files may lack columns added to the schema since (xCAT's updateschema).
+            let have: std::collections::HashSet<String> = {
+                let mut st = tx
+                    .prepare(&format!("PRAGMA table_info({})", ident(&t.name)))
+                    .map_err(sql)?;
+                let rows = st.query_map([], |r| r.get::<_, String>(1)).map_err(sql)?;
+                rows.collect::<std::result::Result<_, _>>().map_err(sql)?
+            };
+            for c in t.columns.iter().filter(|c| !have.contains(*c)) {
+                tx.execute_batch(&format!(
+                    "ALTER TABLE {} ADD COLUMN {} TEXT",
+                    ident(&t.name),
+                    ident(c)
+                ))
+                .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)
+    }
+
+    fn begin(&mut self, write: bool) -> Result<Box<dyn Tx + '_>> {
+        let behavior = if write {
+            TransactionBehavior::Immediate
+        } else {
+            TransactionBehavior::Deferred
+        };
+        let tx = self.conn.transaction_with_behavior(behavior).map_err(sql)?;
+        Ok(Box::new(SqliteTx { tx }))
+    }
+}
+
+struct SqliteTx<'c> {
+    tx: rusqlite::Transaction<'c>,
+}
+
+fn where_key(key: &[(&str, &str)]) -> String {
+    key.iter()
+        .enumerate()
+        .map(|(i, (c, _))| format!("{} = ?{}", ident(c), i + 1))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+impl Tx for SqliteTx<'_> {
+    fn table_exists(&mut self, table: &TableSpec) -> Result<bool> {
+        let n: i64 = self
+            .tx
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1",
+                [&table.name],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        Ok(n > 0)
+    }
+
+    fn select(
+        &mut self,
+        table: &TableSpec,
+        columns: &[&str],
+        filter: Filter<'_>,
+    ) -> Result<Vec<Row>> {
+        let cols: Vec<String> = columns.iter().map(|c| ident(c)).collect();
+        let mut q = format!("SELECT {} FROM {}", cols.join(","), ident(&table.name));
+        let mut params: Vec<String> = Vec::new();
+        match filter {
+            Filter::All => {}
+            Filter::Enabled => q.push_str(&format!(" WHERE {ENABLED_SQL}")),
+            Filter::Eq { column, value } => {
+                q.push_str(&format!(" WHERE {ENABLED_SQL} AND {} = ?1", ident(column)));
+                params.push(value.to_string());
+            }
+            Filter::In { column, keys } => {
+                // One statement for any number of keys: the list travels as one JSON array.
+                q.push_str(&format!(
+                    " WHERE {ENABLED_SQL} AND {} IN (SELECT value FROM json_each(?1))",
+                    ident(column)
+                ));
+                params.push(serde_json::to_string(keys).map_err(|e| Error::Store(e.to_string()))?);
+            }
+        }
+        q.push_str(" ORDER BY rowid");
+        let mut st = self.tx.prepare_cached(&q).map_err(sql)?;
+        let n = columns.len();
+        let rows = st
+            .query_map(params_from_iter(params.iter()), |r| {
+                (0..n)
+                    .map(|i| value_of(r, i))
+                    .collect::<rusqlite::Result<Row>>()
+            })
+            .map_err(sql)?;
+        rows.collect::<rusqlite::Result<Vec<Row>>>().map_err(sql)
+    }
+
+    fn insert(&mut self, table: &TableSpec, columns: &[&str], values: &[Value]) -> Result<()> {
+        let auto = table.autoincrement();
+        let (cols, vals): (Vec<&str>, Vec<&Value>) = columns
+            .iter()
+            .zip(values)
+            .filter(|(c, _)| Some(**c) != auto)
+            .map(|(c, v)| (*c, v))
+            .unzip();
+        let q = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            ident(&table.name),
+            cols.iter().map(|c| ident(c)).collect::<Vec<_>>().join(","),
+            (1..=cols.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut st = self.tx.prepare_cached(&q).map_err(sql)?;
+        st.execute(params_from_iter(vals.iter()))
+            .map_err(|e| Error::Store(format!("cannot insert into {}: {e}", table.name)))?;
+        Ok(())
+    }
+
+    fn update(
+        &mut self,
+        table: &TableSpec,
+        key: &[(&str, &str)],
+        set: &[(&str, Value)],
+    ) -> Result<usize> {
+        let sets: Vec<String> = set
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| format!("{} = ?{}", ident(c), key.len() + i + 1))
+            .collect();
+        let q = format!(
+            "UPDATE {} SET {} WHERE {}",
+            ident(&table.name),
+            sets.join(", "),
+            where_key(key)
+        );
+        let mut params: Vec<Value> = key.iter().map(|(_, v)| Some(v.to_string())).collect();
+        params.extend(set.iter().map(|(_, v)| v.clone()));
+        let mut st = self.tx.prepare_cached(&q).map_err(sql)?;
+        st.execute(params_from_iter(params.iter())).map_err(sql)
+    }
+
+    fn delete(&mut self, table: &TableSpec, key: &[(&str, &str)]) -> Result<usize> {
+        let q = format!(
+            "DELETE FROM {} WHERE {}",
+            ident(&table.name),
+            where_key(key)
+        );
+        let mut st = self.tx.prepare_cached(&q).map_err(sql)?;
+        st.execute(params_from_iter(key.iter().map(|(_, v)| v)))
+            .map_err(sql)
+    }
+
+    fn delete_all(&mut self, table: &TableSpec) -> Result<usize> {
+        self.tx
+            .execute(&format!("DELETE FROM {}", ident(&table.name)), [])
+            .map_err(sql)
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().map_err(sql)
+    }
+}
+
+/// Read a column as text whatever its storage class (recid is an integer).
+fn value_of(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Value> {
+    use rusqlite::types::ValueRef;
+    Ok(match r.get_ref(i)? {
+        ValueRef::Null => None,
+        ValueRef::Integer(n) => Some(n.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+    })
+}

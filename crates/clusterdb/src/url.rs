@@ -1,0 +1,132 @@
+//! Database locations: `sqlite:PATH` (default), and the forms other backends will take.
+
+use crate::{Error, Result};
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    /// baton's embedded database: one SQLite file.
+    Sqlite(PathBuf),
+    /// `postgres://user:pass@host:port/db`
+    Postgres(String),
+    /// `mysql://user:pass@host:port/db` (MariaDB too)
+    Mysql(String),
+    /// xCAT's own SQLite layout: one `<table>.sqlite` file per table in DIR.
+    XcatSqlite(PathBuf),
+    /// xCAT's cfgloc file (`Pg:dbname=...;host=...|user|password`).
+    XcatCfgloc(PathBuf),
+}
+
+impl DbUrl {
+    pub fn parse(s: &str) -> Result<Self> {
+        let bad = |why: &str| Error::Url(format!("{}: {why}", redact(s)));
+        if let Some(p) = s.strip_prefix("sqlite:") {
+            let p = p.strip_prefix("//").unwrap_or(p);
+            if p.is_empty() {
+                return Err(bad(
+                    "sqlite: needs a file path, e.g. sqlite:/var/lib/baton/cluster.db",
+                ));
+            }
+            return Ok(DbUrl::Sqlite(PathBuf::from(p)));
+        }
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(s.to_string()));
+        }
+        if s.starts_with("mysql://") || s.starts_with("mariadb://") {
+            return Ok(DbUrl::Mysql(s.to_string()));
+        }
+        if let Some(p) = s.strip_prefix("xcat-sqlite:") {
+            if p.is_empty() {
+                return Err(bad(
+                    "xcat-sqlite: needs a directory, e.g. xcat-sqlite:/etc/xcat",
+                ));
+            }
+            return Ok(DbUrl::XcatSqlite(PathBuf::from(p)));
+        }
+        if let Some(p) = s.strip_prefix("xcat-cfgloc:") {
+            if p.is_empty() {
+                return Err(bad(
+                    "xcat-cfgloc: needs a file, e.g. xcat-cfgloc:/etc/xcat/cfgloc",
+                ));
+            }
+            return Ok(DbUrl::XcatCfgloc(PathBuf::from(p)));
+        }
+        Err(bad(
+            "unknown database URL; use sqlite:PATH, postgres://..., mysql://..., \
+             xcat-sqlite:DIR or xcat-cfgloc:PATH",
+        ))
+    }
+
+    /// The embedded default: `$XDG_DATA_HOME/baton/cluster.db` (`~/.local/share/baton/cluster.db`).
+    pub fn default_location() -> Self {
+        let base = dirs::data_dir().unwrap_or_else(|| PathBuf::from("."));
+        DbUrl::Sqlite(base.join("baton").join("cluster.db"))
+    }
+}
+
+/// Hide a password in `scheme://user:password@host` for messages.
+pub fn redact(s: &str) -> String {
+    if let Some((scheme, rest)) = s.split_once("://") {
+        if let Some((cred, host)) = rest.rsplit_once('@') {
+            if let Some((user, _)) = cred.split_once(':') {
+                return format!("{scheme}://{user}:***@{host}");
+            }
+        }
+    }
+    s.to_string()
+}
+
+impl fmt::Display for DbUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbUrl::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
+            DbUrl::Postgres(u) | DbUrl::Mysql(u) => f.write_str(&redact(u)),
+            DbUrl::XcatSqlite(p) => write!(f, "xcat-sqlite:{}", p.display()),
+            DbUrl::XcatCfgloc(p) => write!(f, "xcat-cfgloc:{}", p.display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_form() {
+        assert_eq!(
+            DbUrl::parse("sqlite:/tmp/x.db").unwrap(),
+            DbUrl::Sqlite("/tmp/x.db".into())
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite:rel.db").unwrap(),
+            DbUrl::Sqlite("rel.db".into())
+        );
+        assert!(matches!(
+            DbUrl::parse("postgres://u:p@h/db").unwrap(),
+            DbUrl::Postgres(_)
+        ));
+        assert!(matches!(
+            DbUrl::parse("mysql://u@h/db").unwrap(),
+            DbUrl::Mysql(_)
+        ));
+        assert!(matches!(
+            DbUrl::parse("xcat-sqlite:/etc/xcat").unwrap(),
+            DbUrl::XcatSqlite(_)
+        ));
+        assert!(matches!(
+            DbUrl::parse("xcat-cfgloc:/etc/xcat/cfgloc").unwrap(),
+            DbUrl::XcatCfgloc(_)
+        ));
+        assert!(DbUrl::parse("sqlite:").is_err());
+        assert!(DbUrl::parse("/some/path").is_err());
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let u = DbUrl::parse("postgres://xcatadm:s3cret@mn:5432/xcatdb").unwrap();
+        assert_eq!(u.to_string(), "postgres://xcatadm:***@mn:5432/xcatdb");
+        let e = DbUrl::parse("foo://a:s3cret@b").unwrap_err().to_string();
+        assert!(!e.contains("s3cret"), "{e}");
+    }
+}

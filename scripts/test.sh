@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: build once, run every test (in parallel where safe), fuzz each target
+# briefly. Tests that need root or a missing daemon say SKIPPED loudly; run as root with the
+# packages of .ci/run installed and nothing is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --workspace --all-targets --locked
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+cargo test --workspace --doc --locked
+
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  scripts/fuzz.sh 20
+fi
