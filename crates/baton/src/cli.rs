@@ -18,7 +18,8 @@ NODERANGES:
 
 EXIT STATUS:
   0 everything asked for was done; 1 the operation failed; 2 usage or validation error
-  (nothing was changed).
+  (nothing was changed); 3 a pre-flight check failed (nothing was changed); 4 a partial run:
+  the database was switched but some steps are not done (`baton resume ID` finishes them).
 
 Start with `baton quickstart`.";
 
@@ -67,6 +68,70 @@ pub enum Command {
     Rmdef(RmdefArgs),
     /// Create a sample cluster in the database and show what to try next
     Quickstart(QuickstartArgs),
+    /// Move compute nodes to another service node (xCAT's snmove, plus plans and a journal)
+    Snmove(crate::snmove::SnmoveArgs),
+    /// List takeover runs, or show one with the state of each step
+    Journal(crate::journalcmds::JournalArgs),
+    /// Run the steps of a takeover that are not done yet
+    Resume(crate::journalcmds::RunIdArgs),
+    /// Restore the values a takeover changed, and re-point the nodes back
+    Rollback(crate::journalcmds::RunIdArgs),
+    /// Write man pages (baton.1, baton-snmove.1, ..., snmove.1) into a directory
+    Man(ManArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Directory to write the pages into
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell
+    pub shell: clap_complete::Shell,
+    /// Complete the `snmove` command instead of `baton`
+    #[arg(long)]
+    pub snmove: bool,
+}
+
+/// Man pages for baton, each subcommand, and snmove.
+pub fn man(a: ManArgs) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(&a.dir)
+        .map_err(|e| Failure::failed(format!("{}: {e}", a.dir.display())))?;
+    let write = |name: &str, cmd: clap::Command| -> Result<(), Failure> {
+        let path = a.dir.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(cmd)
+            .render(&mut buf)
+            .map_err(|e| Failure::failed(e.to_string()))?;
+        std::fs::write(&path, buf)
+            .map_err(|e| Failure::failed(format!("{}: {e}", path.display())))?;
+        println!("{}", path.display());
+        Ok(())
+    };
+    let root = Cli::command();
+    write("baton", root.clone())?;
+    for sub in root.get_subcommands() {
+        let name = format!("baton-{}", sub.get_name());
+        write(&name, sub.clone().name(name.clone()))?;
+    }
+    write("snmove", crate::snmove::SnmoveCommand::command())
+}
+
+pub fn completions(a: CompletionsArgs) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    let (mut cmd, name) = if a.snmove {
+        (crate::snmove::SnmoveCommand::command(), "snmove")
+    } else {
+        (Cli::command(), "baton")
+    };
+    clap_complete::generate(a.shell, &mut cmd, name, &mut std::io::stdout());
+    Ok(())
 }
 
 #[derive(Args, Debug)]
@@ -195,6 +260,9 @@ pub struct QuickstartArgs {
     /// Number of compute nodes in the sample cluster
     #[arg(long, default_value_t = 300)]
     pub nodes: usize,
+    /// Number of rack groups (rack01...) the compute nodes are spread over
+    #[arg(long, default_value_t = 10)]
+    pub racks: usize,
     /// Replace the tables of a database that holds something else than a sample cluster
     #[arg(long)]
     pub force: bool,

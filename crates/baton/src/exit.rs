@@ -7,6 +7,10 @@ pub const OK: i32 = 0;
 pub const FAILED: i32 = 1;
 /// Usage or validation error: bad arguments or input; nothing was changed.
 pub const USAGE: i32 = 2;
+/// A pre-flight check failed: nothing was changed.
+pub const PREFLIGHT: i32 = 3;
+/// Partial run: the database was switched, some steps are not done; `resume` can finish them.
+pub const PARTIAL: i32 = 4;
 
 /// A command's failure: what to tell the user and the exit status.
 #[derive(Debug)]
@@ -30,11 +34,31 @@ impl Failure {
     }
 }
 
+/// Database trouble is a failure; anything else the database layer rejects is bad input.
+fn db_code(e: &Error) -> i32 {
+    match e {
+        Error::Store(_) | Error::Unsupported(_) => FAILED,
+        _ => USAGE,
+    }
+}
+
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
-        let code = match e {
-            Error::Store(_) | Error::Unsupported(_) => FAILED,
-            _ => USAGE,
+        Failure {
+            code: db_code(&e),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<takeover::TakeoverError> for Failure {
+    fn from(e: takeover::TakeoverError) -> Self {
+        use takeover::TakeoverError as T;
+        let code = match &e {
+            T::Validation(_) => USAGE,
+            T::Preflight(_) => PREFLIGHT,
+            T::Conflict(_) | T::Unsupported(_) => FAILED,
+            T::Db(db) => db_code(db),
         };
         Failure {
             message: e.to_string(),

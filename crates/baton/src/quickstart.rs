@@ -9,8 +9,14 @@ pub fn run(url: &DbUrl, a: QuickstartArgs) -> Result<(), Failure> {
     if a.nodes == 0 || a.nodes > 1_000_000 {
         return Err(Failure::usage("--nodes must be between 1 and 1000000"));
     }
+    if a.racks == 0 || a.racks > a.nodes {
+        return Err(Failure::usage(
+            "--racks must be between 1 and the number of nodes",
+        ));
+    }
     let spec = SampleSpec {
         nodes: a.nodes,
+        racks: a.racks,
         ..SampleSpec::default()
     };
     let mut db = ClusterDb::open(url)?;
@@ -42,24 +48,28 @@ pub fn run(url: &DbUrl, a: QuickstartArgs) -> Result<(), Failure> {
         spec.sns
     );
     println!(
-        "  {} compute nodes {}-{} in {} racks (groups rack01-rack{:02}, compute, all)",
+        "  {} compute nodes {}-{} in {} racks (groups {}-{}, compute, all)",
         spec.nodes,
         spec.node_name(1),
         last,
         spec.racks,
-        spec.racks
+        spec.rack_name(1),
+        spec.rack_name(spec.racks)
     );
     println!("  each rack is served by a pool of two service nodes (noderes.servicenode on the rack's row)");
     println!("  node IPs come from a value expression on the compute row of the hosts table");
     println!();
     println!("Try next:");
-    println!("  baton nodels rack01");
-    println!("  baton nodels compute@rack02 noderes.servicenode");
+    println!("  baton nodels {}", spec.rack_name(1));
+    println!(
+        "  baton nodels compute@{} noderes.servicenode",
+        spec.rack_name(2.min(spec.racks))
+    );
     println!(
         "  baton lsdef {} -i servicenode,xcatmaster,conserver,ip,bmc",
         spec.node_name(1)
     );
-    println!("  baton lsdef -t group rack01");
+    println!("  baton lsdef -t group {}", spec.rack_name(1));
     println!("  baton tabdump noderes");
     Ok(())
 }

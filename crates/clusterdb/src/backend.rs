@@ -45,6 +45,13 @@ pub trait Tx {
     ) -> Result<Vec<Row>>;
     /// Insert one row. Columns not listed are NULL; an auto-increment column is assigned.
     fn insert(&mut self, table: &TableSpec, columns: &[&str], values: &[Value]) -> Result<()>;
+    /// Insert one row into a table with an auto-increment column and return the new id.
+    fn insert_returning_id(
+        &mut self,
+        table: &TableSpec,
+        columns: &[&str],
+        values: &[Value],
+    ) -> Result<i64>;
     /// Set `set` on every row whose `key` columns equal the given values; returns rows changed.
     fn update(
         &mut self,

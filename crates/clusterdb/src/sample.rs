@@ -10,7 +10,7 @@ use std::fmt::Write;
 pub struct SampleSpec {
     /// Compute nodes, named `cn0001`...
     pub nodes: usize,
-    /// Rack groups (`rack01`...), nodes spread in order.
+    /// Rack groups (`rack01`...; `rack001`... from 100 racks), nodes spread in order.
     pub racks: usize,
     /// Service nodes `sn1`..`snK`; rack r is served by pool `sn(r%K+1),sn((r+1)%K+1)`.
     pub sns: usize,
@@ -41,7 +41,8 @@ impl SampleSpec {
     }
 
     pub fn rack_name(&self, r: usize) -> String {
-        format!("rack{:02}", r)
+        let w = self.racks.to_string().len().max(2);
+        format!("rack{r:0w$}")
     }
 
     /// Rack (1-based) of node i (1-based).
@@ -188,5 +189,20 @@ mod tests {
         assert_eq!(s.pool(1), (1, 2));
         assert_eq!(s.pool(3), (3, 1));
         assert_eq!(s.node_name(7), "cn0007");
+        assert_eq!(s.rack_name(2), "rack02");
+    }
+
+    #[test]
+    fn names_widen_with_the_cluster() {
+        let s = SampleSpec {
+            nodes: 100_000,
+            racks: 500,
+            sns: 3,
+        };
+        assert_eq!(s.node_name(7), "cn000007");
+        assert_eq!(s.rack_name(42), "rack042");
+        assert_eq!(s.rack_of(200), 1);
+        assert_eq!(s.rack_of(201), 2);
+        assert_eq!(s.rack_of(100_000), 500);
     }
 }

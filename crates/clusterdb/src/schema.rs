@@ -123,13 +123,23 @@ impl ObjectSpec {
 
 #[derive(Debug)]
 pub struct Schema {
+    /// xCAT's tables.
     pub tables: BTreeMap<String, TableSpec>,
+    /// baton's own tables (the takeover journal), kept apart so xCAT listings stay xCAT's.
+    pub baton_tables: BTreeMap<String, TableSpec>,
     pub objects: BTreeMap<String, ObjectSpec>,
 }
 
 impl Schema {
     pub fn table(&self, name: &str) -> Option<&TableSpec> {
-        self.tables.get(name)
+        self.tables
+            .get(name)
+            .or_else(|| self.baton_tables.get(name))
+    }
+
+    /// Every table, xCAT's then baton's.
+    pub fn all_tables(&self) -> impl Iterator<Item = &TableSpec> {
+        self.tables.values().chain(self.baton_tables.values())
     }
     pub fn object(&self, name: &str) -> Option<&ObjectSpec> {
         self.objects.get(name)
@@ -196,8 +206,70 @@ pub fn schema() -> &'static Schema {
                 (name, spec)
             })
             .collect();
-        Schema { tables, objects }
+        let baton_tables = baton_tables()
+            .into_iter()
+            .map(|t| (t.name.clone(), t))
+            .collect();
+        Schema {
+            tables,
+            baton_tables,
+            objects,
+        }
     })
+}
+
+fn spec(name: &str, columns: &[&str], key: &[&str], autoinc: Option<&str>) -> TableSpec {
+    let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+    let index = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.clone(), i))
+        .collect();
+    TableSpec {
+        name: name.to_string(),
+        primary_key: key.iter().map(|c| c.to_string()).collect(),
+        not_null: Vec::new(),
+        column_types: autoinc
+            .map(|c| BTreeMap::from([(c.to_string(), "INTEGER AUTO_INCREMENT".to_string())]))
+            .unwrap_or_default(),
+        node_keyed: false,
+        node_column: None,
+        columns,
+        index,
+    }
+}
+
+/// The takeover journal: one row per run, one row per step of a run.
+fn baton_tables() -> Vec<TableSpec> {
+    vec![
+        spec(
+            "baton_journal",
+            &[
+                "id", "started", "finished", "userid", "command", "state", "summary", "plan",
+                "comments", "disable",
+            ],
+            &["id"],
+            Some("id"),
+        ),
+        spec(
+            "baton_journal_step",
+            &[
+                "journal_id",
+                "step",
+                "kind",
+                "target",
+                "nodes",
+                "state",
+                "detail",
+                "results",
+                "updated",
+                "comments",
+                "disable",
+            ],
+            &["journal_id", "step"],
+            None,
+        ),
+    ]
 }
 
 /// `noderes.node=attr:node` → `node`; anything with `::` (several keys) → None.

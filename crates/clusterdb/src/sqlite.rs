@@ -100,7 +100,7 @@ impl Backend for SqliteBackend {
             let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(sql)?;
             rows.collect::<std::result::Result<_, _>>().map_err(sql)?
         };
-        for t in schema().tables.values() {
+        for t in schema().all_tables() {
             if !existing.contains(&t.name) {
                 tx.execute_batch(&create_table_sql(t)).map_err(sql)?;
                 continue;
@@ -220,6 +220,16 @@ impl Tx for SqliteTx<'_> {
         st.execute(params_from_iter(vals.iter()))
             .map_err(|e| Error::Store(format!("cannot insert into {}: {e}", table.name)))?;
         Ok(())
+    }
+
+    fn insert_returning_id(
+        &mut self,
+        table: &TableSpec,
+        columns: &[&str],
+        values: &[Value],
+    ) -> Result<i64> {
+        self.insert(table, columns, values)?;
+        Ok(self.tx.last_insert_rowid())
     }
 
     fn update(

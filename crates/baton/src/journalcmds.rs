@@ -1,0 +1,119 @@
+//! journal, resume, rollback.
+
+use crate::exit::Failure;
+use crate::snmove::{confirm, report_outcome, run_meta};
+use clap::Args;
+use clusterdb::{ClusterDb, DbUrl};
+use std::io::Write;
+use takeover::journal;
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  baton journal\n  baton journal 3\n  baton journal 3 --json")]
+pub struct JournalArgs {
+    /// A run to show in full
+    pub id: Option<i64>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RunIdArgs {
+    /// The journal entry (see `baton journal`)
+    pub id: i64,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Do not ask for confirmation on a terminal
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+fn json_out(v: &impl serde::Serialize) -> Result<(), Failure> {
+    let s = serde_json::to_string_pretty(v).map_err(|e| Failure::failed(e.to_string()))?;
+    println!("{s}");
+    Ok(())
+}
+
+pub fn journal(url: &DbUrl, a: JournalArgs) -> Result<(), Failure> {
+    let mut db = ClusterDb::open(url)?;
+    let snap = db.read()?;
+    let mut out = std::io::stdout().lock();
+    let Some(id) = a.id else {
+        let entries = journal::list(&snap)?;
+        if a.json {
+            return json_out(&entries);
+        }
+        writeln!(
+            out,
+            "{:>4}  {:19}  {:11}  {:8}  COMMAND / SUMMARY",
+            "ID", "STARTED", "STATE", "USER"
+        )?;
+        for e in entries {
+            writeln!(
+                out,
+                "{:>4}  {:19}  {:11}  {:8}  {}",
+                e.id, e.started, e.state, e.user, e.command
+            )?;
+            writeln!(
+                out,
+                "{:>4}  {:19}  {:11}  {:8}  {}",
+                "", "", "", "", e.summary
+            )?;
+        }
+        return Ok(());
+    };
+    let (entry, plan, steps) = journal::load(&snap, id)?;
+    if a.json {
+        return json_out(&serde_json::json!({ "entry": entry, "steps": steps, "plan": plan }));
+    }
+    writeln!(out, "Journal entry {}: {}", entry.id, entry.state)?;
+    writeln!(out, "  command:  {}", entry.command)?;
+    writeln!(out, "  user:     {}", entry.user)?;
+    writeln!(out, "  started:  {}", entry.started)?;
+    writeln!(
+        out,
+        "  finished: {}",
+        entry.finished.as_deref().unwrap_or("-")
+    )?;
+    writeln!(out, "  summary:  {}", entry.summary)?;
+    writeln!(out, "Steps:")?;
+    for s in &steps {
+        writeln!(out, "  {:>3}. [{}] {}", s.step, s.state.as_str(), s.detail)?;
+        let pending: Vec<&String> = s
+            .results
+            .iter()
+            .filter(|(_, r)| r.as_str() != "done")
+            .map(|(n, _)| n)
+            .collect();
+        if !pending.is_empty() {
+            let names: Vec<&str> = pending.iter().map(|s| s.as_str()).collect();
+            writeln!(out, "       not done on: {}", names.join(","))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn resume(url: &DbUrl, a: RunIdArgs) -> Result<(), Failure> {
+    let mut db = ClusterDb::open(url)?;
+    let outcome = takeover::resume(&mut db, a.id, &mut takeover::UnimplementedSteps)?;
+    report_outcome(&outcome, a.json, None)
+}
+
+pub fn rollback(url: &DbUrl, a: RunIdArgs) -> Result<(), Failure> {
+    let mut db = ClusterDb::open(url)?;
+    confirm(
+        &format!("Restore the values changed by journal entry {}?", a.id),
+        a.yes,
+    )?;
+    let words: Vec<String> = vec![a.id.to_string()];
+    let meta = run_meta("baton rollback", None, &words);
+    let outcome = takeover::rollback(&mut db, a.id, &meta, &mut takeover::UnimplementedSteps)?;
+    if !a.json {
+        println!(
+            "Journal entry {} rolled back (recorded as entry {}).",
+            a.id, outcome.journal_id
+        );
+    }
+    report_outcome(&outcome, a.json, None)
+}

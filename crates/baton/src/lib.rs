@@ -1,0 +1,62 @@
+//! The `baton` and `snmove` command lines. They parse arguments, open the cluster database, call
+//! the library crates and print; the logic lives in the libraries.
+
+mod cli;
+pub mod exit;
+mod journalcmds;
+mod nodecmds;
+mod objcmds;
+mod quickstart;
+mod snmove;
+mod tablecmds;
+
+use clap::Parser;
+use exit::Failure;
+use std::io::Write;
+
+/// Print a failure the xCAT way (`Error: ...` lines on stderr) and return the exit status.
+fn finish(result: Result<(), Failure>) -> i32 {
+    match result {
+        Ok(()) => exit::OK,
+        Err(f) => {
+            let _ = std::io::stdout().flush();
+            for line in f.message.lines() {
+                eprintln!("Error: {line}");
+            }
+            f.code
+        }
+    }
+}
+
+/// `baton ...`
+pub fn baton_main() -> i32 {
+    let args = cli::Cli::parse();
+    finish(run(args))
+}
+
+/// `snmove ...`: xCAT's command line, on the same code as `baton snmove`.
+pub fn snmove_main() -> i32 {
+    let args = snmove::SnmoveCommand::parse();
+    finish(cli::db_url(args.db.as_deref()).and_then(|url| snmove::run(&url, args.args)))
+}
+
+fn run(args: cli::Cli) -> Result<(), Failure> {
+    let url = cli::db_url(args.db.as_deref())?;
+    match args.command {
+        cli::Command::Init => tablecmds::init(&url),
+        cli::Command::Tabdump(a) => tablecmds::tabdump(&url, a),
+        cli::Command::Tabrestore(a) => tablecmds::tabrestore(&url, a),
+        cli::Command::Nodels(a) => nodecmds::nodels(&url, a),
+        cli::Command::Lsdef(a) => objcmds::lsdef(&url, a),
+        cli::Command::Chdef(a) => objcmds::chdef(&url, a, false),
+        cli::Command::Mkdef(a) => objcmds::chdef(&url, a, true),
+        cli::Command::Rmdef(a) => objcmds::rmdef(&url, a),
+        cli::Command::Quickstart(a) => quickstart::run(&url, a),
+        cli::Command::Snmove(a) => snmove::run(&url, a),
+        cli::Command::Journal(a) => journalcmds::journal(&url, a),
+        cli::Command::Resume(a) => journalcmds::resume(&url, a),
+        cli::Command::Rollback(a) => journalcmds::rollback(&url, a),
+        cli::Command::Man(a) => cli::man(a),
+        cli::Command::Completions(a) => cli::completions(a),
+    }
+}

@@ -1,0 +1,324 @@
+//! `baton snmove` and the `snmove` command: xCAT's flags, plus --dry-run, --json, --yes,
+//! --force and --offline.
+
+use crate::exit::{Failure, PARTIAL};
+use clap::{Args, Parser};
+use clusterdb::{ClusterDb, DbUrl, NoderangeEnv};
+use remote::resolve::SystemResolver;
+use remote::Ssh;
+use std::io::{IsTerminal, Write};
+use std::net::IpAddr;
+use takeover::{Outcome, Request, RunMeta};
+
+const SNMOVE_HELP: &str = "\
+WHAT IT DOES
+  Moves compute nodes to another service node without rebooting them. First a plan is made
+  from one consistent view of the database: for every node, the new servicenode (the new SN
+  first, the rest of the list kept), xcatmaster, and tftpserver, nfsserver, monserver and
+  conserver where they pointed at the old SN; then the service-node steps (consoles, DHCP, boot
+  files) and the compute-node steps (xcatinfo, default route, syslog/setupntp/mkresolvconf and
+  -P scripts). --dry-run prints that plan. Otherwise every database change is made in one
+  transaction, which first checks that nothing in the plan changed meanwhile, and is recorded
+  in the journal (`baton journal`); then the steps run, each result recorded.
+
+SELECTING NODES
+  NORANGE selects the nodes; -s SN1 alone selects every node whose primary service node (the
+  first entry of servicenode) is exactly SN1. The new SN is -d, or else each node's second
+  servicenode entry (so a repeated move toggles between the two). The new xcatmaster is -D, or
+  else the new SN's address on the node's network (networks table), read from the SN with
+  `ip -o addr` over ssh, or with --offline from the database (hosts.ip, hosts.otherinterfaces,
+  nics.nicips).
+
+PRE-FLIGHT CHECKS (before anything changes; --force overrides)
+  The destination is a defined service node (nodelist and servicenode tables), it is reachable
+  over ssh (not checked with --offline), it is not the node's current service node, and it has
+  an address on each moved node's network.
+
+ENVIRONMENT
+  BATON_DB     the cluster database URL (as --db)
+  BATON_SSH    the ssh command (default `ssh`), e.g. `ssh -F /etc/baton/ssh_config`
+  XCAT_NODE_PREFIX, XCAT_NODE_SUFFIX   noderange prefix and suffix for bare numbers
+
+EXIT STATUS
+  0 done; 1 failed (nothing changed, e.g. a concurrent edit); 2 usage or validation error
+  (nothing changed); 3 a pre-flight check failed (nothing changed); 4 the database was switched
+  but some steps are not done: `baton resume ID` finishes them.
+
+EXAMPLES
+  snmove -s sn1 --dry-run              what would move where, and the steps
+  snmove -s sn1 -d sn2 -D sn2-eth1     all of sn1's nodes to sn2
+  snmove rack01 -i                     rack01 to its backup SNs, database only
+  snmove -s sn1 --json --yes           for scripts";
+
+/// The flags of xCAT's snmove, and baton's own.
+#[derive(Args, Debug, Default)]
+#[command(disable_version_flag = true, after_long_help = SNMOVE_HELP)]
+pub struct SnmoveArgs {
+    /// Source service node, as the management node knows it; alone, selects its nodes
+    #[arg(short = 's', long = "source", value_name = "SN1")]
+    pub source: Option<String>,
+    /// Source service node as the compute nodes know it (the old xcatmaster)
+    #[arg(short = 'S', long = "sourcen", value_name = "SN1N")]
+    pub source_n: Option<String>,
+    /// Destination service node, as the management node knows it
+    #[arg(short = 'd', long = "dest", value_name = "SN2")]
+    pub dest: Option<String>,
+    /// Destination service node as the compute nodes know it (the new xcatmaster)
+    #[arg(short = 'D', long = "destn", value_name = "SN2N")]
+    pub dest_n: Option<String>,
+    /// Extra postscripts to run on the nodes (comma-separated), or `all`
+    #[arg(short = 'P', long = "postscripts", value_name = "SCRIPTS|all")]
+    pub postscripts: Option<String>,
+    /// Do not touch the compute nodes (database and service nodes only)
+    #[arg(short = 'i', long = "ignorenodes")]
+    pub ignore_nodes: bool,
+    /// AIX only: sync statelite persistent directories, move nothing
+    #[arg(short = 'l', long = "liteonly")]
+    pub liteonly: bool,
+    /// AIX with a shared install: do not re-target dump devices
+    #[arg(short = 'n', long = "noretarget")]
+    pub noretarget: bool,
+    /// Verbose output
+    #[arg(short = 'V', long = "verbose")]
+    pub verbose: bool,
+    /// Print the version and exit
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the plan or the result as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Do not ask for confirmation on a terminal
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Go on when a pre-flight check fails
+    #[arg(long)]
+    pub force: bool,
+    /// Plan from the addresses recorded in the database; do not contact the destination SNs
+    #[arg(long)]
+    pub offline: bool,
+    /// [NORANGE]
+    #[arg(value_name = "NORANGE")]
+    pub args: Vec<String>,
+}
+
+/// `snmove` as its own command.
+#[derive(Parser, Debug)]
+#[command(
+    name = "snmove",
+    about = "Move compute nodes from one service node to a backup service node (xCAT-compatible)",
+    disable_version_flag = true
+)]
+pub struct SnmoveCommand {
+    /// Cluster database URL
+    #[arg(long, env = "BATON_DB", value_name = "URL", hide_env_values = true)]
+    pub db: Option<String>,
+    #[command(flatten)]
+    pub args: SnmoveArgs,
+}
+
+/// Name resolution and service-node queries for planning.
+struct CliEnv {
+    resolver: SystemResolver,
+    ssh: Ssh,
+}
+
+impl takeover::Env for CliEnv {
+    fn resolve_local(&self, name: &str) -> Option<IpAddr> {
+        self.resolver.from_hosts_file(name)
+    }
+    fn resolve_dns(&self, name: &str) -> Option<IpAddr> {
+        self.resolver.from_dns(name)
+    }
+    fn sn_addresses(&self, sn: &str) -> Result<Vec<IpAddr>, String> {
+        let out = self
+            .ssh
+            .run(sn, &["ip", "-o", "addr"])
+            .map_err(|e| e.to_string())?;
+        Ok(remote::parse_ip_addr(&out))
+    }
+}
+
+/// Who is running this, from where, for the journal and auditlog.
+pub fn run_meta(command: &str, noderange: Option<&str>, args: &[String]) -> RunMeta {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(user_from_passwd)
+        .unwrap_or_else(|| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    RunMeta {
+        user,
+        command: format!("{command} {}", remote::quote_command(&words))
+            .trim()
+            .to_string(),
+        host,
+        noderange: noderange.unwrap_or_default().to_string(),
+        args: remote::quote_command(&words),
+        fault: std::env::var("BATON_FAULT").ok(),
+    }
+}
+
+/// The name of this process's real user, from /proc and /etc/passwd.
+fn user_from_passwd() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+    })
+}
+
+/// Ask on a terminal; never when standard input is not one.
+pub fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
+    if yes || !std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    if matches!(line.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(Failure::failed("cancelled; nothing was changed"))
+    }
+}
+
+pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
+    if a.version {
+        println!("baton {} (snmove)", env!("CARGO_PKG_VERSION"));
+        return Ok(());
+    }
+    if a.args.len() > 1 {
+        return Err(Failure::usage(format!(
+            "Too many parameters: {} (give one noderange; see snmove --help)",
+            a.args.join(" ")
+        )));
+    }
+    let req = Request {
+        noderange: a.args.first().cloned(),
+        source: a.source.clone(),
+        source_n: a.source_n.clone(),
+        dest: a.dest.clone(),
+        dest_n: a.dest_n.clone(),
+        postscripts: a.postscripts.clone(),
+        ignore_nodes: a.ignore_nodes,
+        liteonly: a.liteonly,
+        noretarget: a.noretarget,
+        offline: a.offline,
+        force: a.force,
+    };
+    takeover::plan::check_request(&req)?;
+    if !a.liteonly && !a.json {
+        println!("Moving nodes to their backup service nodes.");
+    }
+    let env = CliEnv {
+        resolver: SystemResolver::new(true),
+        ssh: Ssh::from_env().map_err(|e| Failure::usage(e.to_string()))?,
+    };
+    let mut db = ClusterDb::open(url)?;
+    let mut plan = {
+        let snap = db.read()?;
+        takeover::plan(&snap, &req, &env, &NoderangeEnv::from_env())?
+    };
+    if a.dry_run {
+        if a.json {
+            print_json(&serde_json::json!({ "plan": plan }))?;
+        } else {
+            print!("{}", takeover::report::plan_text(&plan));
+        }
+        return Ok(());
+    }
+    if !a.json {
+        for w in plan
+            .forced
+            .iter()
+            .map(|f| format!("forced past a failed pre-flight check: {f}"))
+            .chain(plan.warnings.clone())
+        {
+            eprintln!("Warning: {w}");
+        }
+    }
+    if !a.yes && std::io::stdin().is_terminal() {
+        print!("{}", takeover::report::plan_text(&plan));
+        confirm(&format!("Move {} nodes?", plan.nodes.len()), false)?;
+    }
+    if !a.json {
+        println!("Setting new values in the xCAT database.");
+    }
+    let mut words: Vec<String> = std::env::args().skip(1).collect();
+    if words.first().map(String::as_str) == Some("snmove") {
+        words.remove(0);
+    }
+    let meta = run_meta("snmove", req.noderange.as_deref(), &words);
+    let outcome = takeover::apply(&mut db, &mut plan, &meta, &mut takeover::UnimplementedSteps)?;
+    report_outcome(&outcome, a.json, Some(&plan))
+}
+
+fn print_json(v: &serde_json::Value) -> Result<(), Failure> {
+    let s = serde_json::to_string_pretty(v).map_err(|e| Failure::failed(e.to_string()))?;
+    println!("{s}");
+    Ok(())
+}
+
+/// What happened to each step, and the exit status that follows.
+pub fn report_outcome(
+    o: &Outcome,
+    json: bool,
+    plan: Option<&takeover::Plan>,
+) -> Result<(), Failure> {
+    let unfinished = o.steps.iter().filter(|(_, r)| !r.state.finished()).count();
+    if json {
+        let steps: Vec<serde_json::Value> = o
+            .steps
+            .iter()
+            .map(|(s, r)| {
+                serde_json::json!({
+                    "id": s.id, "kind": s.kind, "sn": s.sn, "nodes": s.nodes,
+                    "state": r.state, "detail": r.detail, "results": r.results,
+                })
+            })
+            .collect();
+        let mut v = serde_json::json!({ "journal_id": o.journal_id, "complete": o.complete(), "steps": steps });
+        if let Some(p) = plan {
+            v["plan"] = serde_json::to_value(p).map_err(|e| Failure::failed(e.to_string()))?;
+        }
+        print_json(&v)?;
+    } else {
+        if let Some(p) = plan {
+            println!(
+                "Journal entry {}: {} nodes switched in the database.",
+                o.journal_id,
+                p.nodes.len()
+            );
+        }
+        for (s, r) in &o.steps {
+            println!("  {:>3}. [{}] {}", s.id, r.state.as_str(), r.detail);
+        }
+    }
+    if unfinished == 0 {
+        return Ok(());
+    }
+    Err(Failure {
+        message: format!(
+            "{unfinished} of {} steps are not done (journal entry {}); `baton resume {}` runs them again",
+            o.steps.len(),
+            o.journal_id,
+            o.journal_id
+        ),
+        code: PARTIAL,
+    })
+}

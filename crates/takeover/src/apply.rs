@@ -1,0 +1,461 @@
+//! Applying a plan: one transaction for every database change (after checking that the plan's
+//! old values are still current), the journal entry and an xCAT auditlog row in that same
+//! transaction; then the steps in order, each result recorded as it finishes.
+
+use crate::journal::{self, run_state, StepState};
+use crate::model::*;
+use crate::plan::build_steps;
+use crate::{Result, TakeoverError};
+use clusterdb::backend::{Filter, Tx, Value};
+use clusterdb::{attrs, objects, table, ClusterDb, Snapshot};
+use std::collections::{BTreeMap, HashMap};
+
+/// Who ran what, for the journal and xCAT's auditlog.
+#[derive(Debug, Clone, Default)]
+pub struct RunMeta {
+    pub user: String,
+    /// The whole command line.
+    pub command: String,
+    /// The client host name (auditlog clientname).
+    pub host: String,
+    /// The noderange as typed (auditlog noderange).
+    pub noderange: String,
+    /// The other arguments (auditlog args).
+    pub args: String,
+    /// Fault injection for tests: `after-commit` aborts the process right after the commit.
+    pub fault: Option<String>,
+}
+
+/// What became of one step.
+#[derive(Debug, Clone)]
+pub struct StepResult {
+    pub state: StepState,
+    pub detail: String,
+    /// Per node, for steps that run on nodes.
+    pub results: BTreeMap<String, String>,
+}
+
+/// Runs the steps. Each is idempotent, so a step may be run again by `resume`.
+pub trait StepRunner {
+    fn run(&mut self, plan: &Plan, step: &Step) -> StepResult;
+}
+
+/// The runner for steps this version does not implement: they stay pending, never "done".
+pub struct UnimplementedSteps;
+
+impl StepRunner for UnimplementedSteps {
+    fn run(&mut self, _plan: &Plan, step: &Step) -> StepResult {
+        StepResult {
+            state: StepState::Pending,
+            detail: format!(
+                "{}: not implemented in this version of baton",
+                step.describe()
+            ),
+            results: BTreeMap::new(),
+        }
+    }
+}
+
+/// The result of apply, resume or rollback.
+#[derive(Debug)]
+pub struct Outcome {
+    pub journal_id: i64,
+    pub steps: Vec<(Step, StepResult)>,
+}
+
+impl Outcome {
+    /// Every step finished: everything asked for was done.
+    pub fn complete(&self) -> bool {
+        self.steps.iter().all(|(_, r)| r.state.finished())
+    }
+}
+
+/// Columns a plan writes, per table.
+fn touched(plan: &Plan) -> BTreeMap<String, Vec<String>> {
+    let mut t: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for c in plan.nodes.iter().flat_map(|n| &n.changes) {
+        let cols = t.entry(c.table.clone()).or_default();
+        if !cols.contains(&c.column) {
+            cols.push(c.column.clone());
+        }
+    }
+    t
+}
+
+/// The nodes' own rows (raw) for the given columns: node → values; absent = no row.
+fn own_rows(
+    snap: &Snapshot<'_>,
+    t: &str,
+    cols: &[String],
+    nodes: &[String],
+) -> Result<HashMap<String, Vec<Value>>> {
+    let spec = table(t)?;
+    let keycol = spec.node_column.as_deref().unwrap_or("node");
+    let mut select = vec![keycol];
+    select.extend(cols.iter().map(String::as_str));
+    let rows = snap.select(
+        spec,
+        &select,
+        Filter::In {
+            column: keycol,
+            keys: nodes,
+        },
+    )?;
+    let mut out = HashMap::new();
+    for mut r in rows {
+        if let Some(k) = r.remove(0) {
+            out.entry(k).or_insert(r);
+        }
+    }
+    Ok(out)
+}
+
+/// Check every planned old value is still the effective value; name the first that is not.
+fn check_current(snap: &Snapshot<'_>, plan: &Plan) -> Result<()> {
+    let nodes: Vec<String> = plan.nodes.iter().map(|n| n.node.clone()).collect();
+    for (t, cols) in touched(plan) {
+        let colrefs: Vec<&str> = cols.iter().map(String::as_str).collect();
+        let now = attrs::nodes_attribs(snap, table(&t)?, &nodes, &colrefs)?;
+        for n in &plan.nodes {
+            for c in n.changes.iter().filter(|c| c.table == t) {
+                let i = cols.iter().position(|x| *x == c.column).unwrap_or(0);
+                let cur = now.get(&n.node).and_then(|v| v[i].clone());
+                if cur != c.old {
+                    return Err(TakeoverError::Conflict(format!(
+                        "{}: {} changed since the plan was made ({} -> {}); nothing was changed. Plan again.",
+                        n.node,
+                        c.attr,
+                        c.old.as_deref().unwrap_or("(unset)"),
+                        cur.as_deref().unwrap_or("(unset)")
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Write each node's changes on its own rows.
+fn write_changes(tx: &mut dyn Tx, plan: &Plan) -> Result<()> {
+    for n in &plan.nodes {
+        let mut by_table: BTreeMap<&str, Vec<(&str, Value)>> = BTreeMap::new();
+        for c in &n.changes {
+            by_table
+                .entry(&c.table)
+                .or_default()
+                .push((&c.column, c.new.clone()));
+        }
+        for (t, set) in by_table {
+            let spec = table(t)?;
+            objects::upsert(
+                tx,
+                spec,
+                spec.node_column.as_deref().unwrap_or("node"),
+                &n.node,
+                &set,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn auditlog(tx: &mut dyn Tx, meta: &RunMeta, command: &str) -> Result<()> {
+    tx.insert(
+        table("auditlog")?,
+        &[
+            "audittime",
+            "userid",
+            "clientname",
+            "clienttype",
+            "command",
+            "noderange",
+            "args",
+            "status",
+        ],
+        &[
+            Some(journal::now()),
+            Some(meta.user.clone()),
+            Some(meta.host.clone()),
+            Some("cli".into()),
+            Some(command.into()),
+            Some(meta.noderange.clone()).filter(|s| !s.is_empty()),
+            Some(meta.args.clone()).filter(|s| !s.is_empty()),
+            Some("Allowed".into()),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Commit the plan's database changes with its journal entry, then run its steps.
+pub fn apply(
+    db: &mut ClusterDb,
+    plan: &mut Plan,
+    meta: &RunMeta,
+    runner: &mut dyn StepRunner,
+) -> Result<Outcome> {
+    let id = {
+        let snap = db.write()?;
+        check_current(&snap, plan)?;
+        let nodes: Vec<String> = plan.nodes.iter().map(|n| n.node.clone()).collect();
+        let touched = touched(plan);
+        let mut before: HashMap<String, Vec<RowBefore>> = HashMap::new();
+        for (t, cols) in &touched {
+            let rows = own_rows(&snap, t, cols, &nodes)?;
+            for n in &nodes {
+                let row = rows
+                    .get(n)
+                    .map(|r| cols.iter().cloned().zip(r.iter().cloned()).collect());
+                before.entry(n.clone()).or_default().push(RowBefore {
+                    table: t.clone(),
+                    row,
+                });
+            }
+        }
+        for n in plan.nodes.iter_mut() {
+            n.before = before.remove(&n.node).unwrap_or_default();
+        }
+        let mut tx = snap.tx();
+        write_changes(&mut **tx, plan)?;
+        let id = journal::create(
+            &mut **tx,
+            &meta.user,
+            &meta.command,
+            run_state::COMMITTED,
+            plan,
+        )?;
+        auditlog(&mut **tx, meta, "snmove")?;
+        drop(tx);
+        snap.commit()?;
+        id
+    };
+    if meta.fault.as_deref() == Some("after-commit") {
+        // Simulates a crash between the commit and the steps: `resume` must finish the run.
+        std::process::abort();
+    }
+    let todo: Vec<usize> = plan.steps.iter().map(|s| s.id).collect();
+    run_steps(db, id, plan, &todo, runner)
+}
+
+fn run_steps(
+    db: &mut ClusterDb,
+    id: i64,
+    plan: &Plan,
+    todo: &[usize],
+    runner: &mut dyn StepRunner,
+) -> Result<Outcome> {
+    let mut out = Vec::new();
+    for sid in todo {
+        let Some(step) = journal::step_of(plan, *sid) else {
+            continue;
+        };
+        let r = runner.run(plan, step);
+        let snap = db.write()?;
+        journal::set_step(
+            &mut **snap.tx(),
+            id,
+            step.id,
+            r.state,
+            &r.detail,
+            &r.results,
+        )?;
+        snap.commit()?;
+        out.push((step.clone(), r));
+    }
+    let outcome = Outcome {
+        journal_id: id,
+        steps: out,
+    };
+    let snap = db.write()?;
+    let state = if outcome.complete() {
+        run_state::DONE
+    } else {
+        run_state::PARTIAL
+    };
+    journal::set_state(&mut **snap.tx(), id, state, outcome.complete())?;
+    snap.commit()?;
+    Ok(outcome)
+}
+
+/// Run the steps of journal entry `id` that are not finished.
+pub fn resume(db: &mut ClusterDb, id: i64, runner: &mut dyn StepRunner) -> Result<Outcome> {
+    let (entry, plan, steps) = {
+        let snap = db.read()?;
+        journal::load(&snap, id)?
+    };
+    if entry.state == run_state::ROLLED_BACK {
+        return Err(TakeoverError::validation(format!(
+            "journal entry {id} was rolled back; there is nothing to resume"
+        )));
+    }
+    let todo: Vec<usize> = steps
+        .iter()
+        .filter(|s| !s.state.finished())
+        .map(|s| s.step)
+        .collect();
+    run_steps(db, id, &plan, &todo, runner)
+}
+
+/// Restore the old values of journal entry `id` (checking nobody changed them since), record the
+/// rollback as a journal entry of its own, and run its steps (re-pointing the nodes back).
+pub fn rollback(
+    db: &mut ClusterDb,
+    id: i64,
+    meta: &RunMeta,
+    runner: &mut dyn StepRunner,
+) -> Result<Outcome> {
+    let snap = db.write()?;
+    let (entry, plan, _) = journal::load(&snap, id)?;
+    if entry.state == run_state::ROLLED_BACK {
+        return Err(TakeoverError::validation(format!(
+            "journal entry {id} is already rolled back"
+        )));
+    }
+    let nodes: Vec<String> = plan.nodes.iter().map(|n| n.node.clone()).collect();
+    let touched = touched(&plan);
+    let mut current: HashMap<&str, HashMap<String, Vec<Value>>> = HashMap::new();
+    for (t, cols) in &touched {
+        current.insert(t.as_str(), own_rows(&snap, t, cols, &nodes)?);
+    }
+    // Nothing may have changed since the move: compare each written value.
+    for n in &plan.nodes {
+        for c in &n.changes {
+            let cols = &touched[&c.table];
+            let i = cols.iter().position(|x| *x == c.column).unwrap_or(0);
+            let cur = current[c.table.as_str()]
+                .get(&n.node)
+                .and_then(|r| r[i].clone());
+            if cur != c.new {
+                return Err(TakeoverError::Conflict(format!(
+                    "{}: {} is now {} but the move set it to {}; nothing was rolled back",
+                    n.node,
+                    c.attr,
+                    cur.as_deref().unwrap_or("(unset)"),
+                    c.new.as_deref().unwrap_or("(unset)")
+                )));
+            }
+        }
+    }
+    {
+        let mut tx = snap.tx();
+        for n in &plan.nodes {
+            for b in &n.before {
+                let spec = table(&b.table)?;
+                let keycol = spec.node_column.as_deref().unwrap_or("node");
+                let cols = &touched[&b.table];
+                match &b.row {
+                    Some(row) => {
+                        let set: Vec<(&str, Value)> =
+                            row.iter().map(|(c, v)| (c.as_str(), v.clone())).collect();
+                        tx.update(spec, &[(keycol, &n.node)], &set)?;
+                    }
+                    None => remove_created_row(&mut **tx, spec, keycol, &n.node, cols)?,
+                }
+            }
+        }
+        journal::set_state(&mut **tx, id, run_state::ROLLED_BACK, false)?;
+    }
+    let mut back = inverse(&plan);
+    // The rollback can itself be rolled back: record the rows as they were before it.
+    for n in back.nodes.iter_mut() {
+        n.before = touched
+            .iter()
+            .map(|(t, cols)| RowBefore {
+                table: t.clone(),
+                row: current[t.as_str()]
+                    .get(&n.node)
+                    .map(|r| cols.iter().cloned().zip(r.iter().cloned()).collect()),
+            })
+            .collect();
+    }
+    let new_id = {
+        let mut tx = snap.tx();
+        let new_id = journal::create(
+            &mut **tx,
+            &meta.user,
+            &meta.command,
+            run_state::COMMITTED,
+            &back,
+        )?;
+        auditlog(&mut **tx, meta, "rollback")?;
+        new_id
+    };
+    snap.commit()?;
+    back.request.force = true;
+    let todo: Vec<usize> = back.steps.iter().map(|s| s.id).collect();
+    run_steps(db, new_id, &back, &todo, runner)
+}
+
+/// The move created this row: delete it, unless someone has put other values in it since, in
+/// which case only the moved columns are cleared.
+fn remove_created_row(
+    tx: &mut dyn Tx,
+    spec: &clusterdb::schema::TableSpec,
+    keycol: &str,
+    node: &str,
+    cols: &[String],
+) -> Result<()> {
+    let others: Vec<&str> = spec
+        .columns
+        .iter()
+        .map(String::as_str)
+        .filter(|c| *c != keycol && !cols.iter().any(|x| x == c))
+        .collect();
+    let rows = tx.select(
+        spec,
+        &others,
+        Filter::Eq {
+            column: keycol,
+            value: node,
+        },
+    )?;
+    let used = rows.first().is_some_and(|r| {
+        r.iter()
+            .any(|v| v.as_deref().is_some_and(|v| !v.is_empty()))
+    });
+    if used {
+        let set: Vec<(&str, Value)> = cols.iter().map(|c| (c.as_str(), None)).collect();
+        tx.update(spec, &[(keycol, node)], &set)?;
+    } else {
+        tx.delete(spec, &[(keycol, node)])?;
+    }
+    Ok(())
+}
+
+/// The plan that moves the nodes back where they were.
+pub fn inverse(plan: &Plan) -> Plan {
+    let nodes: Vec<NodeMove> = plan
+        .nodes
+        .iter()
+        .filter(|n| n.old_sn.is_some())
+        .map(|n| NodeMove {
+            old_sn: Some(n.new_sn.clone()),
+            new_sn: n.old_sn.clone().unwrap_or_default(),
+            old_xm: Some(n.new_xm.clone()),
+            new_xm: n.old_xm.clone().unwrap_or_default(),
+            old_xm_ip: n.new_xm_ip.clone(),
+            new_xm_ip: n.old_xm_ip.clone(),
+            changes: n
+                .changes
+                .iter()
+                .map(|c| Change {
+                    old: c.new.clone(),
+                    new: c.old.clone(),
+                    ..c.clone()
+                })
+                .collect(),
+            before: Vec::new(),
+            ..n.clone()
+        })
+        .collect();
+    let mut request = plan.request.clone();
+    std::mem::swap(&mut request.source, &mut request.dest);
+    std::mem::swap(&mut request.source_n, &mut request.dest_n);
+    let steps = build_steps(&nodes, &request);
+    Plan {
+        request,
+        nodes,
+        steps,
+        warnings: Vec::new(),
+        forced: Vec::new(),
+    }
+}

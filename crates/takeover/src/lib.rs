@@ -1,0 +1,44 @@
+//! The takeover: an snmove request becomes a [`Plan`] (computed purely from one consistent
+//! database snapshot plus what the destination service nodes report), and a plan is applied:
+//! a journal entry and every database change in ONE transaction that first checks the plan's
+//! old values are still current, then the SN-side and CN-side steps in order, each result
+//! recorded in the journal. `resume` runs what is not done; `rollback` restores the old values.
+//!
+//! Invariant: nothing here talks to ssh or files; the caller provides an [`Env`] (name
+//! resolution, service node addresses) and a [`StepRunner`] (the steps themselves).
+
+pub mod apply;
+pub mod journal;
+pub mod model;
+pub mod plan;
+pub mod report;
+
+pub use apply::{apply, resume, rollback, Outcome, RunMeta, StepRunner, UnimplementedSteps};
+pub use model::*;
+pub use plan::{plan, Env};
+
+/// Why a takeover did not (fully) happen. Each kind has its own exit status.
+#[derive(Debug, thiserror::Error)]
+pub enum TakeoverError {
+    /// Bad arguments or data: nothing changed.
+    #[error("{}", .0.join("\n"))]
+    Validation(Vec<String>),
+    /// A pre-flight check failed: nothing changed (`--force` overrides).
+    #[error("{}", .0.join("\n"))]
+    Preflight(Vec<String>),
+    /// Someone changed a planned value since the plan was made: nothing changed.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error(transparent)]
+    Db(#[from] clusterdb::Error),
+}
+
+impl TakeoverError {
+    pub fn validation(msg: impl Into<String>) -> Self {
+        TakeoverError::Validation(vec![msg.into()])
+    }
+}
+
+pub type Result<T> = std::result::Result<T, TakeoverError>;

@@ -1,0 +1,216 @@
+//! The data of a takeover: the request, the plan and its steps. All of it serializes to JSON
+//! (`--json`, and the journal keeps the plan it applied).
+
+use serde::{Deserialize, Serialize};
+
+/// What the user asked for, as xCAT's snmove options.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Request {
+    /// The noderange argument.
+    pub noderange: Option<String>,
+    /// `-s`: source SN as the management node knows it.
+    pub source: Option<String>,
+    /// `-S`: source SN as the compute nodes know it (old xcatmaster).
+    pub source_n: Option<String>,
+    /// `-d`: destination SN as the management node knows it.
+    pub dest: Option<String>,
+    /// `-D`: destination SN as the compute nodes know it (new xcatmaster).
+    pub dest_n: Option<String>,
+    /// `-P`: extra postscripts, or `all`.
+    pub postscripts: Option<String>,
+    /// `-i`: do not touch the compute nodes.
+    pub ignore_nodes: bool,
+    /// `-l`: AIX statelite sync only.
+    pub liteonly: bool,
+    /// `-n`: AIX sns: do not re-target dump devices.
+    pub noretarget: bool,
+    /// Plan from the addresses recorded in the database instead of asking the destination SNs.
+    pub offline: bool,
+    /// Apply even when pre-flight checks fail.
+    pub force: bool,
+}
+
+/// One attribute change on a node's own row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Object attribute name (servicenode, xcatmaster, ..., conserver).
+    pub attr: String,
+    pub table: String,
+    pub column: String,
+    /// The effective value the plan saw (inherited and evaluated); None = unset.
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// A node's own row before the move, as stored (for byte-exact rollback).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowBefore {
+    pub table: String,
+    /// None when the node had no row of its own in that table.
+    pub row: Option<Vec<(String, Option<String>)>>,
+}
+
+/// Everything the plan decided for one node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeMove {
+    pub node: String,
+    /// The node's address as the management node resolves it.
+    pub ip: Option<String>,
+    pub os: Option<String>,
+    pub provmethod: Option<String>,
+    pub status: Option<String>,
+    /// Old and new service node (MN-facing) and xcatmaster (node-facing).
+    pub old_sn: Option<String>,
+    pub new_sn: String,
+    pub old_xm: Option<String>,
+    pub new_xm: String,
+    /// Address of the new xcatmaster (routes, xcatinfo).
+    pub new_xm_ip: Option<String>,
+    /// Address of the old xcatmaster (rollback re-points to it).
+    pub old_xm_ip: Option<String>,
+    /// The node's network from the networks table (netname, or net/mask).
+    pub network: Option<String>,
+    /// The network's gateway is `<xcatmaster>`: the default route follows the move.
+    pub gateway_follows: bool,
+    /// Postscripts to rerun (by the postscript rules of xCAT's snmove).
+    pub scripts: Vec<String>,
+    pub changes: Vec<Change>,
+    /// Filled in at commit: the node's own rows as they were.
+    #[serde(default)]
+    pub before: Vec<RowBefore>,
+}
+
+/// Which side a step runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// On a service node (or the management node's view of it).
+    Sn,
+    /// On the moved compute nodes.
+    Cn,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepKind {
+    /// conserver.cf on the new SN (and `master` entries on the MN) for nodes whose conserver moved.
+    Consoles,
+    /// DHCP reservations on the new SN.
+    Dhcp,
+    /// Boot files (nodeset) on the new SN; never re-arms an install on an installed node.
+    Bootfiles,
+    /// `XCATSERVER` in /opt/xcat/xcatinfo on every moved node.
+    Xcatinfo,
+    /// `ip route replace default via <new SN>` where the gateway is `<xcatmaster>`.
+    Route,
+    /// Rerun postscripts (syslog, setupntp, mkresolvconf, `-P` scripts).
+    Postscripts,
+    /// Remove the moved nodes from the old SN's DHCP, boot and console configs.
+    CleanupOldSn,
+}
+
+impl StepKind {
+    pub fn side(self) -> Side {
+        match self {
+            StepKind::Consoles | StepKind::Dhcp | StepKind::Bootfiles | StepKind::CleanupOldSn => {
+                Side::Sn
+            }
+            _ => Side::Cn,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Consoles => "consoles",
+            StepKind::Dhcp => "dhcp",
+            StepKind::Bootfiles => "bootfiles",
+            StepKind::Xcatinfo => "xcatinfo",
+            StepKind::Route => "route",
+            StepKind::Postscripts => "postscripts",
+            StepKind::CleanupOldSn => "cleanup-old-sn",
+        }
+    }
+}
+
+/// One step of the apply phase.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Step {
+    /// 1-based position; steps run in this order.
+    pub id: usize,
+    pub kind: StepKind,
+    /// The service node it is about (the new SN, or the old SN for cleanup).
+    pub sn: String,
+    pub nodes: Vec<String>,
+    /// Postscripts for a `postscripts` step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scripts: Vec<String>,
+    /// A provisioning method for a `bootfiles` step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provmethod: Option<String>,
+}
+
+impl Step {
+    pub fn describe(&self) -> String {
+        let n = self.nodes.len();
+        let nodes = if n == 1 {
+            "1 node".to_string()
+        } else {
+            format!("{n} nodes")
+        };
+        match self.kind {
+            StepKind::Consoles => format!("{}: console server entries for {nodes}", self.sn),
+            StepKind::Dhcp => format!("{}: DHCP reservations for {nodes}", self.sn),
+            StepKind::Bootfiles => format!(
+                "{}: boot files for {nodes} ({})",
+                self.sn,
+                self.provmethod.as_deref().unwrap_or("no provmethod")
+            ),
+            StepKind::Xcatinfo => {
+                format!("{nodes} of {}: XCATSERVER in /opt/xcat/xcatinfo", self.sn)
+            }
+            StepKind::Route => format!(
+                "{nodes} of {}: default route via the new service node",
+                self.sn
+            ),
+            StepKind::Postscripts => {
+                format!("{nodes} of {}: rerun {}", self.sn, self.scripts.join(","))
+            }
+            StepKind::CleanupOldSn => format!(
+                "{}: remove {nodes} from its DHCP, boot and console configs",
+                self.sn
+            ),
+        }
+    }
+}
+
+/// A finished plan: what will change and what will run, with the checks made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub request: Request,
+    /// Per node, sorted by name.
+    pub nodes: Vec<NodeMove>,
+    pub steps: Vec<Step>,
+    /// Things the user should know that do not stop the move.
+    pub warnings: Vec<String>,
+    /// Pre-flight failures overridden by `--force`.
+    #[serde(default)]
+    pub forced: Vec<String>,
+}
+
+impl Plan {
+    /// Destination SNs with their node counts, in first-appearance order.
+    pub fn destinations(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for n in &self.nodes {
+            match out.iter_mut().find(|(sn, _)| *sn == n.new_sn) {
+                Some((_, c)) => *c += 1,
+                None => out.push((n.new_sn.clone(), 1)),
+            }
+        }
+        out
+    }
+
+    pub fn change_count(&self) -> usize {
+        self.nodes.iter().map(|n| n.changes.len()).sum()
+    }
+}

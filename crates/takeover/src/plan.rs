@@ -1,0 +1,822 @@
+//! Request → plan, by the rules of xCAT's snmove (selection §2, write rules §3.2, postscript
+//! rules §6.2), with baton's pre-flight checks. Reads only the snapshot it is given and what the
+//! [`Env`] reports; changes nothing.
+
+use crate::model::*;
+use crate::{Result, TakeoverError};
+use clusterdb::backend::{Filter, Value};
+use clusterdb::{attrs, table, NoderangeEnv, Snapshot};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+
+/// What planning needs from the outside world.
+pub trait Env {
+    /// The system's hosts file.
+    fn resolve_local(&self, name: &str) -> Option<IpAddr>;
+    /// DNS, for names neither the hosts file nor the hosts table know.
+    fn resolve_dns(&self, name: &str) -> Option<IpAddr>;
+    /// Ask a service node for its addresses (`ip -o addr`); Err says why it could not.
+    fn sn_addresses(&self, sn: &str) -> std::result::Result<Vec<IpAddr>, String>;
+}
+
+/// The postscripts snmove reruns by default, in this order.
+pub const DEFAULT_SCRIPTS: [&str; 3] = ["syslog", "setupntp", "mkresolvconf"];
+
+/// V4 and V6 of xCAT's validation order (V5, too many arguments, is the caller's).
+pub fn check_request(req: &Request) -> Result<()> {
+    if req.ignore_nodes && req.postscripts.is_some() {
+        return Err(TakeoverError::validation(
+            "-P and -i flags cannot be specified at the same time.",
+        ));
+    }
+    if req.noderange.is_none() && req.source.is_none() {
+        return Err(TakeoverError::validation(
+            "A node range or the source service node must be specified.",
+        ));
+    }
+    Ok(())
+}
+
+/// A network of the networks table.
+struct Network {
+    name: String,
+    net: IpAddr,
+    prefix: u32,
+    gateway_is_xcatmaster: bool,
+}
+
+fn prefix_of(mask: &str) -> Option<u32> {
+    if let Ok(n) = mask.trim_start_matches('/').parse::<u32>() {
+        return Some(n);
+    }
+    match mask.parse::<IpAddr>().ok()? {
+        IpAddr::V4(m) => {
+            let bits = u32::from(m);
+            (bits.leading_ones() + bits.trailing_zeros() == 32).then(|| bits.leading_ones())
+        }
+        IpAddr::V6(m) => {
+            let bits = u128::from(m);
+            (bits.leading_ones() + bits.trailing_zeros() == 128).then(|| bits.leading_ones())
+        }
+    }
+}
+
+fn in_net(ip: IpAddr, net: IpAddr, prefix: u32) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let m = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix.min(32))
+            };
+            u32::from(a) & m == u32::from(n) & m
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let m = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix.min(128))
+            };
+            u128::from(a) & m == u128::from(n) & m
+        }
+        _ => false,
+    }
+}
+
+fn load_networks(snap: &Snapshot<'_>) -> Result<Vec<Network>> {
+    let rows = snap.select(
+        table("networks")?,
+        &["netname", "net", "mask", "gateway"],
+        Filter::Enabled,
+    )?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let net: IpAddr = r[1].as_deref()?.trim().parse().ok()?;
+            let prefix = prefix_of(r[2].as_deref()?.trim())?;
+            let name = r[0]
+                .clone()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| format!("{net}/{prefix}"));
+            Some(Network {
+                name,
+                net,
+                prefix,
+                gateway_is_xcatmaster: r[3].as_deref() == Some("<xcatmaster>"),
+            })
+        })
+        .collect())
+}
+
+/// The network a node is on: the last matching row wins, as xCAT's getNetwkInfo.
+fn network_of(nets: &[Network], ip: IpAddr) -> Option<&Network> {
+    nets.iter().rev().find(|n| in_net(ip, n.net, n.prefix))
+}
+
+/// Names the hosts table knows: node → ip, plus `otherinterfaces` aliases of the given nodes.
+struct HostsTable {
+    names: HashMap<String, IpAddr>,
+    /// node → every address recorded for it (ip, otherinterfaces, nics).
+    addresses: HashMap<String, Vec<IpAddr>>,
+}
+
+impl HostsTable {
+    fn load(snap: &Snapshot<'_>, nodes: &[String], sns: &[String]) -> Result<Self> {
+        let mut names = HashMap::new();
+        let mut addresses: HashMap<String, Vec<IpAddr>> = HashMap::new();
+        let hosts = table("hosts")?;
+        for (n, v) in attrs::nodes_attribs(snap, hosts, nodes, &["ip"])? {
+            if let Some(ip) = v[0].as_deref().and_then(|s| s.trim().parse().ok()) {
+                names.insert(n, ip);
+            }
+        }
+        let known = snap.index()?;
+        let sns: Vec<String> = sns.iter().filter(|s| known.contains(s)).cloned().collect();
+        for (sn, v) in attrs::nodes_attribs(snap, hosts, &sns, &["ip", "otherinterfaces"])? {
+            let list = addresses.entry(sn.clone()).or_default();
+            if let Some(ip) = v[0].as_deref().and_then(|s| s.trim().parse().ok()) {
+                names.insert(sn.clone(), ip);
+                list.push(ip);
+            }
+            for entry in v[1].as_deref().unwrap_or("").split(',') {
+                let Some((name, ip)) = entry.trim().rsplit_once(':') else {
+                    continue;
+                };
+                let Ok(ip) = ip.parse::<IpAddr>() else {
+                    continue;
+                };
+                let name = if let Some(suffix) = name.strip_prefix('-') {
+                    format!("{sn}-{suffix}")
+                } else {
+                    name.to_string()
+                };
+                names.entry(name).or_insert(ip);
+                list.push(ip);
+            }
+        }
+        let nics = table("nics")?;
+        for (sn, v) in attrs::nodes_attribs(snap, nics, &sns, &["nicips"])? {
+            let list = addresses.entry(sn).or_default();
+            for entry in v[0].as_deref().unwrap_or("").split(',') {
+                let ips = entry.split_once('!').map(|(_, ips)| ips).unwrap_or(entry);
+                for ip in ips.split('|').filter_map(|s| s.trim().parse().ok()) {
+                    if !list.contains(&ip) {
+                        list.push(ip);
+                    }
+                }
+            }
+        }
+        Ok(HostsTable { names, addresses })
+    }
+}
+
+/// Resolution as baton does it: the hosts file, then the hosts table, then DNS.
+struct Resolver<'a> {
+    env: &'a dyn Env,
+    table: &'a HostsTable,
+}
+
+impl Resolver<'_> {
+    fn resolve(&self, name: &str) -> Option<IpAddr> {
+        if let Ok(ip) = name.parse() {
+            return Some(ip);
+        }
+        self.env
+            .resolve_local(name)
+            .or_else(|| self.table.names.get(name).copied())
+            .or_else(|| self.env.resolve_dns(name))
+    }
+}
+
+fn split_list(v: Option<&str>) -> Vec<String> {
+    v.unwrap_or("").split(',').map(str::to_string).collect()
+}
+
+/// Nodes whose primary service node is `sn1` (exact string match; nodes without a service node
+/// belong to `site.master`).
+fn nodes_of_source(snap: &Snapshot<'_>, sn1: &str) -> Result<Vec<String>> {
+    let idx = snap.index()?;
+    let all: Vec<String> = idx.nodes.iter().map(|n| n.name.clone()).collect();
+    let sns = attrs::nodes_attribs(snap, table("noderes")?, &all, &["servicenode"])?;
+    let master = snap.site("master")?;
+    let mut out: Vec<String> = all
+        .into_iter()
+        .filter(|n| {
+            let primary = match sns.get(n).and_then(|v| v[0].as_deref()) {
+                Some(list) => list.split(',').next().map(str::to_string),
+                None => master.clone(),
+            };
+            primary.as_deref() == Some(sn1)
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Is `sn` a defined service node: a node with a servicenode-table row (its own or a group's)?
+fn is_service_node(snap: &Snapshot<'_>, sn: &str) -> Result<bool> {
+    let idx = snap.index()?;
+    let Some(entry) = idx.get(sn) else {
+        return Ok(false);
+    };
+    let mut keys = vec![sn.to_string()];
+    keys.extend(entry.groups.iter().cloned());
+    let rows = snap.select(
+        table("servicenode")?,
+        &["node"],
+        Filter::In {
+            column: "node",
+            keys: &keys,
+        },
+    )?;
+    Ok(!rows.is_empty())
+}
+
+/// Compute the plan for `req` from `snap`.
+pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv) -> Result<Plan> {
+    check_request(req)?;
+    let req = &normalize(req);
+
+    // Nodes (V7, and V9 when none).
+    let nodes = match &req.noderange {
+        Some(r) => snap
+            .noderange(r, nr)
+            .map_err(|e| TakeoverError::validation(e.to_string()))?,
+        None => nodes_of_source(snap, req.source.as_deref().unwrap_or_default())?,
+    };
+    if let Some(bad) = nodes.iter().find(|n| !remote_safe(n)) {
+        return Err(TakeoverError::validation(format!(
+            "node name '{bad}' is not a valid host name"
+        )));
+    }
+
+    let get = |t: &str, cols: &[&str]| -> Result<HashMap<String, Vec<Value>>> {
+        Ok(attrs::nodes_attribs(snap, table(t)?, &nodes, cols)?)
+    };
+    let noderes = get(
+        "noderes",
+        &[
+            "servicenode",
+            "xcatmaster",
+            "tftpserver",
+            "nfsserver",
+            "monserver",
+        ],
+    )?;
+    let nodehm = get("nodehm", &["conserver"])?;
+    let nodetype = get("nodetype", &["os", "provmethod"])?;
+    let nodelist = get("nodelist", &["status"])?;
+    let post = get("postscripts", &["postscripts", "postbootscripts"])?;
+    let val = |m: &HashMap<String, Vec<Value>>, n: &str, i: usize| -> Option<String> {
+        m.get(n)
+            .and_then(|v| v[i].clone())
+            .filter(|v| !v.is_empty())
+    };
+
+    // Every name that may need resolving: the nodes, and every service node they mention.
+    let mut sn_names: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    for n in &nodes {
+        for s in split_list(val(&noderes, n, 0).as_deref()) {
+            if !s.is_empty() && seen.insert(s.clone()) {
+                sn_names.push(s);
+            }
+        }
+    }
+    for s in [&req.dest, &req.source].into_iter().flatten() {
+        if seen.insert(s.clone()) {
+            sn_names.push(s.clone());
+        }
+    }
+    let hosts = HostsTable::load(snap, &nodes, &sn_names)?;
+    let resolver = Resolver { env, table: &hosts };
+
+    // V8: every node resolves.
+    let mut ips: HashMap<&str, IpAddr> = HashMap::with_capacity(nodes.len());
+    let mut unresolved = Vec::new();
+    for n in &nodes {
+        match resolver.resolve(n) {
+            Some(ip) => {
+                ips.insert(n, ip);
+            }
+            None => unresolved.push(format!("Could not resolve node '{n}'.")),
+        }
+    }
+    if !unresolved.is_empty() {
+        return Err(TakeoverError::Validation(unresolved));
+    }
+    if nodes.is_empty() {
+        let why = match (&req.noderange, &req.source) {
+            (None, Some(sn)) => format!(" (no node has {sn} as its primary service node)"),
+            _ => " (the noderange selects no node)".to_string(),
+        };
+        return Err(TakeoverError::validation(format!(
+            "Could not get xCAT object definitions.{why}"
+        )));
+    }
+
+    // V10, V11.
+    let is_aix = |n: &str| val(&nodetype, n, 0).as_deref() == Some("AIX");
+    let aix = nodes.iter().filter(|n| is_aix(n)).count();
+    if aix > 0 && aix < nodes.len() {
+        return Err(TakeoverError::validation(
+            "This command does not support a mix of AIX and Linux nodes.",
+        ));
+    }
+    if req.liteonly && aix == 0 {
+        return Err(TakeoverError::validation(
+            "The '-l' option is not supported for Linux nodes.",
+        ));
+    }
+    let sharedinstall = snap.site("sharedinstall")?.unwrap_or_else(|| "no".into());
+    if req.liteonly && sharedinstall == "sns" {
+        return Err(TakeoverError::validation(
+            "The liteonly option is not valid when using a shared file system across service nodes.",
+        ));
+    }
+    if req.liteonly {
+        return Err(TakeoverError::Unsupported(
+            "the AIX statelite sync (-l) is not implemented in this version of baton; nothing was changed".into(),
+        ));
+    }
+
+    let mut warnings = Vec::new();
+    if aix > 0 {
+        warnings.push(format!(
+            "{aix} AIX nodes: the database moves; the AIX node steps (niminit, /etc/xcatinfo, bootlist) are not implemented in this version"
+        ));
+    }
+
+    // New service node (V12, V13).
+    let mut new_sn: HashMap<&str, String> = HashMap::new();
+    let mut no_backup = Vec::new();
+    for n in &nodes {
+        let list = split_list(val(&noderes, n, 0).as_deref());
+        if let Some(d) = &req.dest {
+            new_sn.insert(n, d.clone());
+            continue;
+        }
+        if aix > 0 && list.len() > 2 {
+            warnings.push(format!(
+                "{n}: The service node attribute cannot have more than two values."
+            ));
+        }
+        match list.get(1).filter(|s| !s.is_empty()) {
+            Some(b) => {
+                new_sn.insert(n, b.clone());
+            }
+            None => no_backup.push(format!(
+                "Could not determine a backup service node for node {n}."
+            )),
+        }
+    }
+    if !no_backup.is_empty() {
+        return Err(TakeoverError::Validation(no_backup));
+    }
+    let mut destinations: Vec<String> = Vec::new();
+    for n in &nodes {
+        if !destinations.contains(&new_sn[n.as_str()]) {
+            destinations.push(new_sn[n.as_str()].clone());
+        }
+    }
+    if let Some(bad) = destinations.iter().find(|d| !remote_safe(d)) {
+        return Err(TakeoverError::validation(format!(
+            "service node name '{bad}' is not a valid host name"
+        )));
+    }
+
+    // Pre-flight checks and the destinations' addresses.
+    let networks = load_networks(snap)?;
+    let mut preflight = Vec::new();
+    let mut sn_addrs: HashMap<String, Vec<IpAddr>> = HashMap::new();
+    for d in &destinations {
+        if !is_service_node(snap, d)? {
+            preflight.push(format!(
+                "{d} is not a defined service node (it needs a nodelist row and a servicenode table row, its own or a group's)"
+            ));
+        }
+        let recorded = hosts.addresses.get(d).cloned().unwrap_or_default();
+        if req.offline {
+            sn_addrs.insert(d.clone(), recorded);
+            continue;
+        }
+        match env.sn_addresses(d) {
+            Ok(list) => {
+                sn_addrs.insert(d.clone(), list);
+            }
+            Err(e) => {
+                preflight.push(format!(
+                    "Could not get IP addresses from service node {d}: {e} (plan with --offline to use the addresses recorded in the database)"
+                ));
+                sn_addrs.insert(d.clone(), recorded);
+            }
+        }
+    }
+
+    // New xcatmaster (V15) and the per-node write rules.
+    let dest_n_ip = match &req.dest_n {
+        Some(x) => {
+            if !remote_safe(x) {
+                return Err(TakeoverError::validation(format!(
+                    "-D value '{x}' is not a valid host name or address"
+                )));
+            }
+            let ip = resolver.resolve(x);
+            if ip.is_none() {
+                preflight.push(format!(
+                    "Could not resolve '{x}' (the new xcatmaster given with -D)"
+                ));
+            }
+            ip
+        }
+        None => None,
+    };
+    let defaults = xcatdefaults(snap)?;
+    let mut no_master = Vec::new();
+    let mut moves = Vec::with_capacity(nodes.len());
+    for n in &nodes {
+        let ip = ips[n.as_str()];
+        let net = network_of(&networks, ip);
+        let nsn = new_sn[n.as_str()].clone();
+        let (new_xm, new_xm_ip) = match (&req.dest_n, net) {
+            (Some(x), _) => {
+                if let (Some(xip), Some(net)) = (dest_n_ip, net) {
+                    if !in_net(xip, net.net, net.prefix) {
+                        preflight.push(format!(
+                            "{n}: the new xcatmaster {x} ({xip}) is not on the node's network {} ({ip})",
+                            net.name
+                        ));
+                    }
+                }
+                (x.clone(), dest_n_ip)
+            }
+            (None, Some(net)) => match sn_addrs
+                .get(&nsn)
+                .and_then(|l| l.iter().find(|a| in_net(**a, net.net, net.prefix)))
+            {
+                Some(a) => (a.to_string(), Some(*a)),
+                None => {
+                    no_master.push(format!(
+                        "Could not determine an xcatmaster value for node {n}."
+                    ));
+                    continue;
+                }
+            },
+            (None, None) => {
+                no_master.push(format!(
+                    "Could not determine an xcatmaster value for node {n}. (its address {ip} is on no network of the networks table; give -D)"
+                ));
+                continue;
+            }
+        };
+        if net.is_none() && req.dest_n.is_some() {
+            preflight.push(format!(
+                "{n}: its address {ip} is on no network of the networks table"
+            ));
+        }
+        let old_list = split_list(val(&noderes, n, 0).as_deref());
+        let old_sn = req
+            .source
+            .clone()
+            .or_else(|| old_list.first().filter(|s| !s.is_empty()).cloned());
+        if old_sn.as_deref() == Some(nsn.as_str()) {
+            preflight.push(format!(
+                "{n}: the destination {nsn} is already its service node"
+            ));
+        }
+        let old_xm = req.source_n.clone().or_else(|| val(&noderes, n, 1));
+        let old_xm_ip = old_xm
+            .as_deref()
+            .and_then(|x| resolver.resolve(x))
+            .map(|i| i.to_string());
+
+        let mut changes = Vec::new();
+        let mut change = |attr: &str, t: &str, old: Option<String>, new: Option<String>| {
+            if old != new {
+                changes.push(Change {
+                    attr: attr.into(),
+                    table: t.into(),
+                    column: attr.into(),
+                    old,
+                    new,
+                });
+            }
+        };
+        // servicenode: the new SN first, every other entry kept in order (string equality).
+        let mut rotated = vec![nsn.clone()];
+        rotated.extend(
+            old_list
+                .iter()
+                .filter(|s| **s != nsn && !s.is_empty())
+                .cloned(),
+        );
+        change(
+            "servicenode",
+            "noderes",
+            val(&noderes, n, 0),
+            Some(rotated.join(",")),
+        );
+        change(
+            "xcatmaster",
+            "noderes",
+            val(&noderes, n, 1),
+            Some(new_xm.clone()),
+        );
+        let follows_old = |v: &Option<String>| {
+            v.as_ref()
+                .is_some_and(|v| Some(v) == old_xm.as_ref() || Some(v) == old_xm_ip.as_ref())
+        };
+        for (i, attr) in [(2, "tftpserver"), (3, "nfsserver")] {
+            let cur = val(&noderes, n, i);
+            if follows_old(&cur) {
+                change(attr, "noderes", cur, Some(new_xm.clone()));
+            }
+        }
+        if let Some(mon) = val(&noderes, n, 4) {
+            let fields: Vec<&str> = mon.split(',').collect();
+            if fields.len() < 2 {
+                warnings.push(format!(
+                    "{n}: The current value of the monserver attribute is not valid. It will not be reset."
+                ));
+            } else if Some(fields[0]) == old_sn.as_deref() {
+                change(
+                    "monserver",
+                    "noderes",
+                    Some(mon.clone()),
+                    Some(format!("{nsn},{new_xm}")),
+                );
+            }
+        }
+        let cons = val(&nodehm, n, 0);
+        if cons.is_some() && cons == old_sn {
+            change("conserver", "nodehm", cons, Some(nsn.clone()));
+        }
+
+        moves.push(NodeMove {
+            node: n.clone(),
+            ip: Some(ip.to_string()),
+            os: val(&nodetype, n, 0),
+            provmethod: val(&nodetype, n, 1),
+            status: val(&nodelist, n, 0),
+            old_sn,
+            new_sn: nsn,
+            old_xm,
+            new_xm,
+            new_xm_ip: new_xm_ip.map(|i| i.to_string()),
+            old_xm_ip,
+            network: net.map(|x| x.name.clone()),
+            gateway_follows: net.is_some_and(|x| x.gateway_is_xcatmaster),
+            scripts: select_scripts(
+                &defaults,
+                val(&post, n, 0),
+                val(&post, n, 1),
+                req.postscripts.as_deref(),
+            ),
+            changes,
+            before: Vec::new(),
+        });
+    }
+    if !no_master.is_empty() {
+        no_master.extend(preflight);
+        return Err(TakeoverError::Preflight(no_master));
+    }
+    let mut forced = Vec::new();
+    if !preflight.is_empty() {
+        if !req.force {
+            return Err(TakeoverError::Preflight(preflight));
+        }
+        forced = preflight;
+    }
+    for m in moves.iter().filter(|m| m.provmethod.is_none()) {
+        warnings.push(format!(
+            "{}: no provmethod, so no boot files are written for it",
+            m.node
+        ));
+    }
+    let steps = build_steps(&moves, req);
+    Ok(Plan {
+        request: req.clone(),
+        nodes: moves,
+        steps,
+        warnings,
+        forced,
+    })
+}
+
+/// xCAT treats an empty option value as not given.
+fn normalize(req: &Request) -> Request {
+    let keep = |o: &Option<String>| o.clone().filter(|v| !v.is_empty());
+    Request {
+        noderange: keep(&req.noderange),
+        source: keep(&req.source),
+        source_n: keep(&req.source_n),
+        dest: keep(&req.dest),
+        dest_n: keep(&req.dest_n),
+        postscripts: keep(&req.postscripts),
+        ..req.clone()
+    }
+}
+
+fn remote_safe(s: &str) -> bool {
+    remote::is_valid_host(s)
+}
+
+/// The `xcatdefaults` row of the postscripts table.
+fn xcatdefaults(snap: &Snapshot<'_>) -> Result<(Option<String>, Option<String>)> {
+    let rows = snap.select(
+        table("postscripts")?,
+        &["postscripts", "postbootscripts"],
+        Filter::Eq {
+            column: "node",
+            value: "xcatdefaults",
+        },
+    )?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .unwrap_or_default())
+}
+
+/// xCAT's §6.2: the full list is defaults' and the node's postscripts, then defaults' and the
+/// node's postbootscripts. `-P all` reruns all of them (baton drops empty entries and repeats);
+/// otherwise the default set's names that appear as exact entries, then the `-P` list.
+pub fn select_scripts(
+    defaults: &(Option<String>, Option<String>),
+    post: Option<String>,
+    postboot: Option<String>,
+    extra: Option<&str>,
+) -> Vec<String> {
+    let full: Vec<String> = [&defaults.0, &post, &defaults.1, &postboot]
+        .into_iter()
+        .flat_map(|l| split_list(l.as_deref()))
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |s: &str| {
+        if !s.is_empty() && !out.iter().any(|o| o == s) {
+            out.push(s.to_string());
+        }
+    };
+    if extra == Some("all") {
+        full.iter().for_each(|s| push(s));
+        return out;
+    }
+    for d in DEFAULT_SCRIPTS {
+        if full.iter().any(|s| s == d) {
+            push(d);
+        }
+    }
+    for s in split_list(extra) {
+        push(s.trim());
+    }
+    out
+}
+
+/// The ordered steps: SN side first (consoles, DHCP, boot files per destination), then the
+/// compute nodes (xcatinfo, route, postscripts), then the old SNs' cleanup.
+pub fn build_steps(moves: &[NodeMove], req: &Request) -> Vec<Step> {
+    let mut dests: Vec<&str> = Vec::new();
+    for m in moves {
+        if !dests.contains(&m.new_sn.as_str()) {
+            dests.push(&m.new_sn);
+        }
+    }
+    let mut steps = Vec::new();
+    let mut add = |kind: StepKind,
+                   sn: &str,
+                   nodes: Vec<String>,
+                   scripts: Vec<String>,
+                   provmethod: Option<String>| {
+        if !nodes.is_empty() {
+            steps.push(Step {
+                id: 0,
+                kind,
+                sn: sn.to_string(),
+                nodes,
+                scripts,
+                provmethod,
+            });
+        }
+    };
+    for d in &dests {
+        let here: Vec<&NodeMove> = moves.iter().filter(|m| m.new_sn == *d).collect();
+        let names = |f: &dyn Fn(&NodeMove) -> bool| -> Vec<String> {
+            here.iter()
+                .filter(|m| f(m))
+                .map(|m| m.node.clone())
+                .collect()
+        };
+        add(
+            StepKind::Consoles,
+            d,
+            names(&|m| m.changes.iter().any(|c| c.attr == "conserver")),
+            vec![],
+            None,
+        );
+        add(StepKind::Dhcp, d, names(&|_| true), vec![], None);
+        let mut by_pm: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for m in here.iter().filter(|m| m.os.as_deref() != Some("AIX")) {
+            if let Some(pm) = &m.provmethod {
+                by_pm.entry(pm).or_default().push(m.node.clone());
+            }
+        }
+        for (pm, nodes) in by_pm {
+            add(StepKind::Bootfiles, d, nodes, vec![], Some(pm.to_string()));
+        }
+    }
+    if !req.ignore_nodes {
+        for d in &dests {
+            let here: Vec<&NodeMove> = moves.iter().filter(|m| m.new_sn == *d).collect();
+            add(
+                StepKind::Xcatinfo,
+                d,
+                here.iter().map(|m| m.node.clone()).collect(),
+                vec![],
+                None,
+            );
+            add(
+                StepKind::Route,
+                d,
+                here.iter()
+                    .filter(|m| m.gateway_follows)
+                    .map(|m| m.node.clone())
+                    .collect(),
+                vec![],
+                None,
+            );
+            let mut by_list: BTreeMap<&Vec<String>, Vec<String>> = BTreeMap::new();
+            for m in here.iter().filter(|m| !m.scripts.is_empty()) {
+                by_list.entry(&m.scripts).or_default().push(m.node.clone());
+            }
+            for (scripts, nodes) in by_list {
+                add(StepKind::Postscripts, d, nodes, scripts.clone(), None);
+            }
+        }
+    }
+    let mut olds: Vec<&str> = Vec::new();
+    for m in moves {
+        if let Some(o) = m.old_sn.as_deref().filter(|o| *o != m.new_sn) {
+            if !olds.contains(&o) {
+                olds.push(o);
+            }
+        }
+    }
+    for o in olds {
+        let nodes: Vec<String> = moves
+            .iter()
+            .filter(|m| m.old_sn.as_deref() == Some(o) && m.new_sn != o)
+            .map(|m| m.node.clone())
+            .collect();
+        add(StepKind::CleanupOldSn, o, nodes, vec![], None);
+    }
+    for (i, s) in steps.iter_mut().enumerate() {
+        s.id = i + 1;
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_and_membership() {
+        assert_eq!(prefix_of("255.255.0.0"), Some(16));
+        assert_eq!(prefix_of("/24"), Some(24));
+        assert_eq!(prefix_of("255.0.255.0"), None);
+        let net: IpAddr = "10.1.0.0".parse().unwrap();
+        assert!(in_net("10.1.200.3".parse().unwrap(), net, 16));
+        assert!(!in_net("10.2.0.3".parse().unwrap(), net, 16));
+        assert!(!in_net("fe80::1".parse().unwrap(), net, 16));
+    }
+
+    #[test]
+    fn script_selection_follows_xcat() {
+        let d = (
+            Some("syslog,remoteshell,syncfiles".to_string()),
+            Some("otherpkgs".to_string()),
+        );
+        // T16/T17
+        assert_eq!(
+            select_scripts(&d, None, None, Some("test1")),
+            ["syslog", "test1"]
+        );
+        assert_eq!(select_scripts(&d, None, None, None), ["syslog"]);
+        let none = (None, None);
+        assert!(select_scripts(&none, Some("remoteshell".into()), None, None).is_empty());
+        // default-set order, exact entries only
+        let v = select_scripts(
+            &none,
+            Some("mkresolvconf,syslog foo,setupntp".into()),
+            None,
+            None,
+        );
+        assert_eq!(v, ["setupntp", "mkresolvconf"]);
+        // T18: -P all is the whole list, without empty entries or repeats
+        let v = select_scripts(&d, Some("a,,syslog".into()), Some("b".into()), Some("all"));
+        assert_eq!(
+            v,
+            ["syslog", "remoteshell", "syncfiles", "a", "otherpkgs", "b"]
+        );
+    }
+}
