@@ -135,6 +135,27 @@ fn check_current(snap: &Snapshot<'_>, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
+/// A node's row after its changes are written on it (the row exists then).
+fn written(before: &RowState, cols: &[String], changes: &[Change]) -> RowState {
+    let row = cols
+        .iter()
+        .map(|c| {
+            let new = changes
+                .iter()
+                .find(|x| x.table == before.table && x.column == *c);
+            let v = match new {
+                Some(x) => x.new.clone(),
+                None => before.value(c).map(str::to_string),
+            };
+            (c.clone(), v)
+        })
+        .collect();
+    RowState {
+        table: before.table.clone(),
+        row: Some(row),
+    }
+}
+
 /// Write each node's changes on its own rows.
 fn write_changes(tx: &mut dyn Tx, plan: &Plan) -> Result<()> {
     for n in &plan.nodes {
@@ -198,14 +219,14 @@ pub fn apply(
         check_current(&snap, plan)?;
         let nodes: Vec<String> = plan.nodes.iter().map(|n| n.node.clone()).collect();
         let touched = touched(plan);
-        let mut before: HashMap<String, Vec<RowBefore>> = HashMap::new();
+        let mut before: HashMap<String, Vec<RowState>> = HashMap::new();
         for (t, cols) in &touched {
             let rows = own_rows(&snap, t, cols, &nodes)?;
             for n in &nodes {
                 let row = rows
                     .get(n)
                     .map(|r| cols.iter().cloned().zip(r.iter().cloned()).collect());
-                before.entry(n.clone()).or_default().push(RowBefore {
+                before.entry(n.clone()).or_default().push(RowState {
                     table: t.clone(),
                     row,
                 });
@@ -213,6 +234,11 @@ pub fn apply(
         }
         for n in plan.nodes.iter_mut() {
             n.before = before.remove(&n.node).unwrap_or_default();
+            n.after = n
+                .before
+                .iter()
+                .map(|b| written(b, &touched[&b.table], &n.changes))
+                .collect();
         }
         let mut tx = snap.tx();
         write_changes(&mut **tx, plan)?;
@@ -316,22 +342,22 @@ pub fn rollback(
     for (t, cols) in &touched {
         current.insert(t.as_str(), own_rows(&snap, t, cols, &nodes)?);
     }
-    // Nothing may have changed since the move: compare each written value.
+    // Nothing may have changed since the run: its rows must be as it left them.
     for n in &plan.nodes {
-        for c in &n.changes {
-            let cols = &touched[&c.table];
-            let i = cols.iter().position(|x| *x == c.column).unwrap_or(0);
-            let cur = current[c.table.as_str()]
-                .get(&n.node)
-                .and_then(|r| r[i].clone());
-            if cur != c.new {
-                return Err(TakeoverError::Conflict(format!(
-                    "{}: {} is now {} but the move set it to {}; nothing was rolled back",
-                    n.node,
-                    c.attr,
-                    cur.as_deref().unwrap_or("(unset)"),
-                    c.new.as_deref().unwrap_or("(unset)")
-                )));
+        for a in &n.after {
+            for c in &touched[&a.table] {
+                let i = touched[&a.table].iter().position(|x| x == c).unwrap_or(0);
+                let cur = current[a.table.as_str()]
+                    .get(&n.node)
+                    .and_then(|r| r[i].as_deref());
+                if cur != a.value(c) {
+                    return Err(TakeoverError::Conflict(format!(
+                        "{}: {c} is now {} but the run left it {}; nothing was rolled back",
+                        n.node,
+                        cur.unwrap_or("(unset)"),
+                        a.value(c).unwrap_or("(unset)")
+                    )));
+                }
             }
         }
     }
@@ -346,7 +372,7 @@ pub fn rollback(
                     Some(row) => {
                         let set: Vec<(&str, Value)> =
                             row.iter().map(|(c, v)| (c.as_str(), v.clone())).collect();
-                        tx.update(spec, &[(keycol, &n.node)], &set)?;
+                        objects::upsert(&mut **tx, spec, keycol, &n.node, &set)?;
                     }
                     None => remove_created_row(&mut **tx, spec, keycol, &n.node, cols)?,
                 }
@@ -354,19 +380,7 @@ pub fn rollback(
         }
         journal::set_state(&mut **tx, id, run_state::ROLLED_BACK, false)?;
     }
-    let mut back = inverse(&plan);
-    // The rollback can itself be rolled back: record the rows as they were before it.
-    for n in back.nodes.iter_mut() {
-        n.before = touched
-            .iter()
-            .map(|(t, cols)| RowBefore {
-                table: t.clone(),
-                row: current[t.as_str()]
-                    .get(&n.node)
-                    .map(|r| cols.iter().cloned().zip(r.iter().cloned()).collect()),
-            })
-            .collect();
-    }
+    let back = inverse(&plan);
     let new_id = {
         let mut tx = snap.tx();
         let new_id = journal::create(
@@ -380,7 +394,6 @@ pub fn rollback(
         new_id
     };
     snap.commit()?;
-    back.request.force = true;
     let todo: Vec<usize> = back.steps.iter().map(|s| s.id).collect();
     run_steps(db, new_id, &back, &todo, runner)
 }
@@ -421,7 +434,8 @@ fn remove_created_row(
     Ok(())
 }
 
-/// The plan that moves the nodes back where they were.
+/// The plan that moves the nodes back where they were; its rows go from the run's `after` back
+/// to its `before`, so it can be rolled back in turn.
 pub fn inverse(plan: &Plan) -> Plan {
     let nodes: Vec<NodeMove> = plan
         .nodes
@@ -443,7 +457,8 @@ pub fn inverse(plan: &Plan) -> Plan {
                     ..c.clone()
                 })
                 .collect(),
-            before: Vec::new(),
+            before: n.after.clone(),
+            after: n.before.clone(),
             ..n.clone()
         })
         .collect();

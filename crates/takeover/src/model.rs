@@ -42,12 +42,25 @@ pub struct Change {
     pub new: Option<String>,
 }
 
-/// A node's own row before the move, as stored (for byte-exact rollback).
+/// A node's own row in one table, as stored, limited to the columns the run writes (for a
+/// byte-exact rollback).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RowBefore {
+pub struct RowState {
     pub table: String,
-    /// None when the node had no row of its own in that table.
+    /// None when the node has no row of its own in that table.
     pub row: Option<Vec<(String, Option<String>)>>,
+}
+
+impl RowState {
+    /// The stored value of a column (None when unset or when there is no row).
+    pub fn value(&self, column: &str) -> Option<&str> {
+        self.row
+            .as_ref()?
+            .iter()
+            .find(|(c, _)| c == column)?
+            .1
+            .as_deref()
+    }
 }
 
 /// Everything the plan decided for one node.
@@ -75,9 +88,11 @@ pub struct NodeMove {
     /// Postscripts to rerun (by the postscript rules of xCAT's snmove).
     pub scripts: Vec<String>,
     pub changes: Vec<Change>,
-    /// Filled in at commit: the node's own rows as they were.
+    /// Filled in at commit: the node's own rows as they were, and as the run left them.
     #[serde(default)]
-    pub before: Vec<RowBefore>,
+    pub before: Vec<RowState>,
+    #[serde(default)]
+    pub after: Vec<RowState>,
 }
 
 /// Which side a step runs on.

@@ -171,12 +171,15 @@ impl HostsTable {
 }
 
 /// Resolution as baton does it: the hosts file, then the hosts table, then DNS.
-struct Resolver<'a> {
+struct Resolver<'a, 's> {
     env: &'a dyn Env,
     table: &'a HostsTable,
+    snap: &'a Snapshot<'s>,
+    /// Names looked up in the hosts table by their own row (not nodes, not service nodes).
+    extra: std::cell::RefCell<HashMap<String, Option<IpAddr>>>,
 }
 
-impl Resolver<'_> {
+impl Resolver<'_, '_> {
     fn resolve(&self, name: &str) -> Option<IpAddr> {
         if let Ok(ip) = name.parse() {
             return Some(ip);
@@ -184,7 +187,20 @@ impl Resolver<'_> {
         self.env
             .resolve_local(name)
             .or_else(|| self.table.names.get(name).copied())
+            .or_else(|| self.hosts_row(name))
             .or_else(|| self.env.resolve_dns(name))
+    }
+
+    fn hosts_row(&self, name: &str) -> Option<IpAddr> {
+        if let Some(hit) = self.extra.borrow().get(name) {
+            return *hit;
+        }
+        let ip = table("hosts")
+            .ok()
+            .and_then(|t| attrs::node_attribs(self.snap, t, name, &["ip"]).ok())
+            .and_then(|m| m.get("ip")?.trim().parse().ok());
+        self.extra.borrow_mut().insert(name.to_string(), ip);
+        ip
     }
 }
 
@@ -289,7 +305,12 @@ pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv
         }
     }
     let hosts = HostsTable::load(snap, &nodes, &sn_names)?;
-    let resolver = Resolver { env, table: &hosts };
+    let resolver = Resolver {
+        env,
+        table: &hosts,
+        snap,
+        extra: Default::default(),
+    };
 
     // V8: every node resolves.
     let mut ips: HashMap<&str, IpAddr> = HashMap::with_capacity(nodes.len());
@@ -574,6 +595,7 @@ pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv
             ),
             changes,
             before: Vec::new(),
+            after: Vec::new(),
         });
     }
     if !no_master.is_empty() {

@@ -1,0 +1,839 @@
+//! snmove as xCAT defines it (the worked examples T1-T18 of the reference), plus baton's
+//! journal, resume, rollback, pre-flight checks and concurrency guarantees. The real binaries
+//! run against a real SQLite file; a small script stands in for ssh (BATON_SSH), printing the
+//! `ip -o addr` output of each service node, or failing like ssh for an unreachable one.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::PathBuf;
+
+struct Cluster {
+    dir: tempfile::TempDir,
+}
+
+const FAKE_SSH: &str = r#"#!/bin/sh
+while [ "$1" != "--" ]; do shift; done
+shift
+f="$FAKE_SSH_DIR/$1"
+if [ ! -f "$f" ]; then echo "ssh: connect to host $1 port 22: No route to host" >&2; exit 255; fi
+cat "$f"
+"#;
+
+impl Cluster {
+    /// The T-vector world: networks 10.1.0.0/16; sn1-eth1 = 10.1.0.1, sn2-eth1 = 10.1.0.2,
+    /// sn3-eth1 = 10.1.0.3; cn1 (10.1.1.1) starts with servicenode=sn1,sn2, xcatmaster and
+    /// tftpserver sn1-eth1, nfsserver 10.1.0.1, monserver sn1,sn1-eth1, conserver sn1.
+    fn new() -> Self {
+        let c = Cluster {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let ssh = c.path("fake-ssh");
+        std::fs::write(&ssh, FAKE_SSH).unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&ssh)
+            .status()
+            .unwrap();
+        std::fs::create_dir(c.path("ssh")).unwrap();
+        for (sn, ip) in [
+            ("sn1", "10.1.0.1"),
+            ("sn2", "10.1.0.2"),
+            ("sn3", "10.1.0.3"),
+        ] {
+            c.sn_reports(sn, &["10.0.0.9", ip, "192.168.7.1"]);
+            let _ = ip;
+        }
+        c.restore(
+            "site",
+            "#key,value\n\"master\",\"10.0.0.254\"\n\"domain\",\"cluster\"\n",
+        );
+        c.restore("networks", "#netname,net,mask,gateway\n\"mgmt\",\"10.0.0.0\",\"255.255.255.0\",\"10.0.0.254\"\n\"cnet\",\"10.1.0.0\",\"255.255.0.0\",\"<xcatmaster>\"\n");
+        c.restore(
+            "nodelist",
+            "#node,groups,status\n\"sn1\",\"service,all\",\n\"sn2\",\"service,all\",\n\"sn3\",\"service,all\",\n\"cn1\",\"compute,all\",\"booted\"\n",
+        );
+        c.restore(
+            "servicenode",
+            "#node,dhcpserver,tftpserver,conserver\n\"service\",\"1\",\"1\",\"1\"\n",
+        );
+        c.restore(
+            "hosts",
+            "#node,ip,otherinterfaces\n\"sn1\",\"10.0.0.1\",\"-eth1:10.1.0.1\"\n\"sn2\",\"10.0.0.2\",\"-eth1:10.1.0.2\"\n\"sn3\",\"10.0.0.3\",\"-eth1:10.1.0.3\"\n\"cn1\",\"10.1.1.1\",\n",
+        );
+        c.restore(
+            "noderes",
+            "#node,servicenode,xcatmaster,tftpserver,nfsserver,monserver\n\"cn1\",\"sn1,sn2\",\"sn1-eth1\",\"sn1-eth1\",\"10.1.0.1\",\"sn1,sn1-eth1\"\n",
+        );
+        c.restore("nodehm", "#node,conserver,mgt\n\"cn1\",\"sn1\",\"ipmi\"\n");
+        c.restore(
+            "nodetype",
+            "#node,os,arch,provmethod\n\"compute\",\"rhels9\",\"x86_64\",\"netboot\"\n",
+        );
+        c.restore("postscripts", "#node,postscripts,postbootscripts\n\"xcatdefaults\",\"syslog,remoteshell,syncfiles\",\"otherpkgs\"\n");
+        c
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// What `ssh SN ip -o addr` prints.
+    fn sn_reports(&self, sn: &str, ips: &[&str]) {
+        let text: String = ips
+            .iter()
+            .enumerate()
+            .map(|(i, ip)| {
+                format!(
+                    "{}: eth{i}    inet {ip}/16 brd 10.1.255.255 scope global eth{i}\n",
+                    i + 2
+                )
+            })
+            .collect();
+        std::fs::write(
+            self.path("ssh").join(sn),
+            format!("1: lo    inet 127.0.0.1/8 scope host lo\n{text}"),
+        )
+        .unwrap();
+    }
+
+    fn sn_down(&self, sn: &str) {
+        std::fs::remove_file(self.path("ssh").join(sn)).unwrap();
+    }
+
+    fn cmd(&self, bin: &str) -> Command {
+        let mut c = Command::cargo_bin(bin).unwrap();
+        c.env(
+            "BATON_DB",
+            format!("sqlite:{}", self.path("c.db").display()),
+        )
+        .env("BATON_SSH", self.path("fake-ssh"))
+        .env("FAKE_SSH_DIR", self.path("ssh"))
+        .env_remove("BATON_FAULT");
+        c
+    }
+
+    fn baton(&self, args: &[&str]) -> std::process::Output {
+        self.cmd("baton").args(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.baton(args);
+        assert!(
+            o.status.success(),
+            "baton {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    fn restore(&self, table: &str, csv: &str) {
+        let f = self.path(&format!("{table}.csv"));
+        std::fs::write(&f, csv).unwrap();
+        self.ok(&["tabrestore", f.to_str().unwrap()]);
+    }
+
+    /// snmove through `baton snmove`; returns (exit code, stdout, stderr).
+    fn snmove(&self, args: &[&str]) -> (i32, String, String) {
+        let mut v = vec!["snmove"];
+        v.extend_from_slice(args);
+        let o = self.baton(&v);
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8(o.stdout).unwrap(),
+            String::from_utf8(o.stderr).unwrap(),
+        )
+    }
+
+    fn attr(&self, node: &str, tc: &str) -> String {
+        let out = self.ok(&["nodels", node, tc]);
+        out.trim_end()
+            .split_once(": ")
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default()
+    }
+
+    /// cn1's six snmove attributes.
+    fn cn1(&self) -> [String; 6] {
+        [
+            "noderes.servicenode",
+            "noderes.xcatmaster",
+            "noderes.tftpserver",
+            "noderes.nfsserver",
+            "noderes.monserver",
+            "nodehm.conserver",
+        ]
+        .map(|a| self.attr("cn1", a))
+    }
+
+    fn dump(&self, tables: &[&str]) -> Vec<String> {
+        tables.iter().map(|t| self.ok(&["tabdump", t])).collect()
+    }
+
+    fn plan(&self, args: &[&str]) -> serde_json::Value {
+        let mut v = vec!["snmove", "--dry-run", "--json"];
+        v.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&v)).unwrap()
+    }
+}
+
+const PARTIAL: i32 = 4;
+const TABLES: [&str; 4] = ["noderes", "nodehm", "nodelist", "hosts"];
+
+fn steps(plan: &serde_json::Value) -> Vec<String> {
+    plan["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn t1_explicit_destination_names() {
+    let c = Cluster::new();
+    let (code, out, err) = c.snmove(&["cn1", "-D", "sn2-eth1"]);
+    // The database moved; the SN and CN steps are recorded as pending in this version.
+    assert_eq!(code, PARTIAL, "{out}{err}");
+    assert!(
+        out.starts_with("Moving nodes to their backup service nodes.\n"),
+        "{out}"
+    );
+    assert_eq!(
+        c.cn1(),
+        [
+            "sn2,sn1",
+            "sn2-eth1",
+            "sn2-eth1",
+            "sn2-eth1",
+            "sn2,sn2-eth1",
+            "sn2"
+        ]
+    );
+    let journal = c.ok(&["journal", "1"]);
+    assert!(
+        journal.contains("[pending] sn2: console server entries for 1 node"),
+        "{journal}"
+    );
+    assert!(
+        journal.contains("boot files for 1 node (netboot)"),
+        "{journal}"
+    );
+    assert!(journal.contains("rerun syslog"), "{journal}");
+    assert!(
+        !journal.contains("[done]"),
+        "nothing is reported done: {journal}"
+    );
+}
+
+#[test]
+fn t2_derived_xcatmaster_is_the_new_sns_address_on_the_nodes_network() {
+    let c = Cluster::new();
+    assert_eq!(c.snmove(&["cn1"]).0, PARTIAL);
+    assert_eq!(
+        c.cn1(),
+        [
+            "sn2,sn1",
+            "10.1.0.2",
+            "10.1.0.2",
+            "10.1.0.2",
+            "sn2,10.1.0.2",
+            "sn2"
+        ]
+    );
+}
+
+#[test]
+fn t3_third_service_node_grows_the_list() {
+    let c = Cluster::new();
+    assert_eq!(c.snmove(&["cn1", "-d", "sn3", "-D", "sn3-eth1"]).0, PARTIAL);
+    assert_eq!(
+        c.cn1(),
+        [
+            "sn3,sn1,sn2",
+            "sn3-eth1",
+            "sn3-eth1",
+            "sn3-eth1",
+            "sn3,sn3-eth1",
+            "sn3"
+        ]
+    );
+}
+
+#[test]
+fn t4_a_second_move_toggles_back() {
+    let c = Cluster::new();
+    c.snmove(&["cn1", "-D", "sn2-eth1"]);
+    assert_eq!(c.snmove(&["cn1"]).0, PARTIAL);
+    let v = c.cn1();
+    assert_eq!(v[0], "sn1,sn2");
+    assert_eq!(v[1], "10.1.0.1");
+    // With -D again, xcatmaster stays sn2-eth1 while servicenode points at sn1: allowed.
+    let c = Cluster::new();
+    c.snmove(&["cn1", "-D", "sn2-eth1"]);
+    assert_eq!(c.snmove(&["cn1", "-D", "sn2-eth1"]).0, PARTIAL);
+    assert_eq!(
+        c.cn1()[..2],
+        ["sn1,sn2".to_string(), "sn2-eth1".to_string()]
+    );
+}
+
+#[test]
+fn t5_no_backup_service_node() {
+    let c = Cluster::new();
+    c.ok(&["chdef", "cn1", "servicenode=sn1"]);
+    let before = c.dump(&TABLES);
+    let (code, _, err) = c.snmove(&["cn1"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "Error: Could not determine a backup service node for node cn1.\n"
+    );
+    assert_eq!(c.dump(&TABLES), before);
+    assert!(c.ok(&["journal"]).lines().count() == 1, "no journal entry");
+}
+
+#[test]
+fn t6_invalid_monserver_is_kept_and_reported() {
+    let c = Cluster::new();
+    c.ok(&["chdef", "cn1", "monserver=sn1"]);
+    let (code, _, err) = c.snmove(&["cn1", "-D", "sn2-eth1"]);
+    assert_eq!(code, PARTIAL);
+    assert!(
+        err.contains(
+            "cn1: The current value of the monserver attribute is not valid. It will not be reset."
+        ),
+        "{err}"
+    );
+    let v = c.cn1();
+    assert_eq!(v[4], "sn1");
+    assert_eq!(v[0], "sn2,sn1");
+}
+
+#[test]
+fn t7_tftpserver_unset_or_elsewhere_is_untouched() {
+    let c = Cluster::new();
+    c.ok(&["chdef", "cn1", "tftpserver=mn", "nfsserver="]);
+    c.snmove(&["cn1", "-D", "sn2-eth1"]);
+    let v = c.cn1();
+    assert_eq!((v[2].as_str(), v[3].as_str()), ("mn", ""));
+}
+
+#[test]
+fn t8_source_n_overrides_the_old_xcatmaster() {
+    let c = Cluster::new();
+    c.ok(&["chdef", "cn1", "tftpserver=other-name"]);
+    c.restore(
+        "hosts",
+        &(c.ok(&["tabdump", "hosts"]) + "\"other-name\",\"10.1.0.1\",\n"),
+    );
+    c.snmove(&["cn1", "-S", "other-name", "-D", "sn2-eth1"]);
+    let v = c.cn1();
+    // tftpserver matched other-name; nfsserver 10.1.0.1 matched other-name's address.
+    assert_eq!((v[2].as_str(), v[3].as_str()), ("sn2-eth1", "sn2-eth1"));
+    let c = Cluster::new();
+    c.restore(
+        "hosts",
+        &(c.ok(&["tabdump", "hosts"]) + "\"other-name\",\"10.1.9.9\",\n"),
+    );
+    c.snmove(&["cn1", "-S", "other-name", "-D", "sn2-eth1"]);
+    let v = c.cn1();
+    // sn1-eth1 is no longer "the old master": nothing follows.
+    assert_eq!((v[2].as_str(), v[3].as_str()), ("sn1-eth1", "10.1.0.1"));
+}
+
+#[test]
+fn t9_source_selects_nodes_whose_primary_is_exactly_it() {
+    let c = Cluster::new();
+    let mut nodelist = c.ok(&["tabdump", "nodelist"]);
+    let mut hosts = c.ok(&["tabdump", "hosts"]);
+    let mut noderes = c.ok(&["tabdump", "noderes"]);
+    for (n, sns, ip) in [
+        ("cn2", "sn1", "10.1.1.2"),
+        ("cn3", "sn10,sn2", "10.1.1.3"),
+        ("cn4", "sn2,sn1", "10.1.1.4"),
+        ("cn5", "sn1,sn3", "10.1.1.5"),
+    ] {
+        nodelist += &format!("\"{n}\",\"compute,all\",\n");
+        hosts += &format!("\"{n}\",\"{ip}\",\n");
+        noderes += &format!("\"{n}\",\"{sns}\",,,,,,,,,,,\"sn1-eth1\",,,,,,,,,\n");
+    }
+    c.restore("nodelist", &nodelist);
+    c.restore("hosts", &hosts);
+    c.restore("noderes", &noderes);
+    c.ok(&["chdef", "cn2", "servicenode=sn1,sn3"]);
+    let plan = c.plan(&["-s", "sn1"]);
+    let nodes: Vec<&str> = plan["plan"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["node"].as_str().unwrap())
+        .collect();
+    assert_eq!(nodes, ["cn1", "cn2", "cn5"]);
+}
+
+#[test]
+fn t10_source_with_no_nodes() {
+    let c = Cluster::new();
+    let (code, _, err) = c.snmove(&["-s", "snX"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("Error: Could not get xCAT object definitions."),
+        "{err}"
+    );
+}
+
+#[test]
+fn t11_ignorenodes_moves_the_database_and_the_service_node_side_only() {
+    let c = Cluster::new();
+    let plan = c.plan(&["cn1", "-i"]);
+    assert_eq!(
+        steps(&plan),
+        ["consoles", "dhcp", "bootfiles", "cleanup-old-sn"]
+    );
+    assert_eq!(c.snmove(&["cn1", "-i"]).0, PARTIAL);
+    assert_eq!(c.cn1()[0], "sn2,sn1");
+    let plan = c.plan(&["cn1"]);
+    assert!(steps(&plan).contains(&"xcatinfo".to_string()));
+}
+
+#[test]
+fn t12_to_t15_validation_errors_change_nothing() {
+    let c = Cluster::new();
+    let before = c.dump(&TABLES);
+    for (args, code, msg) in [
+        (
+            vec!["cn1", "-i", "-P", "foo"],
+            2,
+            "-P and -i flags cannot be specified at the same time.",
+        ),
+        (vec!["a", "b"], 2, "Too many parameters"),
+        (
+            vec![],
+            2,
+            "A node range or the source service node must be specified.",
+        ),
+        (
+            vec!["cn1", "-l"],
+            2,
+            "The '-l' option is not supported for Linux nodes.",
+        ),
+        (
+            vec!["nosuch,cn1"],
+            2,
+            "Invalid nodes and/or groups in noderange: nosuch",
+        ),
+    ] {
+        let (got, _, err) = c.snmove(&args);
+        assert_eq!(got, code, "{args:?}: {err}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+    assert_eq!(c.dump(&TABLES), before);
+}
+
+#[test]
+fn t16_to_t18_postscript_selection() {
+    let c = Cluster::new();
+    let scripts = |args: &[&str]| -> Vec<String> {
+        let plan = c.plan(args);
+        plan["plan"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["kind"] == "postscripts")
+            .map(|s| {
+                s["scripts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect()
+    };
+    assert_eq!(scripts(&["cn1", "-P", "test1"]), ["syslog,test1"]);
+    assert_eq!(scripts(&["cn1"]), ["syslog"]);
+    assert_eq!(
+        scripts(&["cn1", "-P", "all"]),
+        ["syslog,remoteshell,syncfiles,otherpkgs"]
+    );
+    c.ok(&["chdef", "-t", "site", "x=y"]);
+    c.restore(
+        "postscripts",
+        "#node,postscripts\n\"xcatdefaults\",\"remoteshell\"\n",
+    );
+    assert!(
+        scripts(&["cn1"]).is_empty(),
+        "none of the defaults: no postscripts step"
+    );
+    // xcatinfo is still updated on every moved node (deviation from xCAT).
+    assert!(steps(&c.plan(&["cn1"])).contains(&"xcatinfo".to_string()));
+}
+
+#[test]
+fn values_inherited_from_groups_are_written_on_the_nodes_row() {
+    let c = Cluster::new();
+    c.restore(
+        "noderes",
+        "#node,servicenode,xcatmaster,tftpserver,nfsserver,monserver\n\"compute\",\"sn1,sn2\",\"sn1-eth1\",\"sn1-eth1\",\"10.1.0.1\",\"sn1,sn1-eth1\"\n",
+    );
+    c.restore("nodehm", "#node,conserver\n\"compute\",\"sn1\"\n");
+    c.snmove(&["compute", "-D", "sn2-eth1"]);
+    assert_eq!(
+        c.cn1(),
+        [
+            "sn2,sn1",
+            "sn2-eth1",
+            "sn2-eth1",
+            "sn2-eth1",
+            "sn2,sn2-eth1",
+            "sn2"
+        ]
+    );
+    let noderes = c.ok(&["tabdump", "noderes"]);
+    assert!(
+        noderes.contains("\"compute\",\"sn1,sn2\""),
+        "group row untouched: {noderes}"
+    );
+    assert!(
+        noderes.contains("\"cn1\",\"sn2,sn1\""),
+        "node row written: {noderes}"
+    );
+}
+
+#[test]
+fn preflight_checks_stop_before_any_change() {
+    let c = Cluster::new();
+    let before = c.dump(&TABLES);
+    // Unreachable destination.
+    c.sn_down("sn2");
+    let (code, _, err) = c.snmove(&["cn1"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("Could not get IP addresses from service node sn2")
+            && err.contains("No route to host"),
+        "{err}"
+    );
+    // Not a service node; same as the source.
+    let (code, _, err) = c.snmove(&["cn1", "-d", "cn1", "-D", "sn2-eth1", "--offline"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("cn1 is not a defined service node"), "{err}");
+    let (code, _, err) = c.snmove(&["cn1", "-d", "sn1", "-D", "sn1-eth1", "--offline"]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("cn1: the destination sn1 is already its service node"),
+        "{err}"
+    );
+    // -D not on the node's network.
+    let (code, _, err) = c.snmove(&["cn1", "-D", "10.0.0.2", "--offline"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("is not on the node's network cnet"), "{err}");
+    assert_eq!(c.dump(&TABLES), before);
+    // --offline plans from the database's addresses; --force goes past a failed check.
+    assert_eq!(c.snmove(&["cn1", "--offline"]).0, PARTIAL);
+    assert_eq!(c.cn1()[1], "10.1.0.2");
+    let (code, _, err) = c.snmove(&["cn1", "-D", "10.0.0.1", "--force", "--offline"]);
+    assert_eq!(code, PARTIAL, "{err}");
+    assert!(
+        err.contains("forced past a failed pre-flight check"),
+        "{err}"
+    );
+}
+
+#[test]
+fn source_mode_over_pools_of_three_service_nodes() {
+    let c = Cluster::new();
+    let mut nodelist = c.ok(&["tabdump", "nodelist"]);
+    let mut hosts = c.ok(&["tabdump", "hosts"]);
+    let mut noderes = String::from("#node,servicenode\n");
+    for i in 1..=30 {
+        let pool = ["sn1,sn2,sn3", "sn1,sn3,sn2", "sn2,sn3,sn1"][i % 3];
+        if i > 1 {
+            nodelist += &format!("\"n{i}\",\"compute,all\",\n");
+        }
+        let name = if i == 1 {
+            "cn1".to_string()
+        } else {
+            format!("n{i}")
+        };
+        if i > 1 {
+            hosts += &format!("\"{name}\",\"10.1.2.{i}\",\n");
+        }
+        noderes += &format!("\"{name}\",\"{pool}\"\n");
+    }
+    c.restore("nodelist", &nodelist);
+    c.restore("hosts", &hosts);
+    c.restore("noderes", &noderes);
+    let plan = c.plan(&["-s", "sn1"]);
+    let nodes = plan["plan"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 20);
+    let to = |sn: &str| nodes.iter().filter(|n| n["new_sn"] == sn).count();
+    assert_eq!((to("sn2"), to("sn3")), (10, 10));
+    assert_eq!(c.snmove(&["-s", "sn1"]).0, PARTIAL);
+    assert_eq!(c.attr("n3", "noderes.servicenode"), "sn2,sn1,sn3");
+    assert_eq!(c.attr("n4", "noderes.servicenode"), "sn3,sn1,sn2");
+    assert_eq!(c.attr("n5", "noderes.servicenode"), "sn2,sn3,sn1");
+    assert_eq!(c.attr("n4", "noderes.xcatmaster"), "10.1.0.3");
+}
+
+#[test]
+fn a_thousand_nodes_across_several_networks() {
+    let c = Cluster::new();
+    let mut nodelist = String::from("#node,groups\n\"sn1\",\"service\"\n\"sn2\",\"service\"\n");
+    let mut hosts = String::from(
+        "#node,ip,otherinterfaces\n\"sn1\",\"10.0.0.1\",\"-ib0:10.10.0.1,-ib1:10.11.0.1,-ib2:10.12.0.1,-ib3:10.13.0.1\"\n\"sn2\",\"10.0.0.2\",\"-ib0:10.10.0.2,-ib1:10.11.0.2,-ib2:10.12.0.2,-ib3:10.13.0.2\"\n",
+    );
+    let mut networks = String::from("#netname,net,mask,gateway\n");
+    for k in 0..4 {
+        networks += &format!("\"net{k}\",\"10.1{k}.0.0\",\"255.255.0.0\",\"<xcatmaster>\"\n");
+    }
+    for i in 0..1000 {
+        nodelist += &format!("\"c{i:04}\",\"compute\"\n");
+        hosts += &format!(
+            "\"c{i:04}\",\"10.1{}.{}.{}\",\n",
+            i % 4,
+            i / 200 + 1,
+            i % 200 + 1
+        );
+    }
+    c.restore("nodelist", &nodelist);
+    c.restore("hosts", &hosts);
+    c.restore("networks", &networks);
+    c.restore(
+        "noderes",
+        "#node,servicenode,xcatmaster\n\"compute\",\"sn1,sn2\",\"sn1-ib0\"\n",
+    );
+    c.restore("nodehm", "#node,conserver\n\"compute\",\"sn1\"\n");
+    assert_eq!(c.snmove(&["-s", "sn1", "--offline"]).0, PARTIAL);
+    let out = c.ok(&["nodels", "compute", "noderes.xcatmaster"]);
+    assert_eq!(out.lines().count(), 1000);
+    for line in out.lines() {
+        let (node, xm) = line.split_once(": ").unwrap();
+        let i: usize = node[1..].parse().unwrap();
+        assert_eq!(xm, format!("10.1{}.0.2", i % 4), "{node}");
+    }
+    let journal = c.ok(&["journal", "1"]);
+    assert!(
+        journal.contains("default route via the new service node"),
+        "{journal}"
+    );
+}
+
+#[test]
+fn concurrent_snmoves_on_overlapping_nodes_one_wins() {
+    let c = Cluster::new();
+    let mut nodelist = c.ok(&["tabdump", "nodelist"]);
+    let mut hosts = c.ok(&["tabdump", "hosts"]);
+    for i in 0..300 {
+        nodelist += &format!("\"x{i:03}\",\"compute,all\",\n");
+        hosts += &format!("\"x{i:03}\",\"10.1.3.{}\",\n", i % 250 + 1);
+    }
+    c.restore("nodelist", &nodelist);
+    c.restore("hosts", &hosts);
+    c.restore(
+        "noderes",
+        "#node,servicenode,xcatmaster\n\"compute\",\"sn1,sn2\",\"sn1-eth1\"\n",
+    );
+    let spawn = |range: &str, dest: &str| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("baton"));
+        cmd.env("BATON_DB", format!("sqlite:{}", c.path("c.db").display()))
+            .env("BATON_SSH", c.path("fake-ssh"))
+            .env("FAKE_SSH_DIR", c.path("ssh"))
+            .args(["snmove", range, "-d", dest, "-i", "--offline"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    let a = spawn("compute", "sn2");
+    let b = spawn("x000-x149", "sn3");
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let codes = [a.status.code().unwrap(), b.status.code().unwrap()];
+    let won: Vec<bool> = codes.iter().map(|c| *c == PARTIAL).collect();
+    assert!(won.iter().any(|w| *w), "{codes:?}");
+    let journal = c.ok(&["journal"]);
+    let runs = journal.lines().count() - 1;
+    // Either both ran one after the other (the second saw the first's result), or the loser
+    // stopped on the concurrent edit and changed nothing.
+    if won == [true, true] {
+        assert_eq!(runs, 4);
+    } else {
+        assert_eq!(runs, 2, "{journal}");
+        let loser = if won[0] { &b } else { &a };
+        let err = String::from_utf8_lossy(&loser.stderr);
+        assert!(
+            err.contains("changed since the plan was made")
+                || err.contains("already its service node"),
+            "{err}"
+        );
+        let want = if won[0] { "sn2,sn1" } else { "sn3,sn1,sn2" };
+        assert_eq!(c.attr("x000", "noderes.servicenode"), want);
+    }
+}
+
+#[test]
+fn killed_after_the_commit_then_resumed() {
+    let c = Cluster::new();
+    let o = c
+        .cmd("baton")
+        .env("BATON_FAULT", "after-commit")
+        .args(["snmove", "cn1", "-D", "sn2-eth1"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert_eq!(c.cn1()[0], "sn2,sn1", "the commit happened");
+    let j = c.ok(&["journal", "1", "--json"]);
+    let j: serde_json::Value = serde_json::from_str(&j).unwrap();
+    assert_eq!(j["entry"]["state"], "committed");
+    assert!(j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["state"] == "pending" && s["updated"].is_null()));
+    let o = c.baton(&["resume", "1"]);
+    assert_eq!(o.status.code(), Some(PARTIAL));
+    let j: serde_json::Value = serde_json::from_str(&c.ok(&["journal", "1", "--json"])).unwrap();
+    assert_eq!(j["entry"]["state"], "partial");
+    assert!(
+        j["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| !s["updated"].is_null()),
+        "every step was run again"
+    );
+    assert!(c.baton(&["resume", "99"]).status.code() == Some(2));
+}
+
+#[test]
+fn rollback_restores_tabdumps_byte_for_byte() {
+    let c = Cluster::new();
+    // A mix: cn1 has its own rows, cn2 inherits everything from its group.
+    c.restore(
+        "nodelist",
+        &(c.ok(&["tabdump", "nodelist"]) + "\"cn2\",\"compute,all\",\n"),
+    );
+    c.restore(
+        "hosts",
+        &(c.ok(&["tabdump", "hosts"]) + "\"cn2\",\"10.1.1.2\",\n"),
+    );
+    c.restore(
+        "noderes",
+        &(c.ok(&["tabdump", "noderes"])
+            + "\"compute\",\"sn1,sn2\",,,,,,,,,,,\"sn1-eth1\",,,,,,,,,\n"),
+    );
+    let all: Vec<String> = c
+        .ok(&["tabdump"])
+        .lines()
+        .filter(|t| *t != "auditlog")
+        .map(str::to_string)
+        .collect();
+    let tables: Vec<&str> = all.iter().map(String::as_str).collect();
+    let before = c.dump(&tables);
+    assert_eq!(c.snmove(&["cn1,cn2"]).0, PARTIAL);
+    assert_ne!(c.dump(&tables), before);
+    let o = c.baton(&["rollback", "1"]);
+    assert_eq!(
+        o.status.code(),
+        Some(PARTIAL),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let after = c.dump(&tables);
+    for (i, t) in tables.iter().enumerate() {
+        assert_eq!(after[i], before[i], "{t}");
+    }
+    let j = c.ok(&["journal"]);
+    assert!(j.contains("rolled-back"), "{j}");
+    assert_eq!(
+        c.baton(&["rollback", "1"]).status.code(),
+        Some(2),
+        "twice is refused"
+    );
+    // The rollback is itself a journal entry, which can be rolled back: the move again.
+    assert_eq!(c.baton(&["rollback", "2"]).status.code(), Some(PARTIAL));
+    assert_eq!(c.cn1()[0], "sn2,sn1");
+}
+
+#[test]
+fn rollback_refuses_when_values_changed_since() {
+    let c = Cluster::new();
+    c.snmove(&["cn1", "-D", "sn2-eth1"]);
+    c.ok(&["chdef", "cn1", "xcatmaster=elsewhere"]);
+    let before = c.dump(&TABLES);
+    let o = c.baton(&["rollback", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cn1: xcatmaster is now elsewhere"));
+    assert_eq!(c.dump(&TABLES), before);
+}
+
+#[test]
+fn journal_and_auditlog_record_the_run() {
+    let c = Cluster::new();
+    c.snmove(&["cn1", "-D", "sn2-eth1"]);
+    let audit = c.ok(&["tabdump", "auditlog"]);
+    let row = audit.lines().nth(1).unwrap();
+    assert!(
+        row.contains("\"cli\",\"snmove\",\"cn1\",\"cn1 -D sn2-eth1\",\"Allowed\""),
+        "{row}"
+    );
+    let list = c.ok(&["journal"]);
+    assert!(
+        list.contains("snmove cn1 -D sn2-eth1") && list.contains("1 nodes: 1 to sn2"),
+        "{list}"
+    );
+}
+
+#[test]
+fn snmove_binary_accepts_xcats_option_forms() {
+    let c = Cluster::new();
+    // Bundled flags, attached values, options after the noderange, long forms.
+    let o = c
+        .cmd("snmove")
+        .args(["-Vi", "-dsn3", "cn1", "--destn", "sn3-eth1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(PARTIAL),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(c.cn1()[0], "sn3,sn1,sn2");
+    let o = c.cmd("snmove").args(["-v"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("snmove"));
+    c.cmd("snmove").args(["--bogus"]).assert().code(2);
+    c.cmd("snmove")
+        .args(["-h"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--destn"));
+    // An empty value counts as not given, as in xCAT.
+    let (code, _, err) = c.snmove(&["cn1", "-d", "", "-D", "sn2-eth1", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn hostile_names_never_reach_a_shell() {
+    let c = Cluster::new();
+    c.ok(&["chdef", "cn1", "servicenode=sn1,$(touch /tmp/pwned)"]);
+    let (code, _, err) = c.snmove(&["cn1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not a valid host name"), "{err}");
+    let (code, _, err) = c.snmove(&["cn1", "-D", "a;b"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn dry_run_text_groups_by_destination() {
+    let c = Cluster::new();
+    let out = c.ok(&["snmove", "cn1", "--dry-run"]);
+    assert!(out.contains("Plan: move 1 node to 1 service node"), "{out}");
+    assert!(out.contains("To sn2: 1 node"), "{out}");
+    assert!(out.contains("servicenode  sn1,sn2       sn2,sn1"), "{out}");
+    assert!(out.contains("[cleanup-old-sn] sn1"), "{out}");
+    assert_eq!(
+        c.ok(&["journal"]).lines().count(),
+        1,
+        "dry-run records nothing"
+    );
+}
