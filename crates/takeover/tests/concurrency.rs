@@ -1,0 +1,103 @@
+//! Two takeovers planned from the same state: the first to commit wins, the second finds a
+//! planned old value changed, names the node and attribute, and changes nothing.
+
+use clusterdb::sample::SampleSpec;
+use clusterdb::{tabio, ClusterDb, DbUrl, NoderangeEnv};
+use std::net::IpAddr;
+use takeover::{Request, RunMeta, TakeoverError, UnimplementedSteps};
+
+struct Offline;
+
+impl takeover::Env for Offline {
+    fn resolve_local(&self, _: &str) -> Option<IpAddr> {
+        None
+    }
+    fn resolve_dns(&self, _: &str) -> Option<IpAddr> {
+        None
+    }
+    fn sn_addresses(&self, sn: &str) -> Result<Vec<IpAddr>, String> {
+        Err(format!("{sn}: offline test"))
+    }
+}
+
+fn sample(nodes: usize) -> (tempfile::TempDir, ClusterDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = ClusterDb::open(&DbUrl::Sqlite(dir.path().join("c.db"))).unwrap();
+    let snap = db.write().unwrap();
+    for (t, csv) in (SampleSpec {
+        nodes,
+        racks: 2,
+        sns: 3,
+    })
+    .tables()
+    {
+        tabio::restore_into(&snap, t, &csv, false, t).unwrap();
+    }
+    snap.commit().unwrap();
+    (dir, db)
+}
+
+fn request(range: &str, dest: &str) -> Request {
+    Request {
+        noderange: Some(range.into()),
+        dest: Some(dest.into()),
+        offline: true,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn the_second_of_two_overlapping_plans_changes_nothing() {
+    let (_d, mut db) = sample(40);
+    let env = NoderangeEnv::default();
+    let (mut a, mut b) = {
+        let snap = db.read().unwrap();
+        let a = takeover::plan(&snap, &request("rack01", "sn2"), &Offline, &env).unwrap();
+        let b = takeover::plan(&snap, &request("cn0015-cn0025", "sn3"), &Offline, &env).unwrap();
+        (a, b)
+    };
+    let before_b = {
+        let snap = db.read().unwrap();
+        tabio::tabdump(&snap, "noderes").unwrap()
+    };
+    takeover::apply(
+        &mut db,
+        &mut a,
+        &RunMeta::default(),
+        &mut UnimplementedSteps,
+    )
+    .unwrap();
+    let after_a = {
+        let snap = db.read().unwrap();
+        tabio::tabdump(&snap, "noderes").unwrap()
+    };
+    assert_ne!(before_b, after_a);
+    let err = takeover::apply(
+        &mut db,
+        &mut b,
+        &RunMeta::default(),
+        &mut UnimplementedSteps,
+    )
+    .unwrap_err();
+    match err {
+        TakeoverError::Conflict(msg) => {
+            // The first overlapping node, and the attribute that moved under it.
+            assert!(
+                msg.starts_with("cn0015: ") && msg.contains(" changed since the plan was made ("),
+                "{msg}"
+            )
+        }
+        other => panic!("expected a conflict, got {other}"),
+    }
+    let snap = db.read().unwrap();
+    assert_eq!(
+        tabio::tabdump(&snap, "noderes").unwrap(),
+        after_a,
+        "the loser changed nothing"
+    );
+    assert_eq!(
+        takeover::journal::list(&snap).unwrap().len(),
+        1,
+        "and left no journal entry"
+    );
+}
