@@ -27,6 +27,8 @@ pub struct RunIdArgs {
     /// Do not ask for confirmation on a terminal
     #[arg(short = 'y', long)]
     pub yes: bool,
+    #[command(flatten)]
+    pub exec: crate::snmove::ExecArgs,
 }
 
 fn json_out(v: &impl serde::Serialize) -> Result<(), Failure> {
@@ -96,7 +98,8 @@ pub fn journal(url: &DbUrl, a: JournalArgs) -> Result<(), Failure> {
 
 pub fn resume(url: &DbUrl, a: RunIdArgs) -> Result<(), Failure> {
     let mut db = ClusterDb::open(url)?;
-    let outcome = takeover::resume(&mut db, a.id, &mut takeover::UnimplementedSteps)?;
+    let mut runner = crate::snmove::runner(&mut db, &a.exec)?;
+    let outcome = takeover::resume(&mut db, a.id, &mut runner)?;
     report_outcome(&outcome, a.json, None)
 }
 
@@ -108,7 +111,8 @@ pub fn rollback(url: &DbUrl, a: RunIdArgs) -> Result<(), Failure> {
     )?;
     let words: Vec<String> = vec![a.id.to_string()];
     let meta = run_meta("baton rollback", None, &words);
-    let outcome = takeover::rollback(&mut db, a.id, &meta, &mut takeover::UnimplementedSteps)?;
+    let mut runner = crate::snmove::runner(&mut db, &a.exec)?;
+    let outcome = takeover::rollback(&mut db, a.id, &meta, &mut runner)?;
     if !a.json {
         println!(
             "Journal entry {} rolled back (recorded as entry {}).",

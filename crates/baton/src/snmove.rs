@@ -99,9 +99,84 @@ pub struct SnmoveArgs {
     /// Plan from the addresses recorded in the database; do not contact the destination SNs
     #[arg(long)]
     pub offline: bool,
+    #[command(flatten)]
+    pub exec: ExecArgs,
     /// [NORANGE]
     #[arg(value_name = "NORANGE")]
     pub args: Vec<String>,
+}
+
+/// How steps reach the nodes (also for resume and rollback).
+#[derive(Args, Debug, Clone)]
+pub struct ExecArgs {
+    /// Nodes worked on at once
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub fanout: usize,
+    /// Seconds one node may take for all its steps (connection included)
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub node_timeout: u64,
+    /// Connect to compute nodes directly, not through their new service node (ssh -J)
+    #[arg(long)]
+    pub direct: bool,
+}
+
+impl Default for ExecArgs {
+    fn default() -> Self {
+        ExecArgs {
+            fanout: 64,
+            node_timeout: 120,
+            direct: false,
+        }
+    }
+}
+
+/// The step runner: compute-node steps over ssh, with a progress bar on a terminal.
+pub fn runner(db: &mut ClusterDb, exec: &ExecArgs) -> Result<steps::Runner, Failure> {
+    let site = {
+        let snap = db.read()?;
+        let installdir = snap
+            .site("installdir")?
+            .unwrap_or_else(|| "/install".into());
+        steps::cn::SiteInfo {
+            domain: snap.site("domain")?,
+            nameservers: snap.site("nameservers")?,
+            ntpservers: snap.site("ntpservers")?,
+            postscripts_dir: std::path::Path::new(&installdir).join("postscripts"),
+        }
+    };
+    if exec.fanout == 0 {
+        return Err(Failure::usage("--fanout must be at least 1"));
+    }
+    let mut fanout =
+        remote::fanout::FanOut::new(Ssh::from_env().map_err(|e| Failure::usage(e.to_string()))?);
+    fanout.fanout = exec.fanout;
+    fanout.command_timeout = std::time::Duration::from_secs(exec.node_timeout.max(1));
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let progress: steps::cn::Progress = Box::new(move |what: &str, done: usize, total: usize| {
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+            b.set_message(what.to_string());
+            if done == total {
+                b.finish_and_clear();
+            }
+        }
+    });
+    Ok(steps::Runner {
+        cn: steps::cn::CnRunner {
+            fanout,
+            site,
+            jump_via_sn: !exec.direct,
+            progress,
+        },
+    })
 }
 
 /// `snmove` as its own command.
@@ -264,7 +339,8 @@ pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
         words.remove(0);
     }
     let meta = run_meta("snmove", req.noderange.as_deref(), &words);
-    let outcome = takeover::apply(&mut db, &mut plan, &meta, &mut takeover::UnimplementedSteps)?;
+    let mut runner = runner(&mut db, &a.exec)?;
+    let outcome = takeover::apply(&mut db, &mut plan, &meta, &mut runner)?;
     report_outcome(&outcome, a.json, Some(&plan))
 }
 

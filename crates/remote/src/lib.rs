@@ -5,6 +5,7 @@
 //! Invariant: a remote command is built from separate arguments, each quoted for the remote
 //! POSIX shell; a host name is validated before it is put on an ssh command line.
 
+pub mod fanout;
 pub mod resolve;
 
 use std::process::{Command, Stdio};

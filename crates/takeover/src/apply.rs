@@ -35,16 +35,22 @@ pub struct StepResult {
     pub results: BTreeMap<String, String>,
 }
 
+/// The per-node result that means the step is done on that node.
+pub const NODE_DONE: &str = "done";
+
 /// Runs the steps. Each is idempotent, so a step may be run again by `resume`.
 pub trait StepRunner {
-    fn run(&mut self, plan: &Plan, step: &Step) -> StepResult;
+    /// Run `steps`, consecutive steps of one side and one service node, in order (a runner can
+    /// do all of a node's steps over one connection); one result per step. On resume, a step's
+    /// `nodes` are only those not done yet.
+    fn run(&mut self, plan: &Plan, steps: &[Step]) -> Vec<StepResult>;
 }
 
 /// The runner for steps this version does not implement: they stay pending, never "done".
 pub struct UnimplementedSteps;
 
-impl StepRunner for UnimplementedSteps {
-    fn run(&mut self, _plan: &Plan, step: &Step) -> StepResult {
+impl StepResult {
+    pub fn unimplemented(step: &Step) -> Self {
         StepResult {
             state: StepState::Pending,
             detail: format!(
@@ -53,6 +59,12 @@ impl StepRunner for UnimplementedSteps {
             ),
             results: BTreeMap::new(),
         }
+    }
+}
+
+impl StepRunner for UnimplementedSteps {
+    fn run(&mut self, _plan: &Plan, steps: &[Step]) -> Vec<StepResult> {
+        steps.iter().map(StepResult::unimplemented).collect()
     }
 }
 
@@ -258,34 +270,49 @@ pub fn apply(
         // Simulates a crash between the commit and the steps: `resume` must finish the run.
         std::process::abort();
     }
-    let todo: Vec<usize> = plan.steps.iter().map(|s| s.id).collect();
-    run_steps(db, id, plan, &todo, runner)
+    run_steps(db, id, plan, all_of(plan), runner)
+}
+
+/// Work left in a step: its nodes not yet done (all of them when nothing was recorded).
+struct Todo {
+    step: Step,
+    earlier: BTreeMap<String, String>,
 }
 
 fn run_steps(
     db: &mut ClusterDb,
     id: i64,
     plan: &Plan,
-    todo: &[usize],
+    todo: Vec<Todo>,
     runner: &mut dyn StepRunner,
 ) -> Result<Outcome> {
     let mut out = Vec::new();
-    for sid in todo {
-        let Some(step) = journal::step_of(plan, *sid) else {
-            continue;
-        };
-        let r = runner.run(plan, step);
+    let mut i = 0;
+    while i < todo.len() {
+        // A batch: consecutive steps on the same side and service node.
+        let key = (todo[i].step.kind.side(), todo[i].step.sn.clone());
+        let mut j = i + 1;
+        while j < todo.len() && (todo[j].step.kind.side(), todo[j].step.sn.clone()) == key {
+            j += 1;
+        }
+        let batch: Vec<Step> = todo[i..j].iter().map(|t| t.step.clone()).collect();
+        let results = runner.run(plan, &batch);
         let snap = db.write()?;
-        journal::set_step(
-            &mut **snap.tx(),
-            id,
-            step.id,
-            r.state,
-            &r.detail,
-            &r.results,
-        )?;
+        for (t, r) in todo[i..j].iter().zip(results) {
+            let full = journal::step_of(plan, t.step.id).unwrap_or(&t.step);
+            let r = merge(full, &t.earlier, r);
+            journal::set_step(
+                &mut **snap.tx(),
+                id,
+                full.id,
+                r.state,
+                &r.detail,
+                &r.results,
+            )?;
+            out.push((full.clone(), r));
+        }
         snap.commit()?;
-        out.push((step.clone(), r));
+        i = j;
     }
     let outcome = Outcome {
         journal_id: id,
@@ -302,6 +329,37 @@ fn run_steps(
     Ok(outcome)
 }
 
+/// Combine a run's per-node results with those recorded before: the step is done when every one
+/// of its nodes is.
+fn merge(step: &Step, earlier: &BTreeMap<String, String>, mut r: StepResult) -> StepResult {
+    if r.results.is_empty() {
+        return r;
+    }
+    let mut all = earlier.clone();
+    all.extend(std::mem::take(&mut r.results));
+    if step
+        .nodes
+        .iter()
+        .all(|n| all.get(n).map(String::as_str) == Some(NODE_DONE))
+    {
+        r.state = StepState::Done;
+    } else if r.state == StepState::Done {
+        r.state = StepState::Pending;
+    }
+    r.results = all;
+    r
+}
+
+fn all_of(plan: &Plan) -> Vec<Todo> {
+    plan.steps
+        .iter()
+        .map(|s| Todo {
+            step: s.clone(),
+            earlier: BTreeMap::new(),
+        })
+        .collect()
+}
+
 /// Run the steps of journal entry `id` that are not finished.
 pub fn resume(db: &mut ClusterDb, id: i64, runner: &mut dyn StepRunner) -> Result<Outcome> {
     let (entry, plan, steps) = {
@@ -313,12 +371,22 @@ pub fn resume(db: &mut ClusterDb, id: i64, runner: &mut dyn StepRunner) -> Resul
             "journal entry {id} was rolled back; there is nothing to resume"
         )));
     }
-    let todo: Vec<usize> = steps
-        .iter()
+    let todo: Vec<Todo> = steps
+        .into_iter()
         .filter(|s| !s.state.finished())
-        .map(|s| s.step)
+        .filter_map(|rec| {
+            let mut step = journal::step_of(&plan, rec.step)?.clone();
+            if !rec.results.is_empty() {
+                step.nodes
+                    .retain(|n| rec.results.get(n).map(String::as_str) != Some(NODE_DONE));
+            }
+            Some(Todo {
+                step,
+                earlier: rec.results,
+            })
+        })
         .collect();
-    run_steps(db, id, &plan, &todo, runner)
+    run_steps(db, id, &plan, todo, runner)
 }
 
 /// Restore the old values of journal entry `id` (checking nobody changed them since), record the
@@ -394,8 +462,7 @@ pub fn rollback(
         new_id
     };
     snap.commit()?;
-    let todo: Vec<usize> = back.steps.iter().map(|s| s.id).collect();
-    run_steps(db, new_id, &back, &todo, runner)
+    run_steps(db, new_id, &back, all_of(&back), runner)
 }
 
 /// The move created this row: delete it, unless someone has put other values in it since, in

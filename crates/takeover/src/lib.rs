@@ -13,7 +13,10 @@ pub mod model;
 pub mod plan;
 pub mod report;
 
-pub use apply::{apply, resume, rollback, Outcome, RunMeta, StepRunner, UnimplementedSteps};
+pub use apply::{
+    apply, resume, rollback, Outcome, RunMeta, StepResult, StepRunner, UnimplementedSteps,
+    NODE_DONE,
+};
 pub use model::*;
 pub use plan::{plan, Env};
 

@@ -1,0 +1,306 @@
+//! Compute-node steps over ssh.
+
+use remote::fanout::{FanOut, HostResult, Job};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use takeover::journal::StepState;
+use takeover::{NodeMove, Plan, Step, StepKind, StepResult, NODE_DONE};
+
+/// The script each node runs; values come as separate arguments.
+pub const NODE_SCRIPT: &str = include_str!("node.sh");
+
+/// The site settings the node steps use (from the `site` table).
+#[derive(Debug, Clone, Default)]
+pub struct SiteInfo {
+    pub domain: Option<String>,
+    pub nameservers: Option<String>,
+    pub ntpservers: Option<String>,
+    /// Where `-P` scripts are read from (`<installdir>/postscripts`).
+    pub postscripts_dir: PathBuf,
+}
+
+/// Called as hosts finish: (what, done, total).
+pub type Progress = Box<dyn Fn(&str, usize, usize) + Sync>;
+
+pub struct CnRunner {
+    pub fanout: FanOut,
+    pub site: SiteInfo,
+    /// Reach each node through its new service node (`ssh -J`).
+    pub jump_via_sn: bool,
+    pub progress: Progress,
+}
+
+/// One operation for one node (its arguments carry the tag of its step in the batch).
+struct Op {
+    args: Vec<String>,
+    stdin: Vec<u8>,
+}
+
+const BUILTIN: [&str; 3] = ["syslog", "setupntp", "mkresolvconf"];
+
+impl CnRunner {
+    fn ops_for(
+        &self,
+        m: &NodeMove,
+        step: &Step,
+        i: usize,
+        scripts: &HashMap<String, Vec<u8>>,
+    ) -> Vec<Op> {
+        let master = m.new_xm.clone();
+        let master_ip = m.new_xm_ip.clone().unwrap_or_else(|| master.clone());
+        let op = |args: Vec<String>| Op {
+            args,
+            stdin: Vec::new(),
+        };
+        let tag = i.to_string();
+        match step.kind {
+            StepKind::Xcatinfo => vec![op(vec!["xcatinfo".into(), tag, master_ip])],
+            StepKind::Route => vec![op(vec!["route".into(), tag, master_ip])],
+            StepKind::Postscripts => {
+                let mut ops = Vec::new();
+                for s in &step.scripts {
+                    match s.as_str() {
+                        "syslog" => ops.push(op(vec![
+                            "syslog".into(),
+                            tag.clone(),
+                            master.clone(),
+                            render::node::syslog_block(&master),
+                        ])),
+                        "setupntp" => {
+                            let servers =
+                                render::node::ntp_servers(self.site.ntpservers.as_deref(), &master);
+                            ops.push(op(vec![
+                                "ntp".into(),
+                                tag.clone(),
+                                render::node::chrony_servers(&servers),
+                            ]));
+                        }
+                        "mkresolvconf" => ops.push(op(vec![
+                            "resolv".into(),
+                            tag.clone(),
+                            render::node::resolv_conf(
+                                self.site.domain.as_deref(),
+                                self.site.nameservers.as_deref(),
+                                &master_ip,
+                            ),
+                        ])),
+                        other => {
+                            let body = scripts.get(other).cloned().unwrap_or_default();
+                            let mut env = Vec::new();
+                            for (k, v) in [
+                                ("MASTER", master.clone()),
+                                ("MASTER_IP", master_ip.clone()),
+                                ("NODE", m.node.clone()),
+                                (
+                                    "NTPSERVERS",
+                                    self.site.ntpservers.clone().unwrap_or_default(),
+                                ),
+                                (
+                                    "NAMESERVERS",
+                                    self.site.nameservers.clone().unwrap_or_default(),
+                                ),
+                                ("DOMAIN", self.site.domain.clone().unwrap_or_default()),
+                            ] {
+                                env.extend(["env".to_string(), k.to_string(), v]);
+                            }
+                            ops.push(op(env));
+                            ops.push(Op {
+                                args: vec![
+                                    "script".into(),
+                                    tag.clone(),
+                                    other.to_string(),
+                                    body.len().to_string(),
+                                ],
+                                stdin: body,
+                            });
+                        }
+                    }
+                }
+                ops
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// `BATON <tag> ok|fail <reason>` lines → tag → Ok(()) | Err(reason); the first failure wins.
+fn parse_report(stdout: &str) -> BTreeMap<usize, Result<(), String>> {
+    let mut out: BTreeMap<usize, Result<(), String>> = BTreeMap::new();
+    for line in stdout.lines() {
+        let mut w = line.splitn(4, ' ');
+        if w.next() != Some("BATON") {
+            continue;
+        }
+        let Some(tag) = w.next().and_then(|t| t.parse().ok()) else {
+            continue;
+        };
+        let r = match w.next() {
+            Some("ok") => Ok(()),
+            _ => Err(w.next().unwrap_or("failed").to_string()),
+        };
+        let e = out.entry(tag).or_insert(Ok(()));
+        if e.is_ok() {
+            *e = r;
+        }
+    }
+    out
+}
+
+impl takeover::StepRunner for CnRunner {
+    fn run(&mut self, plan: &Plan, steps: &[Step]) -> Vec<StepResult> {
+        let by_node: HashMap<&str, &NodeMove> =
+            plan.nodes.iter().map(|m| (m.node.as_str(), m)).collect();
+        // -P scripts come from the site's postscripts directory; a missing one fails its step
+        // before any node is touched.
+        let mut scripts: HashMap<String, Vec<u8>> = HashMap::new();
+        let mut missing: HashMap<usize, String> = HashMap::new();
+        for (i, s) in steps.iter().enumerate() {
+            for name in s.scripts.iter().filter(|n| !BUILTIN.contains(&n.as_str())) {
+                let path = self.site.postscripts_dir.join(name);
+                let valid = !name.is_empty() && !name.contains('/') && name != "." && name != "..";
+                match std::fs::read(&path) {
+                    Ok(b) if valid => {
+                        scripts.insert(name.clone(), b);
+                    }
+                    _ => {
+                        missing.insert(
+                            i,
+                            format!(
+                                "postscript '{name}' not found in {}",
+                                self.site.postscripts_dir.display()
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        let mut per_node: BTreeMap<String, Vec<Op>> = BTreeMap::new();
+        for (i, s) in steps.iter().enumerate() {
+            if missing.contains_key(&i) {
+                continue;
+            }
+            for n in &s.nodes {
+                let Some(m) = by_node.get(n.as_str()) else {
+                    continue;
+                };
+                per_node
+                    .entry(n.clone())
+                    .or_default()
+                    .extend(self.ops_for(m, s, i, &scripts));
+            }
+        }
+        let jobs: Vec<Job> = per_node
+            .iter()
+            .map(|(node, ops)| {
+                let mut args = vec![
+                    "sh".to_string(),
+                    "-c".to_string(),
+                    NODE_SCRIPT.to_string(),
+                    "baton".to_string(),
+                ];
+                let mut stdin = Vec::new();
+                for op in ops {
+                    args.extend(op.args.iter().cloned());
+                    stdin.extend_from_slice(&op.stdin);
+                }
+                let jump = if self.jump_via_sn {
+                    by_node.get(node.as_str()).map(|m| m.new_sn.clone())
+                } else {
+                    None
+                };
+                Job {
+                    host: node.clone(),
+                    jump,
+                    args,
+                    stdin,
+                }
+            })
+            .collect();
+        let what = steps
+            .first()
+            .map(|s| format!("compute nodes of {}", s.sn))
+            .unwrap_or_default();
+        let progress = &self.progress;
+        let results = self
+            .fanout
+            .run(jobs, &|done, total| progress(&what, done, total));
+
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if let Some(why) = missing.get(&i) {
+                    return StepResult {
+                        state: StepState::Failed,
+                        detail: format!("{}: {why}", s.describe()),
+                        results: BTreeMap::new(),
+                    };
+                }
+                let mut per = BTreeMap::new();
+                let (mut failed, mut unreachable) = (0, 0);
+                for n in &s.nodes {
+                    let r = match results.get(n) {
+                        Some(HostResult::Ok { stdout })
+                        | Some(HostResult::Failed { stdout, .. })
+                            if parse_report(stdout).contains_key(&i) =>
+                        {
+                            match &parse_report(stdout)[&i] {
+                                Ok(()) => NODE_DONE.to_string(),
+                                Err(e) => {
+                                    failed += 1;
+                                    format!("failed: {e}")
+                                }
+                            }
+                        }
+                        Some(HostResult::Failed { code, stderr, .. }) => {
+                            failed += 1;
+                            format!("failed: exit {code}: {stderr}")
+                        }
+                        Some(HostResult::Unreachable { reason }) => {
+                            unreachable += 1;
+                            format!("unreachable: {reason}")
+                        }
+                        _ => {
+                            failed += 1;
+                            "failed: no report from the node".to_string()
+                        }
+                    };
+                    per.insert(n.clone(), r);
+                }
+                let state = if failed > 0 {
+                    StepState::Failed
+                } else if unreachable > 0 {
+                    StepState::Pending
+                } else {
+                    StepState::Done
+                };
+                let mut detail = s.describe();
+                if failed + unreachable > 0 {
+                    detail.push_str(&format!(
+                        ": {failed} failed, {unreachable} unreachable (pending)"
+                    ));
+                }
+                StepResult {
+                    state,
+                    detail,
+                    results: per,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_are_parsed_per_tag() {
+        let r = parse_report(
+            "noise\nBATON 0 ok\nBATON 1 fail no rsyslog here\nBATON 1 ok\nBATON x ok\n",
+        );
+        assert_eq!(r[&0], Ok(()));
+        assert_eq!(r[&1], Err("no rsyslog here".to_string()));
+        assert_eq!(r.len(), 2);
+    }
+}
