@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --workspace --all-targets --locked
+# The test bed loads its cluster database with the real baton binary.
+export BATON_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/baton"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else

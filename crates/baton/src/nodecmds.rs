@@ -3,7 +3,6 @@
 use crate::cli::NodelsArgs;
 use crate::exit::Failure;
 use clusterdb::{attrs, table, ClusterDb, DbUrl, NoderangeEnv};
-use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 
 /// One attribute argument: what to print, or a filter.
@@ -98,7 +97,7 @@ pub fn nodels(url: &DbUrl, a: NodelsArgs) -> Result<(), Failure> {
             v
         }
     };
-    if !a.show_hidden {
+    if !a.show_hidden && idx.nodes.iter().any(|e| e.hidden) {
         nodes.retain(|n| !idx.get(n).is_some_and(|e| e.hidden));
     }
 
@@ -114,23 +113,32 @@ pub fn nodels(url: &DbUrl, a: NodelsArgs) -> Result<(), Failure> {
             None => wanted.push((t.clone(), vec![c.clone()])),
         }
     }
-    let mut values: HashMap<(String, String), HashMap<String, Option<String>>> = HashMap::new();
+    // values[k][i]: column slots[k] of nodes[i].
+    let mut slots: Vec<(&str, &str)> = Vec::new();
+    let mut values: Vec<Vec<Option<String>>> = Vec::new();
     for (t, cols) in &wanted {
         let spec = table(t)?;
         let colrefs: Vec<&str> = cols.iter().map(String::as_str).collect();
-        let got = attrs::nodes_attribs(&snap, spec, &nodes, &colrefs)?;
+        let mut got = attrs::nodes_attribs_list(&snap, spec, &nodes, &colrefs)?;
         for (i, c) in cols.iter().enumerate() {
-            let m = got.iter().map(|(n, v)| (n.clone(), v[i].clone())).collect();
-            values.insert((t.clone(), c.clone()), m);
+            slots.push((t.as_str(), c.as_str()));
+            values.push(got.iter_mut().map(|row| row[i].take()).collect());
         }
     }
-    let value = |t: &str, c: &str, n: &str| -> String {
+    let slot = |t: &str, c: &str| {
+        slots
+            .iter()
+            .position(|s| *s == (t, c))
+            .unwrap_or(usize::MAX)
+    };
+    let value = |k: usize, n: usize| -> &str {
         values
-            .get(&(t.to_string(), c.to_string()))
-            .and_then(|m| m.get(n).cloned().flatten())
+            .get(k)
+            .and_then(|v| v[n].as_deref())
             .unwrap_or_default()
     };
 
+    let mut keep = vec![true; nodes.len()];
     for arg in &args {
         if let Arg::Filter {
             table,
@@ -146,33 +154,35 @@ pub fn nodels(url: &DbUrl, a: NodelsArgs) -> Result<(), Failure> {
             } else {
                 None
             };
-            nodes.retain(|n| {
-                let v = value(table, column, n);
-                match *op {
-                    "==" => v == *want,
-                    "!=" => v != *want,
-                    "=~" => re.as_ref().is_some_and(|r| r.is_match(&v)),
-                    _ => re.as_ref().is_some_and(|r| !r.is_match(&v)),
-                }
-            });
+            let k = slot(table, column);
+            for (n, kept) in keep.iter_mut().enumerate().filter(|(_, k)| **k) {
+                let v = value(k, n);
+                *kept = match *op {
+                    "==" => v == want,
+                    "!=" => v != want,
+                    "=~" => re.as_ref().is_some_and(|r| r.is_match(v)),
+                    _ => re.as_ref().is_some_and(|r| !r.is_match(v)),
+                };
+            }
         }
     }
 
-    let columns: Vec<(&str, &str)> = args
+    let columns: Vec<(&str, &str, usize)> = args
         .iter()
         .filter_map(|a| match a {
             Arg::Column { table, column } => Some((table.as_str(), column.as_str())),
             Arg::Filter { .. } => None,
         })
+        .map(|(t, c)| (t, c, slot(t, c)))
         .collect();
     let mut out = BufWriter::new(std::io::stdout().lock());
-    for n in &nodes {
+    for (i, n) in nodes.iter().enumerate().filter(|(i, _)| keep[*i]) {
         match columns.as_slice() {
             [] => writeln!(out, "{n}")?,
-            [(t, c)] if !a.with_header => writeln!(out, "{n}: {}", value(t, c, n))?,
+            [(_, _, k)] if !a.with_header => writeln!(out, "{n}: {}", value(*k, i))?,
             cols => {
-                for (t, c) in cols {
-                    writeln!(out, "{n}: {t}.{c}: {}", value(t, c, n))?;
+                for (t, c, k) in cols {
+                    writeln!(out, "{n}: {t}.{c}: {}", value(*k, i))?;
                 }
             }
         }

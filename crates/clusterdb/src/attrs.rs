@@ -7,8 +7,8 @@ use crate::schema::TableSpec;
 use crate::{Error, Result, Snapshot};
 use std::collections::{HashMap, HashSet};
 
-/// Above this many keys, one table scan is cheaper than a key list.
-const SCAN_THRESHOLD: usize = 5_000;
+/// Up to this many keys, the rows are asked for by key list, in one query.
+const KEY_LIST_MAX: usize = 5_000;
 
 /// `site.hierarchicalattrs`: `postscripts,postbootscripts,mac:|` → column → join delimiter.
 pub fn hierarchical_attrs(value: Option<&str>) -> HashMap<String, String> {
@@ -29,30 +29,57 @@ pub fn hierarchical_attrs(value: Option<&str>) -> HashMap<String, String> {
 }
 
 /// The raw rows of a node-keyed table for the given keys: key → first enabled row's `cols`.
+///
+/// Few keys: one query with the key list. Many keys (a large noderange, with its groups): the
+/// table's key column is read first; a table not much larger than the key set (group rows and
+/// some node rows) is then read whole, a larger one (a row per node, 100,000 nodes) by the list
+/// of the keys it holds. Either way a row whose key was not asked for is dropped at once.
 fn rows_by_key(
     snap: &Snapshot<'_>,
     spec: &TableSpec,
     keycol: &str,
-    keys: Vec<String>,
+    keys: &HashSet<&str>,
     cols: &[&str],
 ) -> Result<HashMap<String, Vec<Value>>> {
     let mut select_cols = vec![keycol];
     select_cols.extend_from_slice(cols);
-    let rows = if keys.len() > SCAN_THRESHOLD {
-        snap.select(spec, &select_cols, Filter::Enabled)?
-    } else {
+    let by_list = |list: &[String]| {
         snap.select(
             spec,
             &select_cols,
             Filter::In {
                 column: keycol,
-                keys: &keys,
+                keys: list,
             },
-        )?
+        )
     };
-    let mut map = HashMap::with_capacity(rows.len());
+    let rows = if keys.len() <= KEY_LIST_MAX {
+        let list: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        by_list(&list)?
+    } else {
+        let present = snap.select(spec, &[keycol], Filter::Enabled)?;
+        if present.len() <= keys.len().saturating_mul(2) {
+            snap.select(spec, &select_cols, Filter::Enabled)?
+        } else {
+            let mut seen = HashSet::new();
+            let list: Vec<String> = present
+                .into_iter()
+                .filter_map(|mut r| r.pop().flatten())
+                .filter(|k| keys.contains(k.as_str()) && seen.insert(k.clone()))
+                .collect();
+            if list.is_empty() {
+                Vec::new()
+            } else {
+                by_list(&list)?
+            }
+        }
+    };
+    let mut map = HashMap::with_capacity(rows.len().min(keys.len()));
     for mut r in rows {
         let Some(key) = r.remove(0) else { continue };
+        if !keys.contains(key.as_str()) {
+            continue;
+        }
         map.entry(key).or_insert(r);
     }
     Ok(map)
@@ -67,6 +94,42 @@ pub fn nodes_attribs(
     nodes: &[String],
     cols: &[&str],
 ) -> Result<HashMap<String, Vec<Value>>> {
+    let mut out = HashMap::with_capacity(nodes.len());
+    for_each_node(snap, spec, nodes, None, cols, |i, vals| {
+        out.insert(
+            nodes[i].clone(),
+            vals.iter_mut().map(Option::take).collect(),
+        );
+    })?;
+    Ok(out)
+}
+
+/// [`nodes_attribs`] by position: element `i` holds the values of `nodes[i]`.
+pub fn nodes_attribs_list(
+    snap: &Snapshot<'_>,
+    spec: &TableSpec,
+    nodes: &[String],
+    cols: &[&str],
+) -> Result<Vec<Vec<Value>>> {
+    let mut out = Vec::with_capacity(nodes.len());
+    for_each_node(snap, spec, nodes, None, cols, |_, vals| {
+        out.push(vals.iter_mut().map(Option::take).collect())
+    })?;
+    Ok(out)
+}
+
+/// The engine of [`nodes_attribs`]: calls `f(i, values)` for each node of `nodes` in order, with
+/// one inherited, evaluated value per column. `values` is a buffer reused for the next node.
+/// `groups`, when given, holds each node's groups (from the snapshot's index), so that callers
+/// reading many tables look them up once.
+pub(crate) fn for_each_node(
+    snap: &Snapshot<'_>,
+    spec: &TableSpec,
+    nodes: &[String],
+    groups: Option<&[&[String]]>,
+    cols: &[&str],
+    mut f: impl FnMut(usize, &mut [Value]),
+) -> Result<()> {
     let keycol = spec
         .inherit_column()
         .ok_or_else(|| Error::Invalid(format!("table {} is not keyed by node", spec.name)))?;
@@ -87,44 +150,68 @@ pub fn nodes_attribs(
         .map(|c| hier.get(*c).map(String::as_str))
         .collect();
 
+    // Each node's groups, looked up once.
+    let no_groups: &[String] = &[];
+    let looked_up: Vec<&[String]>;
+    let groups_of: &[&[String]] = match groups {
+        _ if !inherits => &[],
+        Some(g) => g,
+        None => {
+            looked_up = nodes
+                .iter()
+                .map(|n| idx.get(n).map_or(no_groups, |e| e.groups.as_slice()))
+                .collect();
+            &looked_up
+        }
+    };
+    let groups_of = |i: usize| groups_of.get(i).copied().unwrap_or(no_groups);
     let mut keys: HashSet<&str> = nodes.iter().map(String::as_str).collect();
-    if inherits {
-        for n in nodes {
-            if let Some(e) = idx.get(n) {
-                keys.extend(e.groups.iter().map(String::as_str));
-            }
+    let mut last_groups: Option<&[String]> = None;
+    for i in 0..nodes.len() {
+        let g = groups_of(i);
+        if last_groups != Some(g) {
+            keys.extend(g.iter().map(String::as_str));
+            last_groups = Some(g);
         }
     }
-    let keys: Vec<String> = keys.into_iter().map(str::to_string).collect();
-    let rows = rows_by_key(snap, spec, keycol, keys, cols)?;
+    let rows = rows_by_key(snap, spec, keycol, &keys, cols)?;
+    drop(keys);
 
-    let no_groups: Vec<String> = Vec::new();
-    let mut out = HashMap::with_capacity(nodes.len());
-    for node in nodes {
-        let groups = match (inherits, idx.get(node)) {
-            (true, Some(e)) => &e.groups,
-            _ => &no_groups,
-        };
-        let own = rows.get(node);
-        let mut vals = Vec::with_capacity(cols.len());
-        for (i, delim) in delims.iter().enumerate() {
-            let levels = own
-                .into_iter()
-                .chain(groups.iter().filter_map(|g| rows.get(g)))
-                .filter_map(|r| r[i].as_deref().filter(|v| !v.is_empty()));
-            let raw = match delim {
-                Some(d) => join_hierarchical(levels, d),
-                None => levels.into_iter().next().map(str::to_string),
-            };
-            let value = match raw {
-                Some(v) => evaluate(spec, cols[i], node, &v)?,
-                None => None,
-            };
-            vals.push(value);
+    // The rows of a node's groups, in precedence order; consecutive nodes usually share their
+    // group list, so it is resolved again only when the list changes.
+    let mut group_rows: Vec<&Vec<Value>> = Vec::new();
+    let mut last_groups: Option<&[String]> = None;
+    let mut levels: Vec<&Vec<Value>> = Vec::new();
+    let mut vals: Vec<Value> = vec![None; cols.len()];
+    for (i, node) in nodes.iter().enumerate() {
+        let groups = groups_of(i);
+        if last_groups != Some(groups) {
+            group_rows.clear();
+            group_rows.extend(groups.iter().filter_map(|g| rows.get(g.as_str())));
+            last_groups = Some(groups);
         }
-        out.insert(node.clone(), vals);
+        levels.clear();
+        levels.extend(rows.get(node.as_str()));
+        levels.extend(group_rows.iter().copied());
+        for (c, delim) in delims.iter().enumerate() {
+            let mut set = levels
+                .iter()
+                .filter_map(|r| r[c].as_deref().filter(|v| !v.is_empty()));
+            let value = match delim {
+                Some(d) => match join_hierarchical(set, d) {
+                    Some(v) => evaluate(spec, cols[c], node, &v)?,
+                    None => None,
+                },
+                None => match set.next() {
+                    Some(v) => evaluate(spec, cols[c], node, v)?,
+                    None => None,
+                },
+            };
+            vals[c] = value;
+        }
+        f(i, &mut vals);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Concatenate the values of every level, split on the delimiter, keep first occurrences.

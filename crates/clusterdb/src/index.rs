@@ -36,7 +36,11 @@ impl NodeIndex {
             &["node", "groups", "hidden"],
             Filter::Enabled,
         )?;
-        let mut idx = NodeIndex::default();
+        let mut idx = NodeIndex {
+            nodes: Vec::with_capacity(rows.len()),
+            pos: HashMap::with_capacity(rows.len()),
+            ..NodeIndex::default()
+        };
         for r in rows {
             let Some(name) = r[0].clone().filter(|n| !n.is_empty()) else {
                 continue;
@@ -53,7 +57,10 @@ impl NodeIndex {
                 .collect();
             let i = idx.nodes.len();
             for g in &groups {
-                let m = idx.members.entry(g.clone()).or_default();
+                let m = match idx.members.get_mut(g.as_str()) {
+                    Some(m) => m,
+                    None => idx.members.entry(g.clone()).or_default(),
+                };
                 // A node listing a group twice is still one member.
                 if m.last() != Some(&i) {
                     m.push(i);

@@ -2,7 +2,7 @@
 //! as `Schema.pm`'s `%defspec` declares them. Node reads are inherited and evaluated; group reads
 //! are raw (xCAT's `keep_raw`); writes always go to the row keyed by the object's own name.
 
-use crate::attrs::nodes_attribs;
+use crate::attrs::for_each_node;
 use crate::backend::{Filter, Tx, Value};
 use crate::schema::{schema, AttrSpec, ObjectSpec, TableSpec};
 use crate::{table, Error, Result, Snapshot};
@@ -65,7 +65,8 @@ pub fn node_attrs(
         .filter(|m| readable(m) && (want(&m.attr) || conditions.contains(&m.attr.as_str())))
         .collect();
 
-    // One read per table for all nodes and all of that table's columns.
+    // One read per table for all nodes and all of that table's columns. Only the values that
+    // are set are kept, node by node: most columns of most tables are unset.
     let mut by_table: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for m in &mappings {
         let cols = by_table.entry(m.table.as_str()).or_default();
@@ -73,46 +74,110 @@ pub fn node_attrs(
             cols.push(m.column.as_str());
         }
     }
-    let mut values: HashMap<(&str, &str), HashMap<String, Value>> = HashMap::new();
+    let groups = node_groups(snap, nodes)?;
+    let mut stores: Vec<SetValues> = Vec::with_capacity(by_table.len());
+    let mut slots: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
     for (t, cols) in &by_table {
         let spec = table(t)?;
-        let per_node = read_table_for(snap, spec, nodes, cols)?;
-        for (i, c) in cols.iter().enumerate() {
-            let col: HashMap<String, Value> = per_node
-                .iter()
-                .map(|(n, v)| (n.clone(), v[i].clone()))
-                .collect();
-            values.insert((t, c), col);
+        stores.push(read_table_for(snap, spec, nodes, &groups, cols)?);
+        for (c, col) in cols.iter().enumerate() {
+            slots.insert((t, col), (stores.len() - 1, c));
         }
     }
-    let get = |m: &AttrSpec, node: &str| -> Option<String> {
-        values
-            .get(&(m.table.as_str(), m.column.as_str()))?
-            .get(node)?
-            .clone()
+    drop(groups);
+
+    // Attribute names as small numbers, in name order (the order lsdef prints them in).
+    let mut names: Vec<&str> = mappings.iter().map(|m| m.attr.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let id = |a: &str| names.binary_search(&a).ok();
+    let shown: Vec<bool> = names.iter().map(|a| want(a)).collect();
+    // Each mapping: attribute, table and column, condition (attribute, value) if any.
+    type Located<'m> = (usize, usize, usize, Option<(Option<usize>, &'m str)>);
+    let located = |conditional: bool| -> Vec<Located<'_>> {
+        mappings
+            .iter()
+            .filter(|m| m.only_if.is_some() == conditional)
+            .map(|m| {
+                let (t, c) = slots[&(m.table.as_str(), m.column.as_str())];
+                let cond = m.only_if.as_ref().map(|(a, v)| (id(a), v.as_str()));
+                (id(&m.attr).unwrap(), t, c, cond)
+            })
+            .collect()
     };
+    // Unconditional mappings first, so conditions can be checked against them.
+    let unconditional = located(false);
+    let conditional = located(true);
 
     let mut out = BTreeMap::new();
-    for node in nodes {
-        let mut attrs = Attrs::new();
-        // Unconditional mappings first, so conditions can be checked against them.
-        for m in mappings.iter().filter(|m| m.only_if.is_none()) {
-            if let Some(v) = get(m, node) {
-                attrs.entry(m.attr.clone()).or_insert(v);
+    let mut vals: Vec<Option<&str>> = vec![None; names.len()];
+    for (i, node) in nodes.iter().enumerate() {
+        vals.fill(None);
+        for &(a, t, c, _) in &unconditional {
+            if vals[a].is_none() {
+                vals[a] = stores[t].get(i, c);
             }
         }
-        for m in mappings.iter().filter(|m| m.only_if.is_some()) {
-            let (cattr, cval) = m.only_if.as_ref().unwrap();
-            if condition_holds(attrs.get(cattr).map(String::as_str), cval) {
-                if let Some(v) = get(m, node) {
-                    attrs.entry(m.attr.clone()).or_insert(v);
-                }
+        for &(a, t, c, cond) in &conditional {
+            let (cattr, cval) = cond.unwrap();
+            if vals[a].is_none() && condition_holds(cattr.and_then(|ca| vals[ca]), cval) {
+                vals[a] = stores[t].get(i, c);
             }
         }
-        attrs.retain(|a, _| want(a));
+        let attrs: Attrs = names
+            .iter()
+            .zip(&vals)
+            .zip(&shown)
+            .filter_map(|((a, v), show)| Some((a.to_string(), v.filter(|_| *show)?.to_string())))
+            .collect();
         out.insert(node.clone(), attrs);
     }
     Ok(out)
+}
+
+/// Each node's groups (`nodelist.groups`, in order), looked up once for every table.
+fn node_groups<'i>(snap: &'i Snapshot<'_>, nodes: &[String]) -> Result<Vec<&'i [String]>> {
+    let idx = snap.index()?;
+    Ok(nodes
+        .iter()
+        .map(|n| idx.get(n).map_or(&[][..], |e| e.groups.as_slice()))
+        .collect())
+}
+
+/// The values that are set of some columns, for a list of nodes: `(column, value)` pairs, node
+/// after node. Compact where most values are unset, as in a node's full attribute list.
+struct SetValues {
+    /// Node i's pairs are `vals[start[i]..start[i + 1]]`.
+    start: Vec<usize>,
+    vals: Vec<(usize, String)>,
+}
+
+impl SetValues {
+    fn with_capacity(nodes: usize) -> Self {
+        let mut start = Vec::with_capacity(nodes + 1);
+        start.push(0);
+        SetValues {
+            start,
+            vals: Vec::new(),
+        }
+    }
+
+    /// Add the next node's values (taken out of `vals`).
+    fn push_node(&mut self, vals: &mut [Value]) {
+        for (c, v) in vals.iter_mut().enumerate() {
+            if let Some(v) = v.take() {
+                self.vals.push((c, v));
+            }
+        }
+        self.start.push(self.vals.len());
+    }
+
+    fn get(&self, node: usize, column: usize) -> Option<&str> {
+        self.vals[self.start[node]..self.start[node + 1]]
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Values of `cols` for each node: inherited for node-keyed tables, the raw row otherwise.
@@ -120,17 +185,26 @@ fn read_table_for(
     snap: &Snapshot<'_>,
     spec: &TableSpec,
     nodes: &[String],
+    groups: &[&[String]],
     cols: &[&str],
-) -> Result<HashMap<String, Vec<Value>>> {
+) -> Result<SetValues> {
+    let mut out = SetValues::with_capacity(nodes.len());
     if spec.inherit_column().is_some() {
-        return nodes_attribs(snap, spec, nodes, cols);
+        for_each_node(snap, spec, nodes, Some(groups), cols, |_, vals| {
+            out.push_node(vals)
+        })?;
+        return Ok(out);
     }
     let Some(keycol) = spec
         .node_column
         .as_deref()
         .or(spec.primary_key.first().map(String::as_str))
     else {
-        return Ok(HashMap::new());
+        let mut none = vec![None; cols.len()];
+        for _ in nodes {
+            out.push_node(&mut none);
+        }
+        return Ok(out);
     };
     let mut select = vec![keycol];
     select.extend_from_slice(cols);
@@ -142,10 +216,17 @@ fn read_table_for(
             keys: nodes,
         },
     )?;
-    let mut out = HashMap::new();
+    let mut by_key: HashMap<String, Vec<Value>> = HashMap::new();
     for mut r in rows {
         if let Some(k) = r.remove(0) {
-            out.entry(k).or_insert(r);
+            by_key.entry(k).or_insert(r);
+        }
+    }
+    let mut none = vec![None; cols.len()];
+    for n in nodes {
+        match by_key.get(n.as_str()) {
+            Some(r) => out.push_node(&mut r.clone()),
+            None => out.push_node(&mut none),
         }
     }
     Ok(out)
