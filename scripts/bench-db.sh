@@ -75,9 +75,9 @@ echo "== machine: $(nproc) cores, $(. /etc/os-release && echo "$PRETTY_NAME"), $
 echo "== sqlite3 $(sqlite3 --version | cut -d' ' -f1), $(hyperfine --version)"
 echo "== load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-echo "== creating the cluster: baton quickstart --nodes $NODES --racks $RACKS"
+echo "== creating the cluster: baton quickstart --no-demo --nodes $NODES --racks $RACKS"
 /usr/bin/time -f "quickstart: %e s elapsed, %M KB peak RSS" \
-    "$BATON" --db "sqlite:$DB" quickstart --nodes "$NODES" --racks "$RACKS" >/dev/null
+    "$BATON" --db "sqlite:$DB" quickstart --no-demo --nodes "$NODES" --racks "$RACKS" >/dev/null
 "$BATON" --db "sqlite:$DB" tabdump nodelist >"$CSV"
 cp "$DB" "$RESTORE_DB"
 cp "$DB" "$BASE_DB"
@@ -152,8 +152,8 @@ bench "lsdef" "$B lsdef $LSDEF_RANGE" \
 echo
 echo "== quickstart (replacing the $NODES-node sample)"
 hyperfine -N --warmup 1 --runs 3 \
-    "$BATON --db sqlite:$QS_DB quickstart --nodes $NODES --racks $RACKS"
-echo "   peak RSS: $(peak_kb "$BATON" --db "sqlite:$QS_DB" quickstart --nodes "$NODES" --racks "$RACKS") KB"
+    "$BATON --db sqlite:$QS_DB quickstart --no-demo --nodes $NODES --racks $RACKS"
+echo "   peak RSS: $(peak_kb "$BATON" --db "sqlite:$QS_DB" quickstart --no-demo --nodes "$NODES" --racks "$RACKS") KB"
 
 echo
 echo "== load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"

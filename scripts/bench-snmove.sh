@@ -43,7 +43,7 @@ for N in $SIZES; do
     D=$BENCH_DIR/$N; mkdir -p "$D"
     BASE=$D/base.db
     echo "== $N nodes: building the cluster"
-    BATON_DB=sqlite:$BASE "$BATON" quickstart --nodes "$N" --racks 10 >/dev/null
+    BATON_DB=sqlite:$BASE "$BATON" quickstart --no-demo --nodes "$N" --racks 10 >/dev/null
     for r in 01 02 03 04 05 06 07 08 09 10; do
         BATON_DB=sqlite:$BASE "$BATON" chdef -t group "rack$r" servicenode=sn1,sn2 xcatmaster=sn1-eth1 \
             tftpserver=sn1-eth1 nfsserver=sn1-eth1 monserver=sn1,sn1-eth1 conserver=sn1 >/dev/null

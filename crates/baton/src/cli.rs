@@ -266,6 +266,9 @@ pub struct QuickstartArgs {
     /// Replace the tables of a database that holds something else than a sample cluster
     #[arg(long)]
     pub force: bool,
+    /// Do not run the takeover demo (plan, move with -i, journal) after creating the cluster
+    #[arg(long)]
+    pub no_demo: bool,
 }
 
 /// The database URL from --db / BATON_DB, else the embedded default.

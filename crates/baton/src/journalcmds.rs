@@ -37,34 +37,41 @@ fn json_out(v: &impl serde::Serialize) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn journal(url: &DbUrl, a: JournalArgs) -> Result<(), Failure> {
-    let mut db = ClusterDb::open(url)?;
+/// The list of runs, as `baton journal` prints it.
+pub fn journal_list(db: &mut ClusterDb, json: bool) -> Result<(), Failure> {
     let snap = db.read()?;
+    let entries = journal::list(&snap)?;
+    if json {
+        return json_out(&entries);
+    }
     let mut out = std::io::stdout().lock();
-    let Some(id) = a.id else {
-        let entries = journal::list(&snap)?;
-        if a.json {
-            return json_out(&entries);
-        }
+    writeln!(
+        out,
+        "{:>4}  {:19}  {:11}  {:8}  COMMAND / SUMMARY",
+        "ID", "STARTED", "STATE", "USER"
+    )?;
+    for e in entries {
         writeln!(
             out,
-            "{:>4}  {:19}  {:11}  {:8}  COMMAND / SUMMARY",
-            "ID", "STARTED", "STATE", "USER"
+            "{:>4}  {:19}  {:11}  {:8}  {}",
+            e.id, e.started, e.state, e.user, e.command
         )?;
-        for e in entries {
-            writeln!(
-                out,
-                "{:>4}  {:19}  {:11}  {:8}  {}",
-                e.id, e.started, e.state, e.user, e.command
-            )?;
-            writeln!(
-                out,
-                "{:>4}  {:19}  {:11}  {:8}  {}",
-                "", "", "", "", e.summary
-            )?;
-        }
-        return Ok(());
+        writeln!(
+            out,
+            "{:>4}  {:19}  {:11}  {:8}  {}",
+            "", "", "", "", e.summary
+        )?;
+    }
+    Ok(())
+}
+
+pub fn journal(url: &DbUrl, a: JournalArgs) -> Result<(), Failure> {
+    let mut db = ClusterDb::open(url)?;
+    let Some(id) = a.id else {
+        return journal_list(&mut db, a.json);
     };
+    let snap = db.read()?;
+    let mut out = std::io::stdout().lock();
     let (entry, plan, steps) = journal::load(&snap, id)?;
     if a.json {
         return json_out(&serde_json::json!({ "entry": entry, "steps": steps, "plan": plan }));

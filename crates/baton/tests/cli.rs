@@ -43,15 +43,16 @@ impl Db {
         p
     }
     fn sample(&self, nodes: usize) {
-        self.run(&["quickstart", "--nodes", &nodes.to_string()]);
+        self.run(&["quickstart", "--no-demo", "--nodes", &nodes.to_string()]);
     }
 }
 
 #[test]
 fn quickstart_builds_a_cluster_that_nodels_and_lsdef_read() {
     let db = Db::new();
-    let out = db.run(&["quickstart"]);
+    let out = db.run(&["quickstart", "--no-demo"]);
     assert!(out.contains("Try next:"), "{out}");
+    assert!(!out.contains("snmove"), "{out}");
     let nodes = db.run(&["nodels", "compute"]);
     assert_eq!(nodes.lines().count(), 300);
     let rack1 = db.run(&["nodels", "rack01"]);
@@ -70,8 +71,41 @@ fn quickstart_builds_a_cluster_that_nodels_and_lsdef_read() {
          ip=10.1.0.1\n    servicenode=sn1,sn2\n    xcatmaster=sn1-eth1\n"
     );
     // Running it again replaces the sample instead of failing.
-    db.run(&["quickstart", "--nodes", "20"]);
+    db.run(&["quickstart", "--nodes", "20", "--no-demo"]);
     assert_eq!(db.run(&["nodels", "compute"]).lines().count(), 20);
+}
+
+#[test]
+fn quickstart_ends_with_a_takeover_demo() {
+    let db = Db::new();
+    let out = db.run(&["quickstart"]);
+    assert!(
+        out.contains(
+            "$ baton snmove -s sn1 --dry-run --offline\nPlan: move 120 nodes to 1 service node"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("cn0001-cn0030,cn0091-cn0120,cn0181-cn0210,cn0271-cn0300 (120 nodes)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Journal entry 1: 120 nodes switched in the database."),
+        "{out}"
+    );
+    assert!(
+        out.contains("[pending] sn2: DHCP reservations for 120 nodes"),
+        "{out}"
+    );
+    assert!(out.contains("$ baton journal\n"), "{out}");
+    // The move really happened, database only.
+    assert_eq!(
+        db.run(&["nodels", "cn0001,cn0031", "noderes.servicenode"]),
+        "cn0001: sn2,sn1\ncn0031: sn2,sn3\n"
+    );
+    // A second quickstart starts over: a fresh sample, a fresh journal.
+    db.run(&["quickstart"]);
+    assert_eq!(db.run(&["journal"]).lines().count(), 3);
 }
 
 #[test]

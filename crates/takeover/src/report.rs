@@ -1,6 +1,6 @@
 //! The plan as people read it: a table per destination service node, then the steps.
 
-use crate::model::Plan;
+use crate::model::{Change, Plan};
 use std::fmt::Write;
 
 fn show(v: &Option<String>) -> &str {
@@ -28,39 +28,36 @@ pub fn plan_text(plan: &Plan) -> String {
             "\nTo {sn}: {count} node{}",
             if *count == 1 { "" } else { "s" }
         );
-        let rows: Vec<Vec<String>> = plan
-            .nodes
-            .iter()
-            .filter(|n| n.new_sn == *sn)
-            .flat_map(|n| {
-                let mut rows = Vec::new();
-                for (i, c) in n.changes.iter().enumerate() {
-                    let name = if i == 0 {
-                        n.node.clone()
-                    } else {
-                        String::new()
-                    };
-                    rows.push(vec![
-                        name,
-                        c.attr.clone(),
-                        show(&c.old).to_string(),
-                        show(&c.new).to_string(),
-                    ]);
-                }
-                if n.changes.is_empty() {
-                    rows.push(vec![
-                        n.node.clone(),
-                        "(no change)".into(),
-                        String::new(),
-                        String::new(),
-                    ]);
-                }
-                rows
-            })
-            .collect();
-        let header = ["NODE", "ATTRIBUTE", "OLD", "NEW"]
-            .map(String::from)
-            .to_vec();
+        // Nodes with the same changes share one block, named by their compressed list.
+        let mut groups: Vec<(Vec<&Change>, Vec<&str>)> = Vec::new();
+        for n in plan.nodes.iter().filter(|n| n.new_sn == *sn) {
+            let key: Vec<&Change> = n.changes.iter().collect();
+            match groups.iter_mut().find(|(k, _)| same_changes(k, &key)) {
+                Some((_, names)) => names.push(&n.node),
+                None => groups.push((key, vec![&n.node])),
+            }
+        }
+        let mut rows: Vec<[String; 4]> = Vec::new();
+        for (changes, names) in &groups {
+            let label = if names.len() == 1 {
+                names[0].to_string()
+            } else {
+                format!("{} ({} nodes)", compress(names), names.len())
+            };
+            if changes.is_empty() {
+                rows.push([label.clone(), "(no change)".into(), String::new(), String::new()]);
+            }
+            for (i, c) in changes.iter().enumerate() {
+                let name = if i == 0 { label.clone() } else { String::new() };
+                rows.push([
+                    name,
+                    c.attr.clone(),
+                    show(&c.old).to_string(),
+                    show(&c.new).to_string(),
+                ]);
+            }
+        }
+        let header = ["NODES", "ATTRIBUTE", "OLD", "NEW"].map(String::from);
         let mut widths = [0usize; 4];
         for r in std::iter::once(&header).chain(&rows) {
             for (i, c) in r.iter().enumerate() {
@@ -95,4 +92,70 @@ pub fn plan_text(plan: &Plan) -> String {
         let _ = writeln!(out, "Warning: {w}");
     }
     out
+}
+
+/// Two nodes' change lists are the same when every attribute goes from the same old value to
+/// the same new one.
+fn same_changes(a: &[&Change], b: &[&Change]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.attr == y.attr && x.old == y.old && x.new == y.new)
+}
+
+/// Node names as a short noderange: consecutive numbered names become `cn0001-cn0030`.
+pub fn compress(names: &[&str]) -> String {
+    fn split(n: &str) -> (&str, &str) {
+        let digits = n.bytes().rev().take_while(u8::is_ascii_digit).count();
+        n.split_at(n.len() - digits)
+    }
+    let mut sorted: Vec<&str> = names.to_vec();
+    sorted.sort_by(|a, b| {
+        let ((pa, da), (pb, db)) = (split(a), split(b));
+        (pa, da.len(), da).cmp(&(pb, db.len(), db))
+    });
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let (prefix, digits) = split(sorted[i]);
+        let mut j = i;
+        if let Ok(mut last) = digits.parse::<u128>() {
+            while j + 1 < sorted.len() {
+                let (p, d) = split(sorted[j + 1]);
+                match d.parse::<u128>() {
+                    Ok(v)
+                        if p == prefix
+                            && d.len() == digits.len()
+                            && Some(v) == last.checked_add(1) =>
+                    {
+                        last = v;
+                        j += 1;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        parts.push(if j > i {
+            format!("{}-{}", sorted[i], sorted[j])
+        } else {
+            sorted[i].to_string()
+        });
+        i = j + 1;
+    }
+    parts.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compress;
+
+    #[test]
+    fn names_compress_to_ranges() {
+        assert_eq!(
+            compress(&["cn0003", "cn0001", "cn0002", "cn0010", "sn1", "x"]),
+            "cn0001-cn0003,cn0010,sn1,x"
+        );
+        assert_eq!(compress(&["n9", "n10", "n11"]), "n9,n10-n11");
+        assert_eq!(compress(&[]), "");
+    }
 }
