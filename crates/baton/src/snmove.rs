@@ -52,7 +52,7 @@ EXAMPLES
 
 /// The flags of xCAT's snmove, and baton's own.
 #[derive(Args, Debug, Default)]
-#[command(disable_version_flag = true, after_long_help = SNMOVE_HELP)]
+#[command(disable_version_flag = true, after_help = SNMOVE_HELP)]
 pub struct SnmoveArgs {
     /// Source service node, as the management node knows it; alone, selects its nodes
     #[arg(short = 's', long = "source", value_name = "SN1")]
