@@ -68,7 +68,7 @@ fn quickstart_builds_a_cluster_that_nodels_and_lsdef_read() {
     assert_eq!(
         def,
         "Object name: cn0001\n    bmc=cn0001-bmc\n    conserver=sn1\n    groups=rack01,compute,all\n    \
-         ip=10.1.0.1\n    servicenode=sn1,sn2\n    xcatmaster=sn1-eth1\n"
+         ip=10.64.0.1\n    servicenode=sn1,sn2\n    xcatmaster=sn1-eth1\n"
     );
     // Running it again replaces the sample instead of failing.
     db.run(&["quickstart", "--nodes", "20", "--no-demo"]);

@@ -837,3 +837,12 @@ fn dry_run_text_groups_by_destination() {
         "dry-run records nothing"
     );
 }
+
+#[test]
+fn a_node_whose_hosts_ip_is_not_an_address_is_named_without_asking_dns() {
+    let c = Cluster::new();
+    c.ok(&["chdef", "cn1", "ip=10.1.999.1"]);
+    let (code, _, err) = c.snmove(&["cn1", "-D", "sn2-eth1"]);
+    assert_eq!(code, 2);
+    assert_eq!(err, "Error: Could not resolve node 'cn1'. (its hosts.ip '10.1.999.1' is not an address)\n");
+}

@@ -140,12 +140,17 @@ impl SampleSpec {
         nodetype.push_str("\"service\",\"rhels9.4\",\"x86_64\",\"service\",\"rhels9.4-x86_64-install-service\",\"osi\",,\n");
         t.insert("nodetype", nodetype);
 
-        // Node addresses by expression: cnN is 10.1.(N/250).(N%250+1) on the compute network.
+        // Node addresses by expression, on the compute network 10.64.0.0/10 (room for a million
+        // nodes): 62,500 nodes per second octet, 250 per third.
         let mut hosts = String::from("#node,ip,hostnames,otherinterfaces,comments,disable\n");
-        hosts.push_str("\"compute\",\"|\\D+(\\d+)|10.1.(($1-1)/250).(($1-1)%250+1)|\",,,,\n");
-        hosts.push_str("\"mn\",\"10.0.0.254\",,\"-eth1:10.1.255.254\",,\n");
+        hosts.push_str("\"compute\",\"|\\D+(\\d+)|10.(64+($1-1)/62500).((($1-1)/250)%250).(($1-1)%250+1)|\",,,,\n");
+        hosts.push_str("\"mn\",\"10.0.0.254\",,\"-eth1:10.127.255.254\",,\n");
         for s in 1..=k {
-            writeln!(hosts, "\"sn{s}\",\"10.0.0.{s}\",,\"-eth1:10.1.255.{s}\",,").unwrap();
+            writeln!(
+                hosts,
+                "\"sn{s}\",\"10.0.0.{s}\",,\"-eth1:10.127.255.{s}\",,"
+            )
+            .unwrap();
         }
         t.insert("hosts", hosts);
 
@@ -156,7 +161,7 @@ impl SampleSpec {
         let mut networks = String::from("#netname,net,mask,mgtifname,gateway,dhcpserver,tftpserver,nameservers,dynamicrange,comments,disable\n");
         networks
             .push_str("\"mgmtnet\",\"10.0.0.0\",\"255.255.0.0\",\"eth0\",\"10.0.0.254\",,,,,,\n");
-        networks.push_str("\"computenet\",\"10.1.0.0\",\"255.255.0.0\",\"eth1\",\"<xcatmaster>\",,,\"<xcatmaster>\",\"10.1.254.1-10.1.254.254\",,\n");
+        networks.push_str("\"computenet\",\"10.64.0.0\",\"255.192.0.0\",\"eth1\",\"<xcatmaster>\",,,\"<xcatmaster>\",\"10.127.254.1-10.127.254.254\",,\n");
         t.insert("networks", networks);
 
         let mut post = String::from("#node,postscripts,postbootscripts,comments,disable\n");

@@ -116,6 +116,8 @@ fn network_of(nets: &[Network], ip: IpAddr) -> Option<&Network> {
 /// Names the hosts table knows: node → ip, plus `otherinterfaces` aliases of the given nodes.
 struct HostsTable {
     names: HashMap<String, IpAddr>,
+    /// Nodes whose hosts.ip is set but is not an address: authoritative, so no DNS for them.
+    invalid: HashMap<String, String>,
     /// node → every address recorded for it (ip, otherinterfaces, nics).
     addresses: HashMap<String, Vec<IpAddr>>,
 }
@@ -125,9 +127,16 @@ impl HostsTable {
         let mut names = HashMap::new();
         let mut addresses: HashMap<String, Vec<IpAddr>> = HashMap::new();
         let hosts = table("hosts")?;
+        let mut invalid = HashMap::new();
         for (n, v) in attrs::nodes_attribs(snap, hosts, nodes, &["ip"])? {
-            if let Some(ip) = v[0].as_deref().and_then(|s| s.trim().parse().ok()) {
-                names.insert(n, ip);
+            match v[0].as_deref().map(|s| s.trim().parse::<IpAddr>()) {
+                Some(Ok(ip)) => {
+                    names.insert(n, ip);
+                }
+                Some(Err(_)) => {
+                    invalid.insert(n, v[0].clone().unwrap_or_default());
+                }
+                None => {}
             }
         }
         let known = snap.index()?;
@@ -166,7 +175,11 @@ impl HostsTable {
                 }
             }
         }
-        Ok(HostsTable { names, addresses })
+        Ok(HostsTable {
+            names,
+            invalid,
+            addresses,
+        })
     }
 }
 
@@ -184,11 +197,17 @@ impl Resolver<'_, '_> {
         if let Ok(ip) = name.parse() {
             return Some(ip);
         }
-        self.env
+        if let Some(ip) = self
+            .env
             .resolve_local(name)
             .or_else(|| self.table.names.get(name).copied())
-            .or_else(|| self.hosts_row(name))
-            .or_else(|| self.env.resolve_dns(name))
+        {
+            return Some(ip);
+        }
+        if self.table.invalid.contains_key(name) {
+            return None;
+        }
+        self.hosts_row(name).or_else(|| self.env.resolve_dns(name))
     }
 
     fn hosts_row(&self, name: &str) -> Option<IpAddr> {
@@ -320,7 +339,12 @@ pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv
             Some(ip) => {
                 ips.insert(n, ip);
             }
-            None => unresolved.push(format!("Could not resolve node '{n}'.")),
+            None => match hosts.invalid.get(n) {
+                Some(v) => unresolved.push(format!(
+                    "Could not resolve node '{n}'. (its hosts.ip '{v}' is not an address)"
+                )),
+                None => unresolved.push(format!("Could not resolve node '{n}'.")),
+            },
         }
     }
     if !unresolved.is_empty() {
