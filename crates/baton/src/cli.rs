@@ -76,6 +76,8 @@ pub enum Command {
     Resume(crate::journalcmds::RunIdArgs),
     /// Restore the values a takeover changed, and re-point the nodes back
     Rollback(crate::journalcmds::RunIdArgs),
+    /// Copy a cluster database to another backend (e.g. embedded SQLite to PostgreSQL)
+    Migrate(crate::migrate::MigrateArgs),
     /// Write man pages (baton.1, baton-snmove.1, ..., snmove.1) into a directory
     Man(ManArgs),
     /// Print a shell completion script

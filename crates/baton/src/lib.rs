@@ -4,6 +4,7 @@
 mod cli;
 pub mod exit;
 mod journalcmds;
+mod migrate;
 mod nodecmds;
 mod objcmds;
 mod quickstart;
@@ -56,6 +57,7 @@ fn run(args: cli::Cli) -> Result<(), Failure> {
         cli::Command::Journal(a) => journalcmds::journal(&url, a),
         cli::Command::Resume(a) => journalcmds::resume(&url, a),
         cli::Command::Rollback(a) => journalcmds::rollback(&url, a),
+        cli::Command::Migrate(a) => migrate::run(a),
         cli::Command::Man(a) => cli::man(a),
         cli::Command::Completions(a) => cli::completions(a),
     }

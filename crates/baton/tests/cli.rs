@@ -453,7 +453,7 @@ fn db_url_errors_are_clear() {
         .assert()
         .code(1)
         .stderr(
-            predicate::str::contains("not supported yet")
+            predicate::str::contains("cannot connect")
                 .and(predicate::str::contains("secret").not()),
         );
 }

@@ -52,6 +52,12 @@ pub trait Tx {
         columns: &[&str],
         values: &[Value],
     ) -> Result<i64>;
+    /// Insert rows exactly as given, auto-increment values included, for copying a whole
+    /// database (`baton migrate`): ids are kept (journal steps refer to their run's id,
+    /// auditlog rows keep their recid) and the auto-increment counter continues after the
+    /// largest id present (PostgreSQL's SERIAL sequence is moved explicitly). One call may carry
+    /// many rows, so a server backend can send them in a few statements. Returns rows inserted.
+    fn insert_rows(&mut self, table: &TableSpec, columns: &[&str], rows: &[Row]) -> Result<usize>;
     /// Set `set` on every row whose `key` columns equal the given values; returns rows changed.
     fn update(
         &mut self,

@@ -9,13 +9,20 @@
 
 pub mod attrs;
 pub mod backend;
+pub mod conninfo;
+pub mod ddl;
 pub mod index;
+mod keycache;
+pub mod migrate;
+pub mod mysqldb;
 pub mod objects;
+pub mod pg;
 pub mod sample;
 pub mod schema;
 pub mod sqlite;
 pub mod tabio;
 pub mod url;
+pub mod xcatsqlite;
 
 use backend::{Backend, Filter, Tx, Value};
 use schema::{schema, TableSpec};
@@ -68,11 +75,25 @@ pub struct ClusterDb {
 }
 
 impl ClusterDb {
-    /// Open the database at `url`, creating the file and every missing table on first use.
+    /// Open the database at `url`, creating the file and every missing table on first use
+    /// (in xCAT's SQLite layout, a table's file is created by the first write that needs it).
     pub fn open(url: &DbUrl) -> Result<Self> {
+        let server = |p: &conninfo::ServerParams| -> Result<Box<dyn Backend>> {
+            Ok(match p.engine {
+                conninfo::Engine::Postgres => Box::new(pg::PgBackend::connect(p)?),
+                conninfo::Engine::Mysql => Box::new(mysqldb::MysqlBackend::connect(p)?),
+            })
+        };
         let mut backend: Box<dyn Backend> = match url {
             DbUrl::Sqlite(p) => Box::new(sqlite::SqliteBackend::open(p)?),
-            other => return Err(Error::Unsupported(format!("the database {other}"))),
+            DbUrl::Postgres(u) | DbUrl::Mysql(u) => server(&conninfo::parse_server_url(u)?)?,
+            DbUrl::XcatSqlite(d) => Box::new(xcatsqlite::XcatSqliteBackend::open(d)?),
+            DbUrl::XcatCfgloc(path) => match conninfo::read_cfgloc(path)? {
+                conninfo::Cfgloc::Server(p) => server(&p)?,
+                conninfo::Cfgloc::SqliteDir(d) => {
+                    Box::new(xcatsqlite::XcatSqliteBackend::open(&d)?)
+                }
+            },
         };
         backend.ensure_schema()?;
         Ok(ClusterDb { backend })

@@ -232,6 +232,29 @@ impl Tx for SqliteTx<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
+    fn insert_rows(&mut self, table: &TableSpec, columns: &[&str], rows: &[Row]) -> Result<usize> {
+        // SQLite keeps an explicit INTEGER PRIMARY KEY and moves AUTOINCREMENT's counter past it.
+        let q = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            ident(&table.name),
+            columns
+                .iter()
+                .map(|c| ident(c))
+                .collect::<Vec<_>>()
+                .join(","),
+            (1..=columns.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut st = self.tx.prepare_cached(&q).map_err(sql)?;
+        for r in rows {
+            st.execute(params_from_iter(r.iter()))
+                .map_err(|e| Error::Store(format!("cannot insert into {}: {e}", table.name)))?;
+        }
+        Ok(rows.len())
+    }
+
     fn update(
         &mut self,
         table: &TableSpec,

@@ -1,10 +1,12 @@
-//! Database locations: `sqlite:PATH` (default), and the forms other backends will take.
+//! Database locations: `sqlite:PATH` (the embedded default), `postgres://...`, `mysql://...`
+//! (MariaDB too), `xcat-sqlite:DIR` (xCAT's one-file-per-table layout) and `xcat-cfgloc:PATH`
+//! (xCAT's cfgloc file). `Display` and `Debug` never show a password.
 
 use crate::{Error, Result};
 use std::fmt;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DbUrl {
     /// baton's embedded database: one SQLite file.
     Sqlite(PathBuf),
@@ -77,6 +79,13 @@ pub fn redact(s: &str) -> String {
     s.to_string()
 }
 
+/// Same as `Display`: the password is hidden.
+impl fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DbUrl({self})")
+    }
+}
+
 impl fmt::Display for DbUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -126,6 +135,7 @@ mod tests {
     fn passwords_never_show() {
         let u = DbUrl::parse("postgres://xcatadm:s3cret@mn:5432/xcatdb").unwrap();
         assert_eq!(u.to_string(), "postgres://xcatadm:***@mn:5432/xcatdb");
+        assert!(!format!("{u:?}").contains("s3cret"));
         let e = DbUrl::parse("foo://a:s3cret@b").unwrap_err().to_string();
         assert!(!e.contains("s3cret"), "{e}");
     }

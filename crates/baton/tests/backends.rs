@@ -1,0 +1,393 @@
+//! The takeover and the CLI on every backend: embedded SQLite, xCAT's SQLite directory,
+//! PostgreSQL and MariaDB (throw-away servers from the shared harness, or BATON_TEST_PG /
+//! BATON_TEST_MYSQL). One test per backend runs every case, so each server starts once per
+//! process (nextest runs each test in a process of its own).
+
+#[path = "../../clusterdb/tests/common/mod.rs"]
+mod common;
+
+use assert_cmd::Command;
+use clusterdb::sample::SampleSpec;
+use clusterdb::{tabio, ClusterDb, DbUrl, NoderangeEnv};
+use common::{new_db, Kind, TestDb};
+use std::net::IpAddr;
+use takeover::{Request, RunMeta, TakeoverError, UnimplementedSteps};
+
+type Case = fn(&TestDb);
+
+const CASES: &[(&str, Case)] = &[
+    ("takeover: plan, apply, conflict, rollback", takeover_flow),
+    ("takeover: resume", takeover_resume),
+    ("cli: quickstart, snmove, journal, rollback", cli_flow),
+    ("cli: migrate", cli_migrate),
+];
+
+fn suite(kind: Kind) {
+    let Some(probe) = new_db(kind) else { return };
+    drop(probe);
+    for (name, case) in CASES {
+        eprintln!("[{}] {name}", kind.name());
+        let db = new_db(kind).unwrap();
+        case(&db);
+    }
+}
+
+#[test]
+fn sqlite() {
+    suite(Kind::Sqlite)
+}
+
+#[test]
+fn xcat_sqlite() {
+    suite(Kind::XcatSqlite)
+}
+
+#[test]
+fn postgres() {
+    suite(Kind::Postgres)
+}
+
+#[test]
+fn mysql() {
+    suite(Kind::Mysql)
+}
+
+// ---- the takeover, through the library ---------------------------------------------------
+
+struct Offline;
+
+impl takeover::Env for Offline {
+    fn resolve_local(&self, _: &str) -> Option<IpAddr> {
+        None
+    }
+    fn resolve_dns(&self, _: &str) -> Option<IpAddr> {
+        None
+    }
+    fn sn_addresses(&self, sn: &str) -> Result<Vec<IpAddr>, String> {
+        Err(format!("{sn}: offline test"))
+    }
+}
+
+fn sample(db: &mut ClusterDb, nodes: usize) {
+    let snap = db.write().unwrap();
+    for (t, csv) in (SampleSpec {
+        nodes,
+        racks: 2,
+        sns: 3,
+    })
+    .tables()
+    {
+        tabio::restore_into(&snap, t, &csv, false, t).unwrap();
+    }
+    snap.commit().unwrap();
+}
+
+fn request(range: &str, dest: &str) -> Request {
+    Request {
+        noderange: Some(range.into()),
+        dest: Some(dest.into()),
+        offline: true,
+        ..Default::default()
+    }
+}
+
+/// Every xCAT table, dumped: what a rollback must give back byte for byte.
+fn dump_all(db: &mut ClusterDb) -> Vec<(String, String)> {
+    let snap = db.read().unwrap();
+    tabio::table_names()
+        .into_iter()
+        .filter(|t| *t != "auditlog")
+        .map(|t| (t.to_string(), tabio::tabdump(&snap, t).unwrap()))
+        .collect()
+}
+
+fn takeover_flow(t: &TestDb) {
+    let mut db = t.open();
+    sample(&mut db, 40);
+    let env = NoderangeEnv::default();
+    let before = dump_all(&mut db);
+    let (mut a, mut b) = {
+        let snap = db.read().unwrap();
+        let a = takeover::plan(&snap, &request("rack01", "sn2"), &Offline, &env).unwrap();
+        let b = takeover::plan(&snap, &request("cn0015-cn0025", "sn3"), &Offline, &env).unwrap();
+        (a, b)
+    };
+    assert_eq!(a.nodes.len(), 20);
+    let out = takeover::apply(
+        &mut db,
+        &mut a,
+        &RunMeta::default(),
+        &mut UnimplementedSteps,
+    )
+    .unwrap();
+    let after_a = dump_all(&mut db);
+    assert_ne!(before, after_a);
+    // The second plan overlaps the first: a concurrent edit, named, and nothing changes.
+    match takeover::apply(
+        &mut db,
+        &mut b,
+        &RunMeta::default(),
+        &mut UnimplementedSteps,
+    ) {
+        Err(TakeoverError::Conflict(msg)) => assert!(
+            msg.starts_with("cn0015: ") && msg.contains(" changed since the plan was made ("),
+            "{msg}"
+        ),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(dump_all(&mut db), after_a, "the loser changed nothing");
+    {
+        let snap = db.read().unwrap();
+        let runs = takeover::journal::list(&snap).unwrap();
+        assert_eq!(runs.len(), 1, "and left no journal entry");
+        assert_eq!(runs[0].id, out.journal_id);
+    }
+    // Rollback: every table byte for byte as before the move.
+    let back = takeover::rollback(
+        &mut db,
+        out.journal_id,
+        &RunMeta::default(),
+        &mut UnimplementedSteps,
+    )
+    .unwrap();
+    let restored = dump_all(&mut db);
+    for ((name, want), (_, got)) in before.iter().zip(&restored) {
+        assert_eq!(got, want, "{name} after the rollback");
+    }
+    // The rollback is a run of its own, which can be rolled back in turn.
+    takeover::rollback(
+        &mut db,
+        back.journal_id,
+        &RunMeta::default(),
+        &mut UnimplementedSteps,
+    )
+    .unwrap();
+    let again = dump_all(&mut db);
+    for ((name, want), (_, got)) in after_a.iter().zip(&again) {
+        assert_eq!(got, want, "{name} after rolling back the rollback");
+    }
+    let snap = db.read().unwrap();
+    let runs = takeover::journal::list(&snap).unwrap();
+    let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "newest last: {ids:?}");
+    assert_eq!(runs[0].state, "rolled-back");
+}
+
+fn takeover_resume(t: &TestDb) {
+    let mut db = t.open();
+    sample(&mut db, 12);
+    let env = NoderangeEnv::default();
+    let mut p = {
+        let snap = db.read().unwrap();
+        takeover::plan(&snap, &request("rack01", "sn3"), &Offline, &env).unwrap()
+    };
+    let out = takeover::apply(
+        &mut db,
+        &mut p,
+        &RunMeta::default(),
+        &mut UnimplementedSteps,
+    )
+    .unwrap();
+    assert!(!out.complete(), "unimplemented steps stay pending");
+    let again = takeover::resume(&mut db, out.journal_id, &mut UnimplementedSteps).unwrap();
+    assert_eq!(again.journal_id, out.journal_id);
+    assert_eq!(again.steps.len(), out.steps.len());
+    let snap = db.read().unwrap();
+    let (entry, _, steps) = takeover::journal::load(&snap, out.journal_id).unwrap();
+    assert_eq!(entry.state, "partial");
+    assert_eq!(steps.len(), p.steps.len());
+}
+
+// ---- the CLI -----------------------------------------------------------------------------
+
+fn baton(db_url: &str, dir: &std::path::Path) -> Command {
+    let ssh = dir.join("fake-ssh");
+    if !ssh.exists() {
+        // Every service node answers and every remote command succeeds.
+        std::fs::write(&ssh, "#!/bin/sh\ncat >/dev/null 2>&1 </dev/null\nexit 0\n").unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&ssh)
+            .status()
+            .unwrap();
+    }
+    let mut c = Command::cargo_bin("baton").unwrap();
+    c.env("BATON_DB", db_url)
+        .env("BATON_SSH", &ssh)
+        .env_remove("XCAT_NODE_PREFIX")
+        .env_remove("XCAT_NODE_SUFFIX");
+    c
+}
+
+fn run_ok(c: &mut Command) -> String {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{c:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Output that must not show the password.
+fn no_password(t: &TestDb, what: &str, text: &str) {
+    if let Some(pw) = t.password() {
+        assert!(!text.contains(&pw), "{what} shows the password:\n{text}");
+    }
+}
+
+fn cli_flow(t: &TestDb) {
+    let dir = t.dir.path();
+    let out = run_ok(baton(&t.url, dir).args([
+        "quickstart",
+        "--no-demo",
+        "--nodes",
+        "30",
+        "--racks",
+        "3",
+    ]));
+    no_password(t, "quickstart", &out);
+    assert_eq!(
+        run_ok(baton(&t.url, dir).args(["nodels", "compute"]))
+            .lines()
+            .count(),
+        30
+    );
+    let before = run_ok(baton(&t.url, dir).args(["tabdump", "noderes"]));
+    let out = baton(&t.url, dir)
+        .args([
+            "snmove",
+            "-s",
+            "sn1",
+            "-d",
+            "sn2",
+            "-i",
+            "--offline",
+            "--yes",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        matches!(out.status.code(), Some(0 | 4)),
+        "snmove: {}\n{stderr}",
+        out.status
+    );
+    no_password(t, "snmove --json", &(stdout.clone() + &stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let id = v["journal_id"].as_i64().unwrap();
+    assert_ne!(
+        run_ok(baton(&t.url, dir).args(["tabdump", "noderes"])),
+        before
+    );
+    let j = run_ok(baton(&t.url, dir).args(["journal", "--json"]));
+    no_password(t, "journal --json", &j);
+    assert!(j.contains(&format!("\"id\": {id}")), "{j}");
+    let out = baton(&t.url, dir)
+        .args(["rollback", &id.to_string(), "--yes", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 4)),
+        "rollback: {out:?}"
+    );
+    assert_eq!(
+        run_ok(baton(&t.url, dir).args(["tabdump", "noderes"])),
+        before
+    );
+    // A database that cannot be reached: the error names it, never with the password.
+    if let Some(pw) = t.password() {
+        let wrong = t.url.replace(&format!(":{pw}@"), ":Wr0ngPassw0rd@");
+        for args in [&["nodels"][..], &["journal", "--json"][..]] {
+            let out = baton(&wrong, dir).args(args).output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "{out:?}");
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(all.contains("cannot connect"), "{all}");
+            assert!(
+                !all.contains("Wr0ngPassw0rd") && !all.contains(&pw),
+                "{all}"
+            );
+        }
+        // A URL that does not parse: the message shows it without the password.
+        let out = baton(&format!("{}?bogus=1", t.url), dir)
+            .args(["nodels"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("bogus") && !err.contains(&pw), "{err}");
+    }
+}
+
+fn cli_migrate(t: &TestDb) {
+    let dir = t.dir.path();
+    let src = format!("sqlite:{}", dir.join("src.db").display());
+    run_ok(baton(&src, dir).args(["quickstart", "--no-demo", "--nodes", "120", "--racks", "4"]));
+    let out = baton(&src, dir)
+        .args([
+            "snmove",
+            "-s",
+            "sn1",
+            "-d",
+            "sn3",
+            "-i",
+            "--offline",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 4)), "{out:?}");
+    let out = run_ok(baton(&src, dir).args(["migrate", "--from", &src, "--to", &t.url]));
+    no_password(t, "migrate", &out);
+    assert!(out.contains("nodelist") && out.contains("124"), "{out}");
+    assert!(out.contains("the counts match after the commit"), "{out}");
+    // Not into a database that holds something, unless --force.
+    let again = baton(&src, dir)
+        .args(["migrate", "--from", &src, "--to", &t.url])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains("not empty") && err.contains("--force"),
+        "{err}"
+    );
+    no_password(t, "migrate error", &err);
+    let json = run_ok(baton(&src, dir).args([
+        "migrate", "--from", &src, "--to", &t.url, "--force", "--json",
+    ]));
+    no_password(t, "migrate --json", &json);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["tables"]["nodelist"], 124);
+    // And back into a fresh file: the same tables.
+    let back = format!("sqlite:{}", dir.join("back.db").display());
+    run_ok(baton(&src, dir).args(["migrate", "--from", &t.url, "--to", &back]));
+    for table in [
+        "nodelist",
+        "noderes",
+        "hosts",
+        "site",
+        "baton_journal",
+        "baton_journal_step",
+    ] {
+        let a = run_ok(baton(&src, dir).args(["tabdump", table]));
+        let b = run_ok(baton(&back, dir).args(["tabdump", table]));
+        let sorted = |s: &str| {
+            let mut l: Vec<String> = s.lines().map(str::to_string).collect();
+            l[1..].sort();
+            l
+        };
+        assert_eq!(sorted(&a), sorted(&b), "{table}");
+    }
+    // The journal came along: it is readable, and rolls back on the copy.
+    let j = run_ok(baton(&back, dir).args(["journal", "--json"]));
+    assert!(j.contains("\"id\": 1"), "{j}");
+    assert!(ClusterDb::open(&DbUrl::parse(&back).unwrap()).is_ok());
+}
