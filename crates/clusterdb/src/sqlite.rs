@@ -132,12 +132,18 @@ impl Backend for SqliteBackend {
             TransactionBehavior::Deferred
         };
         let tx = self.conn.transaction_with_behavior(behavior).map_err(sql)?;
-        Ok(Box::new(SqliteTx { tx }))
+        Ok(Box::new(SqliteTx {
+            tx,
+            last_insert: None,
+        }))
     }
 }
 
 struct SqliteTx<'c> {
     tx: rusqlite::Transaction<'c>,
+    /// The last INSERT statement's table, columns and SQL text: a restore inserts thousands of
+    /// rows with the same columns, and building the text is most of the cost of each.
+    last_insert: Option<(String, Vec<String>, String)>,
 }
 
 fn where_key(key: &[(&str, &str)]) -> String {
@@ -201,23 +207,34 @@ impl Tx for SqliteTx<'_> {
 
     fn insert(&mut self, table: &TableSpec, columns: &[&str], values: &[Value]) -> Result<()> {
         let auto = table.autoincrement();
-        let (cols, vals): (Vec<&str>, Vec<&Value>) = columns
+        let same = self.last_insert.as_ref().is_some_and(|(t, c, _)| {
+            *t == table.name && c.len() == columns.len() && c.iter().zip(columns).all(|(a, b)| a == b)
+        });
+        if !same {
+            let cols: Vec<&str> = columns.iter().copied().filter(|c| Some(*c) != auto).collect();
+            let q = format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                ident(&table.name),
+                cols.iter().map(|c| ident(c)).collect::<Vec<_>>().join(","),
+                (1..=cols.len())
+                    .map(|i| format!("?{i}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            self.last_insert = Some((
+                table.name.clone(),
+                columns.iter().map(|c| c.to_string()).collect(),
+                q,
+            ));
+        }
+        let q = &self.last_insert.as_ref().unwrap().2;
+        let vals = columns
             .iter()
             .zip(values)
             .filter(|(c, _)| Some(**c) != auto)
-            .map(|(c, v)| (*c, v))
-            .unzip();
-        let q = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            ident(&table.name),
-            cols.iter().map(|c| ident(c)).collect::<Vec<_>>().join(","),
-            (1..=cols.len())
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        );
-        let mut st = self.tx.prepare_cached(&q).map_err(sql)?;
-        st.execute(params_from_iter(vals.iter()))
+            .map(|(_, v)| v);
+        let mut st = self.tx.prepare_cached(q).map_err(sql)?;
+        st.execute(params_from_iter(vals))
             .map_err(|e| Error::Store(format!("cannot insert into {}: {e}", table.name)))?;
         Ok(())
     }
