@@ -78,6 +78,12 @@ pub enum Command {
     Rollback(crate::journalcmds::RunIdArgs),
     /// Copy a cluster database to another backend (e.g. embedded SQLite to PostgreSQL)
     Migrate(crate::migrate::MigrateArgs),
+    /// Write the nodes' DHCP reservations on their service nodes (ISC dhcpd or Kea)
+    Makedhcp(crate::svccmds::MakedhcpArgs),
+    /// Write the nodes' boot files (pxelinux, grub2, xnba) on their service nodes
+    Nodeset(crate::svccmds::NodesetArgs),
+    /// Write the nodes' console entries in conserver.cf (conserver host and management node)
+    Makeconservercf(crate::svccmds::MakeconservercfArgs),
     /// Write man pages (baton.1, baton-snmove.1, ..., snmove.1) into a directory
     Man(ManArgs),
     /// Print a shell completion script

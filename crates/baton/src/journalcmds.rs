@@ -105,7 +105,7 @@ pub fn journal(url: &DbUrl, a: JournalArgs) -> Result<(), Failure> {
 
 pub fn resume(url: &DbUrl, a: RunIdArgs) -> Result<(), Failure> {
     let mut db = ClusterDb::open(url)?;
-    let mut runner = crate::snmove::runner(&mut db, &a.exec)?;
+    let mut runner = crate::snmove::runner(url, &mut db, &a.exec)?;
     let outcome = takeover::resume(&mut db, a.id, &mut runner)?;
     report_outcome(&outcome, a.json, None)
 }
@@ -118,7 +118,7 @@ pub fn rollback(url: &DbUrl, a: RunIdArgs) -> Result<(), Failure> {
     )?;
     let words: Vec<String> = vec![a.id.to_string()];
     let meta = run_meta("baton rollback", None, &words);
-    let mut runner = crate::snmove::runner(&mut db, &a.exec)?;
+    let mut runner = crate::snmove::runner(url, &mut db, &a.exec)?;
     let outcome = takeover::rollback(&mut db, a.id, &meta, &mut runner)?;
     if !a.json {
         println!(

@@ -9,6 +9,7 @@ mod nodecmds;
 mod objcmds;
 mod quickstart;
 mod snmove;
+mod svccmds;
 mod tablecmds;
 
 use clap::Parser;
@@ -58,6 +59,9 @@ fn run(args: cli::Cli) -> Result<(), Failure> {
         cli::Command::Resume(a) => journalcmds::resume(&url, a),
         cli::Command::Rollback(a) => journalcmds::rollback(&url, a),
         cli::Command::Migrate(a) => migrate::run(a),
+        cli::Command::Makedhcp(a) => svccmds::makedhcp(&url, a),
+        cli::Command::Nodeset(a) => svccmds::nodeset(&url, a),
+        cli::Command::Makeconservercf(a) => svccmds::makeconservercf(&url, a),
         cli::Command::Man(a) => cli::man(a),
         cli::Command::Completions(a) => cli::completions(a),
     }

@@ -130,8 +130,44 @@ impl Default for ExecArgs {
     }
 }
 
-/// The step runner: compute-node steps over ssh, with a progress bar on a terminal.
-pub fn runner(db: &mut ClusterDb, exec: &ExecArgs) -> Result<steps::Runner, Failure> {
+/// The service-node runner: DHCP, boot files and consoles over ssh, reading what it needs
+/// from the database (a fresh snapshot per batch, so it sees the committed move). Site
+/// templates come from `$BATON_TEMPLATES` or /etc/baton/templates; the management node's
+/// conserver.cf is `$BATON_CONSERVER_CF` (empty: left alone) or /etc/conserver.cf.
+pub fn sn_runner(url: &DbUrl, exec: &ExecArgs) -> Result<steps::sn::SnRunner, Failure> {
+    let dir = std::env::var_os("BATON_TEMPLATES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| steps::sn::TEMPLATE_DIR.into());
+    let templates = steps::sn::load_templates(&dir).map_err(Failure::usage)?;
+    let mut paths = steps::sn::Paths::default();
+    if let Some(cf) = std::env::var_os("BATON_CONSERVER_CF") {
+        paths.mn_conserver_cf = (!cf.is_empty()).then(|| cf.into());
+    }
+    let mut fanout =
+        remote::fanout::FanOut::new(Ssh::from_env().map_err(|e| Failure::usage(e.to_string()))?);
+    fanout.command_timeout = std::time::Duration::from_secs(exec.node_timeout.max(1));
+    let url = url.clone();
+    Ok(steps::sn::SnRunner {
+        fanout,
+        templates,
+        loader: Box::new(move |nodes: &[String]| {
+            let mut db = ClusterDb::open(&url).map_err(|e| e.to_string())?;
+            let snap = db.read().map_err(|e| e.to_string())?;
+            steps::sn::load_facts(&snap, nodes).map_err(|e| e.to_string())
+        }),
+        paths,
+        rearm_installs: false,
+        cleanup: steps::sn::Parts::ALL,
+        mn_only_consoles: false,
+        takeover_cleanup: true,
+        cleanup_mn_consoles: false,
+        local_shell: vec!["sh".into()],
+    })
+}
+
+/// The step runner: service-node and compute-node steps over ssh, with a progress bar on a
+/// terminal.
+pub fn runner(url: &DbUrl, db: &mut ClusterDb, exec: &ExecArgs) -> Result<steps::Runner, Failure> {
     let site = {
         let snap = db.read()?;
         let installdir = snap
@@ -176,6 +212,7 @@ pub fn runner(db: &mut ClusterDb, exec: &ExecArgs) -> Result<steps::Runner, Fail
             jump_via_sn: !exec.direct,
             progress,
         },
+        sn: sn_runner(url, exec)?,
     })
 }
 
@@ -339,7 +376,7 @@ pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
         words.remove(0);
     }
     let meta = run_meta("snmove", req.noderange.as_deref(), &words);
-    let mut runner = runner(&mut db, &a.exec)?;
+    let mut runner = runner(url, &mut db, &a.exec)?;
     let outcome = takeover::apply(&mut db, &mut plan, &meta, &mut runner)?;
     report_outcome(&outcome, a.json, Some(&plan))
 }

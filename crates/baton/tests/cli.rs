@@ -465,11 +465,22 @@ fn man_pages_and_completions_are_generated_from_the_help() {
     let out = db.run(&["man", dir.to_str().unwrap()]);
     assert!(out.lines().count() >= 10, "{out}");
     let snmove = std::fs::read_to_string(dir.join("snmove.1")).unwrap();
-    assert!(snmove.starts_with(".ie") || snmove.contains(".TH snmove"), "{snmove}");
-    for flag in ["\\-\\-destn", "\\-\\-sourcen", "\\-\\-ignorenodes", "\\-\\-postscripts", "\\-\\-dry\\-run"] {
+    assert!(
+        snmove.starts_with(".ie") || snmove.contains(".TH snmove"),
+        "{snmove}"
+    );
+    for flag in [
+        "\\-\\-destn",
+        "\\-\\-sourcen",
+        "\\-\\-ignorenodes",
+        "\\-\\-postscripts",
+        "\\-\\-dry\\-run",
+    ] {
         assert!(snmove.contains(flag), "snmove.1 documents {flag}");
     }
-    assert!(std::fs::read_to_string(dir.join("baton-snmove.1")).unwrap().contains("SELECTING NODES"));
+    assert!(std::fs::read_to_string(dir.join("baton-snmove.1"))
+        .unwrap()
+        .contains("SELECTING NODES"));
     let bash = db.run(&["completions", "bash"]);
     assert!(bash.contains("snmove") && bash.contains("tabrestore"));
     let zsh = db.run(&["completions", "zsh", "--snmove"]);

@@ -23,7 +23,10 @@ fn baton(bed: &Bed, args: &[&str]) -> Output {
     let ssh = format!("ssh -F {}", bed.ssh_config_path().display());
     let mut cmd = bed.command("mn", &[bin.as_os_str()]).unwrap();
     cmd.args(args)
-        .env("BATON_DB", bed.db_url().expect("the bed loaded the cluster database"))
+        .env(
+            "BATON_DB",
+            bed.db_url().expect("the bed loaded the cluster database"),
+        )
         .env("BATON_SSH", ssh)
         .env("HOME", "/root")
         .stdin(std::process::Stdio::null());
@@ -53,27 +56,53 @@ fn step_state(j: &serde_json::Value, kind: &str) -> Vec<String> {
 }
 
 fn cns_of(bed: &Bed, sn: &str) -> Vec<String> {
-    bed.cns().into_iter().filter(|c| bed.primary_sn(c).unwrap() == sn).collect()
+    bed.cns()
+        .into_iter()
+        .filter(|c| bed.primary_sn(c).unwrap() == sn)
+        .collect()
 }
 
 /// Every check the issue names, on one compute node now served by `sn`.
 fn assert_served_by(bed: &Bed, cn: &str, sn: &str) {
     let ip: Ipv4Addr = bed.compute_ip(sn).unwrap();
-    assert!(bed.probe_syslog(cn, sn).unwrap(), "{cn}: a logger line reaches {sn}'s rsyslog");
+    assert!(
+        bed.probe_syslog(cn, sn).unwrap(),
+        "{cn}: a logger line reaches {sn}'s rsyslog"
+    );
     let ntp = bed.probe_ntp(cn).unwrap();
-    assert_eq!(bed.owner_of(ntp.server).as_deref(), Some(sn), "{cn}: chrony's server answers from {sn}: {ntp:?}");
+    assert_eq!(
+        bed.owner_of(ntp.server).as_deref(),
+        Some(sn),
+        "{cn}: chrony's server answers from {sn}: {ntp:?}"
+    );
     let dns = bed.dns_lookup(cn, &format!("{cn}.cluster.test")).unwrap();
     assert_eq!(dns.server, ip, "{cn}: its resolver is {sn}: {dns:?}");
-    let route = String::from_utf8(bed.exec(cn, &["ip", "route", "show", "default"]).unwrap().stdout).unwrap();
-    assert!(route.contains(&format!("via {ip} ")), "{cn}: default route via {sn}: {route}");
+    let route = String::from_utf8(
+        bed.exec(cn, &["ip", "route", "show", "default"])
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        route.contains(&format!("via {ip} ")),
+        "{cn}: default route via {sn}: {route}"
+    );
     let info = bed.read_node_text(cn, "/opt/xcat/xcatinfo").unwrap();
-    assert!(info.lines().any(|l| l == format!("XCATSERVER={ip}")), "{cn}: xcatinfo names {sn}: {info}");
-    assert!(info.contains(&format!("NODE={cn}")), "{cn}: other xcatinfo keys are kept: {info}");
+    assert!(
+        info.lines().any(|l| l == format!("XCATSERVER={ip}")),
+        "{cn}: xcatinfo names {sn}: {info}"
+    );
+    assert!(
+        info.contains(&format!("NODE={cn}")),
+        "{cn}: other xcatinfo keys are kept: {info}"
+    );
 }
 
 #[test]
 fn e2e_dead_sn_takeover_repoints_running_compute_nodes() {
-    let Some(mut guard) = bed("e2ecn", 2, 4) else { return };
+    let Some(mut guard) = bed("e2ecn", 2, 4) else {
+        return;
+    };
     let bed: &mut Bed = &mut guard;
     let moved = cns_of(bed, "sn1");
     assert!(!moved.is_empty());
@@ -83,32 +112,56 @@ fn e2e_dead_sn_takeover_repoints_running_compute_nodes() {
     bed.kill_node(&late).unwrap();
 
     let out = baton(bed, &["snmove", "-s", "sn1", "--yes"]);
-    // The service-node side is not implemented yet, and one node is down: a partial run.
+    // One compute node is down, and so is sn1 (its cleanup waits): a partial run.
     assert_eq!(out.status.code(), Some(4));
     let j = journal(bed, 1);
     for kind in ["xcatinfo", "route", "postscripts"] {
-        assert_eq!(step_state(&j, kind), ["pending"], "{kind}: pending for the node that is down");
+        assert_eq!(
+            step_state(&j, kind),
+            ["pending"],
+            "{kind}: pending for the node that is down"
+        );
     }
     for cn in moved.iter().filter(|c| **c != late) {
         assert_served_by(bed, cn, "sn2");
     }
-    let results = &j["steps"].as_array().unwrap().iter().find(|s| s["kind"] == "xcatinfo").unwrap()["results"];
-    assert!(results[&late].as_str().unwrap().starts_with("unreachable"), "{results}");
+    let results = &j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "xcatinfo")
+        .unwrap()["results"];
+    assert!(
+        results[&late].as_str().unwrap().starts_with("unreachable"),
+        "{results}"
+    );
 
     // The node comes back: resume finishes it, and only it.
     bed.revive(&late).unwrap();
     let out = baton(bed, &["resume", "1"]);
-    assert_eq!(out.status.code(), Some(4), "still partial: the SN-side steps are pending");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "still partial: sn1 is down, its cleanup waits"
+    );
     let j = journal(bed, 1);
-    for kind in ["xcatinfo", "route", "postscripts"] {
+    for kind in [
+        "consoles",
+        "dhcp",
+        "bootfiles",
+        "xcatinfo",
+        "route",
+        "postscripts",
+    ] {
         assert_eq!(step_state(&j, kind), ["done"], "{kind}");
     }
+    assert_eq!(step_state(&j, "cleanup-old-sn"), ["pending"]);
     assert_served_by(bed, &late, "sn2");
 
-    // sn1 returns; rollback re-points the nodes to it.
+    // sn1 returns; rollback re-points the nodes to it, and every step of the rollback is done.
     bed.revive("sn1").unwrap();
     let out = baton(bed, &["rollback", "1", "--yes"]);
-    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(out.status.code(), Some(0));
     for cn in &moved {
         assert_served_by(bed, cn, "sn1");
     }
@@ -116,30 +169,60 @@ fn e2e_dead_sn_takeover_repoints_running_compute_nodes() {
 
 #[test]
 fn e2e_postscripts_run_site_scripts_and_ignorenodes_leaves_nodes_alone() {
-    let Some(guard) = bed("e2eopt", 2, 2) else { return };
+    let Some(guard) = bed("e2eopt", 2, 2) else {
+        return;
+    };
     let bed: &Bed = &guard;
     let cn = cns_of(bed, "sn1").remove(0);
 
     // A site script that leaves a mark, run with xCAT's environment.
     bed.sh("mn", "mkdir -p /install/postscripts && printf '#!/bin/sh\\necho \"$NODE $MASTER $MASTER_IP\" > /var/tmp/baton-mark\\n' > /install/postscripts/leavemark && chmod 755 /install/postscripts/leavemark").unwrap();
-    let out = baton(bed, &["snmove", &cn, "-d", "sn2", "-P", "leavemark", "--yes"]);
-    assert_eq!(out.status.code(), Some(4));
+    let out = baton(
+        bed,
+        &["snmove", &cn, "-d", "sn2", "-P", "leavemark", "--yes"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "both service nodes are up: every step is done"
+    );
     let ip = bed.compute_ip("sn2").unwrap();
-    assert_eq!(bed.read_node_text(&cn, "/var/tmp/baton-mark").unwrap(), format!("{cn} {ip} {ip}\n"));
+    assert_eq!(
+        bed.read_node_text(&cn, "/var/tmp/baton-mark").unwrap(),
+        format!("{cn} {ip} {ip}\n")
+    );
     assert_served_by(bed, &cn, "sn2");
 
     // -i: the database moves back to sn1, the node is not touched.
-    let before = bed.read_node_text(&cn, "/etc/rsyslog.d/remote.conf").unwrap();
+    let before = bed
+        .read_node_text(&cn, "/etc/rsyslog.d/remote.conf")
+        .unwrap();
     let out = baton(bed, &["snmove", &cn, "-i", "--yes"]);
-    assert_eq!(out.status.code(), Some(4));
-    assert_eq!(bed.read_node_text(&cn, "/etc/rsyslog.d/remote.conf").unwrap(), before, "-i: untouched");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        bed.read_node_text(&cn, "/etc/rsyslog.d/remote.conf")
+            .unwrap(),
+        before,
+        "-i: untouched"
+    );
     assert_served_by(bed, &cn, "sn2");
 
     // A script that does not exist fails its step, and says which.
-    let out = baton(bed, &["snmove", &cn, "-d", "sn2", "-P", "nosuchscript", "--yes"]);
+    let out = baton(
+        bed,
+        &["snmove", &cn, "-d", "sn2", "-P", "nosuchscript", "--yes"],
+    );
     assert_eq!(out.status.code(), Some(4));
     let j = journal(bed, 3);
-    let ps = j["steps"].as_array().unwrap().iter().find(|s| s["kind"] == "postscripts").unwrap();
+    let ps = j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "postscripts")
+        .unwrap();
     assert_eq!(ps["state"], "failed");
-    assert!(ps["detail"].as_str().unwrap().contains("nosuchscript"), "{ps}");
+    assert!(
+        ps["detail"].as_str().unwrap().contains("nosuchscript"),
+        "{ps}"
+    );
 }

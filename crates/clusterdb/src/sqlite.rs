@@ -208,10 +208,16 @@ impl Tx for SqliteTx<'_> {
     fn insert(&mut self, table: &TableSpec, columns: &[&str], values: &[Value]) -> Result<()> {
         let auto = table.autoincrement();
         let same = self.last_insert.as_ref().is_some_and(|(t, c, _)| {
-            *t == table.name && c.len() == columns.len() && c.iter().zip(columns).all(|(a, b)| a == b)
+            *t == table.name
+                && c.len() == columns.len()
+                && c.iter().zip(columns).all(|(a, b)| a == b)
         });
         if !same {
-            let cols: Vec<&str> = columns.iter().copied().filter(|c| Some(*c) != auto).collect();
+            let cols: Vec<&str> = columns
+                .iter()
+                .copied()
+                .filter(|c| Some(*c) != auto)
+                .collect();
             let q = format!(
                 "INSERT INTO {} ({}) VALUES ({})",
                 ident(&table.name),

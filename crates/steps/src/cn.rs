@@ -7,7 +7,7 @@ use takeover::journal::StepState;
 use takeover::{NodeMove, Plan, Step, StepKind, StepResult, NODE_DONE};
 
 /// The script each node runs; values come as separate arguments.
-pub const NODE_SCRIPT: &str = include_str!("node.sh");
+pub const NODE_SCRIPT: &str = concat!(include_str!("prelude.sh"), include_str!("node.sh"));
 
 /// The site settings the node steps use (from the `site` table).
 #[derive(Debug, Clone, Default)]

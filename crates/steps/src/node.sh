@@ -1,41 +1,8 @@
 # baton's compute-node step runner. Run as: sh -c "$SCRIPT" baton OP TAG ARGS... [OP TAG ARGS...]
 # Every value arrives as its own argument: nothing here is evaluated as shell code.
+# (prelude.sh comes first: ok, fail, install_file, restart.)
 # Each op prints one line: "BATON <tag> ok" or "BATON <tag> fail <reason>". Each op is
 # idempotent and checks its own result.
-set -u
-PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
-ok() { echo "BATON $1 ok"; }
-fail() { t=$1; shift; echo "BATON $t fail $*"; }
-
-# Replace a file's content atomically (same directory, then rename).
-install_file() { # path content
-  d=$(dirname "$1"); mkdir -p "$d" || return 1
-  tmp="$1.baton.$$"
-  printf '%s' "$2" > "$tmp" && mv -f "$tmp" "$1"
-}
-
-# Restart a daemon: systemd when it runs; otherwise stop the running process and start it
-# again with its own command line (pid file and signal).
-restart() { # unit process
-  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-    systemctl restart "$1" >/dev/null 2>&1 && return 0
-    systemctl restart "$2" >/dev/null 2>&1 && return 0
-    echo "systemctl restart $1 failed"; return 1
-  fi
-  pid=$(pgrep -o -x "$2" 2>/dev/null) || { echo "$2 is not running"; return 1; }
-  cmdfile="/tmp/.baton-cmdline.$$"
-  cp "/proc/$pid/cmdline" "$cmdfile" || { echo "cannot read the command line of $2"; return 1; }
-  kill "$pid" 2>/dev/null
-  i=0
-  while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-  kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
-  (cd / && xargs -0 setsid -f < "$cmdfile" >/dev/null 2>&1)
-  rm -f "$cmdfile"
-  i=0
-  while ! pgrep -x "$2" >/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-  pgrep -x "$2" >/dev/null 2>&1 || { echo "$2 did not start again"; return 1; }
-}
-
 # Remove xCAT's "# xCAT settings START" ... "END" block from a file, if it is there.
 strip_block() { # path
   [ -f "$1" ] || return 0

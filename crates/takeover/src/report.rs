@@ -45,7 +45,12 @@ pub fn plan_text(plan: &Plan) -> String {
                 format!("{} ({} nodes)", compress(names), names.len())
             };
             if changes.is_empty() {
-                rows.push([label.clone(), "(no change)".into(), String::new(), String::new()]);
+                rows.push([
+                    label.clone(),
+                    "(no change)".into(),
+                    String::new(),
+                    String::new(),
+                ]);
             }
             for (i, c) in changes.iter().enumerate() {
                 let name = if i == 0 { label.clone() } else { String::new() };

@@ -1,0 +1,1170 @@
+//! Service-node steps over ssh: DHCP reservations (ISC dhcpd or Kea), boot files (pxelinux,
+//! grub2, xnba) and console server entries on the new service node, the `master` entries in the
+//! management node's conserver.cf, and the removal of the moved nodes from the old service
+//! node's configs.
+//!
+//! All of a batch's steps (one service node) run in ONE ssh session: the constant script
+//! `prelude.sh` + `sn.sh`, whose arguments are the operations and their sizes, and whose
+//! standard input carries every file content. Each operation writes atomically, checks the new
+//! file with the daemon's check mode before it replaces the old one, reloads the daemon and
+//! checks the result; a node is reported done only after that.
+
+use remote::fanout::{FanOut, HostResult, Job};
+use render::sn::{
+    boot_paths, default_kcmdline, repoint_kcmdline, BootMode, BootSpec, DhcpHost, FileOp,
+    ImageKind, KcmdlineTarget, Method,
+};
+use render::Templates;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use takeover::journal::StepState;
+use takeover::{NodeMove, Plan, Step, StepKind, StepResult, NODE_DONE};
+
+/// The script a service node runs; values come as separate arguments and on standard input.
+pub const SN_SCRIPT: &str = concat!(include_str!("prelude.sh"), include_str!("sn.sh"));
+
+/// Where a site's template overrides are read from (`<name>.j2`).
+pub const TEMPLATE_DIR: &str = "/etc/baton/templates";
+
+/// Site settings the service-node steps use.
+#[derive(Debug, Clone, Default)]
+pub struct SiteFacts {
+    /// `site.dhcpbackend`: `kea` selects Kea; anything else ISC dhcpd; unset: whichever the
+    /// service node runs.
+    pub dhcpbackend: Option<String>,
+    /// `site.tftpdir` (default `/tftpboot`).
+    pub tftpdir: String,
+    /// `site.master`: trusted in a new conserver.cf.
+    pub master: Option<String>,
+    /// `site.xcatdport` (default 3001), `site.httpport` (default 80).
+    pub xcatdport: u16,
+    pub httpport: u16,
+    /// `site.installdir` (default `/install`).
+    pub installdir: String,
+    /// `site.consoleondemand`.
+    pub consoleondemand: bool,
+    /// `site.sharedtftp` (xCAT's default: yes): the tftp directory is shared by the service
+    /// nodes, so the old one's boot files are the new one's and are not removed.
+    pub sharedtftp: bool,
+}
+
+/// What the database says about one node now.
+#[derive(Debug, Clone, Default)]
+pub struct NodeFacts {
+    /// noderes.servicenode (the whole list).
+    pub servicenode: Option<String>,
+    /// The first MAC of mac.mac.
+    pub mac: Option<String>,
+    pub netboot: Option<String>,
+    pub tftpserver: Option<String>,
+    pub tftpdir: Option<String>,
+    pub nfsserver: Option<String>,
+    /// noderes.xcatmaster.
+    pub xcatmaster: Option<String>,
+    pub os: Option<String>,
+    pub arch: Option<String>,
+    pub profile: Option<String>,
+    pub provmethod: Option<String>,
+    pub status: Option<String>,
+    /// nodehm.cons (the console method), nodehm.conserver, nodehm.consoleondemand.
+    pub cons: Option<String>,
+    pub conserver: Option<String>,
+    pub consoleondemand: Option<String>,
+    /// bootparams as xCAT's last nodeset left them.
+    pub kernel: Option<String>,
+    pub initrd: Option<String>,
+    pub kcmdline: Option<String>,
+    pub addkcmdline: Option<String>,
+}
+
+/// An osimage (osimage + linuximage tables).
+#[derive(Debug, Clone, Default)]
+pub struct ImageFacts {
+    pub provmethod: Option<String>,
+    pub osvers: Option<String>,
+    pub osarch: Option<String>,
+    pub profile: Option<String>,
+    pub rootimgdir: Option<String>,
+}
+
+/// Everything the service-node steps need from the database.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub site: SiteFacts,
+    pub nodes: HashMap<String, NodeFacts>,
+    pub images: HashMap<String, ImageFacts>,
+    /// Names the hosts table knows: nodes' and service nodes' `ip`, and `otherinterfaces`
+    /// aliases of service nodes.
+    pub hosts: HashMap<String, String>,
+}
+
+fn first_mac(v: &str) -> Option<String> {
+    let m = v.split('|').next()?.split('!').next()?.trim();
+    (!m.is_empty()).then(|| m.to_ascii_lowercase())
+}
+
+fn truthy(v: Option<&str>, default: bool) -> bool {
+    match v.map(|s| s.trim().to_ascii_lowercase()) {
+        Some(s) if s == "1" || s == "yes" || s == "y" || s == "true" => true,
+        Some(s) if s == "0" || s == "no" || s == "n" || s == "false" => false,
+        _ => default,
+    }
+}
+
+/// Read the facts for `nodes` from one consistent snapshot.
+pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb::Result<Facts> {
+    use clusterdb::backend::Filter;
+    use clusterdb::{attrs, table};
+    let get = |t: &str, cols: &[&str]| attrs::nodes_attribs(snap, table(t)?, nodes, cols);
+    let noderes = get(
+        "noderes",
+        &[
+            "servicenode",
+            "netboot",
+            "tftpserver",
+            "tftpdir",
+            "nfsserver",
+            "xcatmaster",
+        ],
+    )?;
+    let nodetype = get("nodetype", &["os", "arch", "profile", "provmethod"])?;
+    let nodelist = get("nodelist", &["status"])?;
+    let nodehm = get("nodehm", &["cons", "conserver", "consoleondemand"])?;
+    let mac = get("mac", &["mac"])?;
+    let bootparams = get(
+        "bootparams",
+        &["kernel", "initrd", "kcmdline", "addkcmdline"],
+    )?;
+    let val = |m: &HashMap<String, Vec<clusterdb::backend::Value>>, n: &str, i: usize| {
+        m.get(n)
+            .and_then(|v| v[i].clone())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let mut facts = Facts::default();
+    let mut images: BTreeSet<String> = BTreeSet::new();
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for n in nodes {
+        let f = NodeFacts {
+            servicenode: val(&noderes, n, 0),
+            netboot: val(&noderes, n, 1),
+            tftpserver: val(&noderes, n, 2),
+            tftpdir: val(&noderes, n, 3),
+            nfsserver: val(&noderes, n, 4),
+            xcatmaster: val(&noderes, n, 5),
+            os: val(&nodetype, n, 0),
+            arch: val(&nodetype, n, 1),
+            profile: val(&nodetype, n, 2),
+            provmethod: val(&nodetype, n, 3),
+            status: val(&nodelist, n, 0),
+            cons: val(&nodehm, n, 0),
+            conserver: val(&nodehm, n, 1),
+            consoleondemand: val(&nodehm, n, 2),
+            mac: val(&mac, n, 0).and_then(|m| first_mac(&m)),
+            kernel: val(&bootparams, n, 0),
+            initrd: val(&bootparams, n, 1),
+            kcmdline: val(&bootparams, n, 2),
+            addkcmdline: val(&bootparams, n, 3),
+        };
+        if let Some(pm) = &f.provmethod {
+            if ImageKind::parse(pm).is_none() {
+                images.insert(pm.clone());
+            }
+        }
+        for s in [&f.servicenode, &f.tftpserver, &f.nfsserver, &f.conserver]
+            .into_iter()
+            .flatten()
+        {
+            names.extend(s.split(',').map(|x| x.trim().to_string()));
+        }
+        if let Some(x) = &f.xcatmaster {
+            names.insert(x.clone());
+        }
+        facts.nodes.insert(n.clone(), f);
+    }
+    if !images.is_empty() {
+        let keys: Vec<String> = images.into_iter().collect();
+        let filter = || Filter::In {
+            column: "imagename",
+            keys: &keys,
+        };
+        for r in snap.select(
+            table("osimage")?,
+            &["imagename", "provmethod", "osvers", "osarch", "profile"],
+            filter(),
+        )? {
+            let Some(name) = r[0].clone() else { continue };
+            let e = facts.images.entry(name).or_default();
+            e.provmethod = r[1].clone();
+            e.osvers = r[2].clone();
+            e.osarch = r[3].clone();
+            e.profile = r[4].clone();
+        }
+        for r in snap.select(table("linuximage")?, &["imagename", "rootimgdir"], filter())? {
+            let Some(name) = r[0].clone() else { continue };
+            facts.images.entry(name).or_default().rootimgdir = r[1].clone();
+        }
+    }
+    // Addresses of the nodes and of the servers they name.
+    let idx = snap.index()?;
+    let mut keys: Vec<String> = nodes.to_vec();
+    keys.extend(names.into_iter().filter(|n| idx.contains(n)));
+    keys.sort();
+    keys.dedup();
+    for (n, v) in attrs::nodes_attribs(snap, table("hosts")?, &keys, &["ip", "otherinterfaces"])? {
+        if let Some(ip) = v[0].as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            facts.hosts.insert(n.clone(), ip.to_string());
+        }
+        for entry in v[1].as_deref().unwrap_or("").split(',') {
+            let Some((name, ip)) = entry.trim().rsplit_once(':') else {
+                continue;
+            };
+            let name = match name.strip_prefix('-') {
+                Some(suffix) => format!("{n}-{suffix}"),
+                None => name.to_string(),
+            };
+            facts
+                .hosts
+                .entry(name)
+                .or_insert_with(|| ip.trim().to_string());
+        }
+    }
+    let site = |k: &str| -> clusterdb::Result<Option<String>> {
+        Ok(snap
+            .site(k)?
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()))
+    };
+    facts.site = SiteFacts {
+        dhcpbackend: site("dhcpbackend")?,
+        tftpdir: site("tftpdir")?.unwrap_or_else(|| "/tftpboot".into()),
+        master: site("master")?,
+        xcatdport: site("xcatdport")?
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(3001),
+        httpport: site("httpport")?.and_then(|p| p.parse().ok()).unwrap_or(80),
+        installdir: site("installdir")?.unwrap_or_else(|| "/install".into()),
+        consoleondemand: truthy(site("consoleondemand")?.as_deref(), false),
+        sharedtftp: truthy(site("sharedtftp")?.as_deref(), true),
+    };
+    Ok(facts)
+}
+
+/// Reads the facts for some nodes (a fresh snapshot, after the takeover's commit).
+pub type Loader = Box<dyn FnMut(&[String]) -> Result<Facts, String>>;
+
+/// Files on the service nodes (xCAT's paths) and on the management node.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub dhcpd_conf: String,
+    pub kea_conf: String,
+    pub conserver_cf: String,
+    /// The management node's conserver.cf, for `master <sn>` entries; None: left alone.
+    pub mn_conserver_cf: Option<PathBuf>,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            dhcpd_conf: "/etc/dhcp/dhcpd.conf".into(),
+            kea_conf: "/etc/kea/kea-dhcp4.conf".into(),
+            conserver_cf: "/etc/conserver.cf".into(),
+            mn_conserver_cf: Some("/etc/conserver.cf".into()),
+        }
+    }
+}
+
+/// Which configs a `cleanup-old-sn` step removes the nodes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    pub dhcp: bool,
+    pub consoles: bool,
+    pub bootfiles: bool,
+}
+
+impl Parts {
+    pub const ALL: Parts = Parts {
+        dhcp: true,
+        consoles: true,
+        bootfiles: true,
+    };
+}
+
+pub struct SnRunner {
+    pub fanout: FanOut,
+    pub templates: Templates,
+    pub loader: Loader,
+    pub paths: Paths,
+    /// Boot files for an install image load the installer even on an installed node (an
+    /// explicit `baton nodeset`); otherwise an installed node boots from its disk.
+    pub rearm_installs: bool,
+    /// What a `cleanup-old-sn` step removes (all of it for a takeover; `makedhcp -d` only
+    /// DHCP, ...).
+    pub cleanup: Parts,
+    /// Consoles steps also write the management node's `master` entries (and only those
+    /// with `mn_only`, as `makeconservercf -l`).
+    pub mn_only_consoles: bool,
+    /// A takeover's cleanup: it keeps the entries of nodes the old service node serves again
+    /// (moved back before the cleanup ran), and leaves a shared tftp directory
+    /// (`site.sharedtftp`) alone. False for an explicit delete (`makedhcp -d`, ...).
+    pub takeover_cleanup: bool,
+    /// A cleanup also removes the nodes' blocks from the management node's conserver.cf
+    /// (`makeconservercf -d`).
+    pub cleanup_mn_consoles: bool,
+    /// How to run the script on this host (the management node's conserver.cf): `sh`.
+    pub local_shell: Vec<String>,
+}
+
+/// Read a site's template overrides (`<dir>/<name>.j2`); a missing directory gives the
+/// built-in templates.
+pub fn load_templates(dir: &Path) -> Result<Templates, String> {
+    let mut own = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            let Some(name) = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".j2"))
+            else {
+                continue;
+            };
+            if render::TEMPLATE_NAMES.contains(&name) {
+                let src =
+                    std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                own.push((name.to_string(), src));
+            }
+        }
+    }
+    Templates::with_overrides(own).map_err(|e| format!("{}: {e}", dir.display()))
+}
+
+/// One operation of the script, with its share of standard input.
+#[derive(Default)]
+struct Ops {
+    args: Vec<String>,
+    stdin: Vec<u8>,
+}
+
+impl Ops {
+    fn push(&mut self, op: &str, tag: &str, params: &[String], data: &[&[u8]]) {
+        self.args.push(op.into());
+        self.args.push(tag.into());
+        self.args.extend(params.iter().cloned());
+        for d in data {
+            self.args.push(d.len().to_string());
+            self.stdin.extend_from_slice(d);
+        }
+    }
+}
+
+/// A file operation record for the script's `files` op.
+fn file_record(out: &mut Vec<u8>, tag: &str, op: &FileOp) {
+    match op {
+        FileOp::Put { path, content } => {
+            out.extend_from_slice(format!("put {tag} {path} {}\n", content.len()).as_bytes());
+            out.extend_from_slice(content.as_bytes());
+        }
+        FileOp::Symlink { path, target } => {
+            out.extend_from_slice(format!("link {tag} {path} {target}\n").as_bytes())
+        }
+        FileOp::Hardlink { path, target } => {
+            out.extend_from_slice(format!("hard {tag} {path} {target}\n").as_bytes())
+        }
+        FileOp::Remove { path } => out.extend_from_slice(format!("rm {tag} {path}\n").as_bytes()),
+    }
+}
+
+/// A word the script can take as one field: no whitespace, no control characters.
+fn plain(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b > b' ' && b != 0x7f)
+}
+
+fn safe_path(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.split('/').any(|c| c == "..")
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b))
+}
+
+fn valid_mac(m: &str) -> bool {
+    let parts: Vec<&str> = m.split(':').collect();
+    parts.len() >= 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn valid_word(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// `BATON <tag> ok|fail <reason>` lines → tag → Ok | Err(reason); the first failure wins.
+fn parse_report(stdout: &str) -> HashMap<String, Result<(), String>> {
+    let mut out: HashMap<String, Result<(), String>> = HashMap::new();
+    for line in stdout.lines() {
+        let mut w = line.splitn(4, ' ');
+        if w.next() != Some("BATON") {
+            continue;
+        }
+        let Some(tag) = w.next().filter(|t| *t != "end") else {
+            continue;
+        };
+        let r = match w.next() {
+            Some("ok") => Ok(()),
+            _ => Err(w.next().unwrap_or("failed").trim().to_string()),
+        };
+        let e = out.entry(tag.to_string()).or_insert(Ok(()));
+        if e.is_ok() {
+            *e = r;
+        }
+    }
+    out
+}
+
+/// How a node-facing server name is written in the node's files: an address where baton
+/// knows one.
+struct Addresses<'a> {
+    facts: &'a Facts,
+    local: Option<&'a remote::resolve::SystemResolver>,
+}
+
+impl Addresses<'_> {
+    fn of(&self, name: &str, m: &NodeMove) -> String {
+        if name == m.new_xm {
+            if let Some(ip) = &m.new_xm_ip {
+                return ip.clone();
+            }
+        }
+        if name.parse::<std::net::IpAddr>().is_ok() {
+            return name.to_string();
+        }
+        if let Some(ip) = self.facts.hosts.get(name) {
+            return ip.clone();
+        }
+        if let Some(ip) = self.local.and_then(|r| r.from_hosts_file(name)) {
+            return ip.to_string();
+        }
+        name.to_string()
+    }
+}
+
+/// The node's boot mode by xCAT's rules, never re-arming an installed node's install.
+fn boot_mode(
+    facts: &Facts,
+    f: &NodeFacts,
+    m: &NodeMove,
+    provmethod: &str,
+    addr: &Addresses<'_>,
+    rearm: bool,
+) -> Result<BootMode, String> {
+    if provmethod == "boot" {
+        return Ok(BootMode::Local);
+    }
+    let image = facts.images.get(provmethod);
+    let kind = ImageKind::parse(provmethod)
+        .or_else(|| {
+            image
+                .and_then(|i| i.provmethod.as_deref())
+                .and_then(ImageKind::parse)
+        })
+        .or_else(|| ImageKind::from_image_name(provmethod))
+        .ok_or_else(|| {
+            format!("cannot tell whether provmethod '{provmethod}' is an install, netboot or statelite image")
+        })?;
+    let os = image
+        .and_then(|i| i.osvers.clone())
+        .or_else(|| f.os.clone());
+    let arch = image
+        .and_then(|i| i.osarch.clone())
+        .or_else(|| f.arch.clone());
+    let profile = image
+        .and_then(|i| i.profile.clone())
+        .or_else(|| f.profile.clone());
+    let name = if ImageKind::parse(provmethod).is_some() {
+        format!(
+            "{}-{}-{}-{}",
+            os.as_deref().unwrap_or("unknown"),
+            arch.as_deref().unwrap_or("unknown"),
+            kind.name(),
+            profile.as_deref().unwrap_or("compute")
+        )
+    } else {
+        provmethod.to_string()
+    };
+    let master = m.new_xm_ip.clone().unwrap_or_else(|| m.new_xm.clone());
+    let nfs = f
+        .nfsserver
+        .as_deref()
+        .map(|s| addr.of(s, m))
+        .unwrap_or_else(|| master.clone());
+    let imgsrv = f
+        .nfsserver
+        .as_deref()
+        .or(f.tftpserver.as_deref())
+        .map(|s| addr.of(s, m))
+        .unwrap_or_else(|| master.clone());
+    let target = KcmdlineTarget {
+        node: m.node.clone(),
+        master,
+        xcatdport: facts.site.xcatdport,
+        imgsrv,
+        nfs,
+        http_port: facts.site.httpport,
+    };
+    let stored = |default_initrd: &str| -> (String, String, Option<String>) {
+        let kernel = f
+            .kernel
+            .clone()
+            .unwrap_or_else(|| format!("xcat/osimage/{name}/kernel"));
+        let initrd = f
+            .initrd
+            .clone()
+            .unwrap_or_else(|| format!("xcat/osimage/{name}/{default_initrd}"));
+        let cmd = f.kcmdline.as_deref().map(|k| {
+            let mut k = repoint_kcmdline(k, &target);
+            if let Some(add) = &f.addkcmdline {
+                k.push(' ');
+                k.push_str(&repoint_kcmdline(add, &target));
+            }
+            k
+        });
+        (kernel, initrd, cmd)
+    };
+    match kind {
+        ImageKind::Install => {
+            let installing = f.status.as_deref() == Some("installing");
+            if !(rearm || installing) {
+                return Ok(BootMode::Local);
+            }
+            match (&f.kernel, stored("initrd.img")) {
+                (Some(_), (kernel, initrd, Some(kcmdline))) => Ok(BootMode::Net {
+                    state: format!("install {name}"),
+                    kernel,
+                    initrd,
+                    kcmdline,
+                }),
+                _ if rearm => Err(format!(
+                    "no install kernel and command line in bootparams for {} (run xCAT's nodeset once to prepare the install)",
+                    m.node
+                )),
+                _ => Ok(BootMode::Local),
+            }
+        }
+        ImageKind::Netboot | ImageKind::Statelite => {
+            let initrd_name = if kind == ImageKind::Statelite {
+                "initrd-statelite.gz"
+            } else {
+                "initrd-stateless.gz"
+            };
+            let (kernel, initrd, cmd) = stored(initrd_name);
+            let kcmdline = match cmd {
+                Some(k) => k,
+                None => {
+                    let rootimgdir =
+                        image.and_then(|i| i.rootimgdir.clone()).unwrap_or_else(|| {
+                            format!(
+                                "{}/netboot/{}/{}/{}",
+                                facts.site.installdir.trim_end_matches('/'),
+                                os.as_deref().unwrap_or("unknown"),
+                                arch.as_deref().unwrap_or("unknown"),
+                                profile.as_deref().unwrap_or("compute")
+                            )
+                        });
+                    default_kcmdline(kind, &rootimgdir, &target)
+                }
+            };
+            Ok(BootMode::Net {
+                state: format!("{} {name}", kind.name()),
+                kernel,
+                initrd,
+                kcmdline,
+            })
+        }
+    }
+}
+
+/// The per-node outcome of a batch, before it is folded into step results.
+type NodeResults = BTreeMap<(usize, String), String>;
+
+impl SnRunner {
+    fn tftpdir(&self, facts: &Facts, f: Option<&NodeFacts>) -> String {
+        f.and_then(|f| f.tftpdir.clone())
+            .unwrap_or_else(|| facts.site.tftpdir.clone())
+    }
+
+    fn backend(&self, facts: &Facts) -> &'static str {
+        match facts.site.dhcpbackend.as_deref() {
+            Some(b) if b.eq_ignore_ascii_case("kea") => "kea",
+            Some(_) => "isc",
+            None => "auto",
+        }
+    }
+
+    /// The script's operations for one batch, and the nodes that failed before anything ran.
+    fn build(
+        &self,
+        facts: &Facts,
+        plan: &Plan,
+        steps: &[Step],
+        sent: &mut BTreeMap<usize, Vec<String>>,
+        consoled: &mut BTreeMap<usize, Vec<String>>,
+        pre: &mut NodeResults,
+    ) -> Ops {
+        let by_node: HashMap<&str, &NodeMove> =
+            plan.nodes.iter().map(|m| (m.node.as_str(), m)).collect();
+        let local = remote::resolve::SystemResolver::new(false);
+        let addr = Addresses {
+            facts,
+            local: Some(&local),
+        };
+        let mut ops = Ops::default();
+        let t = &self.templates;
+        for (i, step) in steps.iter().enumerate() {
+            let tag = i.to_string();
+            let mut here: Vec<(&NodeMove, &NodeFacts)> = Vec::new();
+            for n in &step.nodes {
+                match (by_node.get(n.as_str()), facts.nodes.get(n)) {
+                    (Some(m), Some(f)) => here.push((m, f)),
+                    _ => {
+                        pre.insert(
+                            (i, n.clone()),
+                            "failed: not in the plan or the database".into(),
+                        );
+                    }
+                }
+            }
+            macro_rules! fail {
+                ($n:expr, $why:expr) => {{
+                    pre.insert((i, $n.to_string()), format!("failed: {}", $why));
+                }};
+            }
+            match step.kind {
+                StepKind::Dhcp => {
+                    let (mut names, mut keys, mut isc, mut kea) =
+                        (Vec::new(), Vec::new(), String::new(), Vec::new());
+                    for (m, f) in &here {
+                        let Some(mac) = f.mac.clone() else {
+                            // No MAC, no reservation (a node configured statically): nothing
+                            // to move.
+                            pre.insert((i, m.node.clone()), NODE_DONE.into());
+                            continue;
+                        };
+                        if !valid_mac(&mac) {
+                            fail!(&m.node, format!("mac.mac '{mac}' is not a MAC address"));
+                            continue;
+                        }
+                        let Some(ip) =
+                            m.ip.clone()
+                                .filter(|x| x.parse::<std::net::Ipv4Addr>().is_ok())
+                        else {
+                            fail!(&m.node, "no IPv4 address");
+                            continue;
+                        };
+                        let method =
+                            match Method::from_netboot(f.netboot.as_deref(), f.arch.as_deref()) {
+                                Ok(x) => x,
+                                Err(e) => {
+                                    fail!(&m.node, e);
+                                    continue;
+                                }
+                            };
+                        let server = f
+                            .tftpserver
+                            .as_deref()
+                            .filter(|s| *s != "<xcatmaster>")
+                            .map(|s| addr.of(s, m))
+                            .unwrap_or_else(|| {
+                                m.new_xm_ip.clone().unwrap_or_else(|| m.new_xm.clone())
+                            });
+                        if server.parse::<std::net::Ipv4Addr>().is_err() {
+                            fail!(&m.node, format!("no address for its boot server {server}"));
+                            continue;
+                        }
+                        let h = DhcpHost::new(
+                            &m.node,
+                            &mac,
+                            &ip,
+                            &server,
+                            method,
+                            facts.site.httpport,
+                            &self.tftpdir(facts, Some(f)),
+                        );
+                        match (t.dhcpd_host(&h), t.kea_reservation(&h)) {
+                            (Ok(a), Ok(b)) => {
+                                isc.push_str(&a);
+                                kea.push(b);
+                                names.push(m.node.clone());
+                                keys.push(mac);
+                                keys.push(ip);
+                            }
+                            (Err(e), _) | (_, Err(e)) => fail!(&m.node, e),
+                        }
+                    }
+                    if names.is_empty() {
+                        continue;
+                    }
+                    let kea = serde_json::to_string(&kea).unwrap_or_default();
+                    let keytext = format!("{}\n{}\n", names.join(" "), keys.join(" "));
+                    sent.insert(i, names);
+                    ops.push(
+                        "dhcp",
+                        &tag,
+                        &[
+                            self.backend(facts).into(),
+                            "1".into(),
+                            self.paths.dhcpd_conf.clone(),
+                            self.paths.kea_conf.clone(),
+                        ],
+                        &[keytext.as_bytes(), isc.as_bytes(), kea.as_bytes()],
+                    );
+                }
+                StepKind::Consoles => {
+                    let (mut names, mut blocks) = (Vec::new(), String::new());
+                    for (m, f) in &here {
+                        let Some(method) = f.cons.clone() else {
+                            // xCAT's makeconservercf skips nodes without a console method.
+                            pre.insert((i, m.node.clone()), NODE_DONE.into());
+                            continue;
+                        };
+                        if !valid_word(&method) {
+                            fail!(
+                                &m.node,
+                                format!("console method '{method}' is not a plain name")
+                            );
+                            continue;
+                        }
+                        consoled.entry(i).or_default().push(m.node.clone());
+                        if self.mn_only_consoles {
+                            pre.insert((i, m.node.clone()), NODE_DONE.into());
+                            continue;
+                        }
+                        let ondemand = f.consoleondemand.as_deref().map(|v| truthy(Some(v), false));
+                        match t.conserver_console(&m.node, &method, ondemand) {
+                            Ok(b) => {
+                                blocks.push_str(&b);
+                                names.push(m.node.clone());
+                            }
+                            Err(e) => fail!(&m.node, e),
+                        }
+                    }
+                    if names.is_empty() {
+                        continue;
+                    }
+                    let header = match self.header(facts) {
+                        Ok(h) => h,
+                        Err(e) => {
+                            for n in &names {
+                                fail!(n, e.clone());
+                            }
+                            continue;
+                        }
+                    };
+                    let list = format!("{}\n", names.join(" "));
+                    sent.insert(i, names);
+                    ops.push(
+                        "cons",
+                        &tag,
+                        &[self.paths.conserver_cf.clone(), "1".into()],
+                        &[list.as_bytes(), header.as_bytes(), blocks.as_bytes()],
+                    );
+                }
+                StepKind::Bootfiles => {
+                    let mut records = Vec::new();
+                    let mut names = Vec::new();
+                    let dir = self.tftpdir(facts, None);
+                    for (m, f) in &here {
+                        let node_dir = self.tftpdir(facts, Some(f));
+                        if node_dir != dir {
+                            fail!(&m.node, format!("its noderes.tftpdir {node_dir} differs from site.tftpdir {dir}; run baton nodeset for it"));
+                            continue;
+                        }
+                        let pm = step.provmethod.clone().or_else(|| f.provmethod.clone());
+                        let Some(pm) = pm else {
+                            pre.insert((i, m.node.clone()), NODE_DONE.into());
+                            continue;
+                        };
+                        let Some(ip) = m.ip.clone() else {
+                            fail!(&m.node, "no address");
+                            continue;
+                        };
+                        let built = Method::from_netboot(f.netboot.as_deref(), f.arch.as_deref())
+                            .and_then(|method| {
+                                let mode = boot_mode(facts, f, m, &pm, &addr, self.rearm_installs)?;
+                                let server = f
+                                    .tftpserver
+                                    .as_deref()
+                                    .filter(|s| *s != "<xcatmaster>")
+                                    .map(|s| addr.of(s, m))
+                                    .unwrap_or_else(|| {
+                                        m.new_xm_ip.clone().unwrap_or_else(|| m.new_xm.clone())
+                                    });
+                                t.boot_files(&BootSpec {
+                                    node: m.node.clone(),
+                                    method,
+                                    ip: ip.clone(),
+                                    mac: f.mac.clone().filter(|x| valid_mac(x)),
+                                    server,
+                                    http_port: facts.site.httpport,
+                                    tftpdir: dir.clone(),
+                                    mode,
+                                })
+                            });
+                        match built {
+                            Ok(files) => {
+                                let ntag = format!("{i}/{}", m.node);
+                                for op in &files {
+                                    file_record(&mut records, &ntag, op);
+                                }
+                                names.push(m.node.clone());
+                            }
+                            Err(e) => fail!(&m.node, e),
+                        }
+                    }
+                    if names.is_empty() {
+                        continue;
+                    }
+                    if !safe_path(&dir) {
+                        for n in &names {
+                            fail!(n, format!("tftpdir '{dir}' is not a plain absolute path"));
+                        }
+                        continue;
+                    }
+                    sent.insert(i, names);
+                    ops.push("files", &tag, &[dir], &[&records]);
+                }
+                StepKind::CleanupOldSn => {
+                    let mut names = Vec::new();
+                    let mut keys = Vec::new();
+                    let mut records = Vec::new();
+                    for (m, f) in &here {
+                        let primary = f
+                            .servicenode
+                            .as_deref()
+                            .and_then(|s| s.split(',').next())
+                            .map(str::trim);
+                        if self.takeover_cleanup && primary == Some(step.sn.as_str()) {
+                            // Moved back since: the old SN serves it again; keep its entries.
+                            pre.insert((i, m.node.clone()), NODE_DONE.into());
+                            continue;
+                        }
+                        names.push(m.node.clone());
+                        if let Some(mac) = f.mac.clone().filter(|x| valid_mac(x)) {
+                            keys.push(mac);
+                        }
+                        if let Some(ip) = m.ip.clone().filter(|x| plain(x)) {
+                            keys.push(ip);
+                        }
+                        if self.cleanup.bootfiles
+                            && !(self.takeover_cleanup && facts.site.sharedtftp)
+                        {
+                            let ntag = format!("{i}/{}", m.node);
+                            for p in boot_paths(
+                                &m.node,
+                                m.ip.as_deref().unwrap_or(""),
+                                f.mac.as_deref().filter(|x| valid_mac(x)),
+                            ) {
+                                file_record(&mut records, &ntag, &FileOp::Remove { path: p });
+                            }
+                        }
+                    }
+                    if names.is_empty() {
+                        continue;
+                    }
+                    let keytext = format!("{}\n{}\n", names.join(" "), keys.join(" "));
+                    let list = format!("{}\n", names.join(" "));
+                    if self.cleanup.dhcp {
+                        ops.push(
+                            "dhcp",
+                            &tag,
+                            &[
+                                self.backend(facts).into(),
+                                "0".into(),
+                                self.paths.dhcpd_conf.clone(),
+                                self.paths.kea_conf.clone(),
+                            ],
+                            &[keytext.as_bytes(), b"", b""],
+                        );
+                    }
+                    if self.cleanup_mn_consoles {
+                        consoled.insert(i, names.clone());
+                    }
+                    let cons_on_sn = self.cleanup.consoles && !self.mn_only_consoles;
+                    if cons_on_sn {
+                        ops.push(
+                            "cons",
+                            &tag,
+                            &[self.paths.conserver_cf.clone(), "0".into()],
+                            &[list.as_bytes(), b"", b""],
+                        );
+                    }
+                    if !records.is_empty() {
+                        let dir = self.tftpdir(facts, None);
+                        if !safe_path(&dir) {
+                            for n in &names {
+                                fail!(n, format!("tftpdir '{dir}' is not a plain absolute path"));
+                            }
+                            continue;
+                        }
+                        ops.push("files", &tag, &[dir], &[&records]);
+                    }
+                    if !(self.cleanup.dhcp || cons_on_sn || !records.is_empty()) {
+                        for n in &names {
+                            pre.insert((i, n.clone()), NODE_DONE.into());
+                        }
+                        continue;
+                    }
+                    sent.insert(i, names);
+                }
+                _ => {
+                    for (m, _) in &here {
+                        fail!(
+                            &m.node,
+                            format!("{} is not a service-node step", step.kind.name())
+                        );
+                    }
+                }
+            }
+        }
+        ops
+    }
+
+    fn header(&self, facts: &Facts) -> Result<String, String> {
+        let trusted: Vec<String> = facts
+            .site
+            .master
+            .iter()
+            .filter(|m| plain(m))
+            .cloned()
+            .collect();
+        self.templates
+            .conserver_header(&trusted, facts.site.consoleondemand)
+    }
+
+    /// The management node's `master <sn>` entries for nodes whose console the SN now serves;
+    /// run locally with the same script. Ok, or why not.
+    fn mn_consoles(
+        &self,
+        facts: &Facts,
+        sn: &str,
+        nodes: &[String],
+        remove: bool,
+    ) -> Result<(), String> {
+        let Some(cf) = &self.paths.mn_conserver_cf else {
+            return Ok(());
+        };
+        let cf = cf.to_string_lossy().to_string();
+        if !safe_path(&cf) {
+            return Err(format!("{cf} is not a plain absolute path"));
+        }
+        if !remote::is_valid_host(sn) {
+            return Err(format!("'{sn}' is not a valid host name"));
+        }
+        let mut blocks = String::new();
+        for n in nodes.iter().filter(|_| !remove) {
+            blocks.push_str(&self.templates.conserver_master(n, sn)?);
+        }
+        let header = self.header(facts)?;
+        let list = format!("{}\n", nodes.join(" "));
+        let mut ops = Ops::default();
+        ops.push(
+            "cons",
+            "mn",
+            &[cf, "0".into()],
+            &[list.as_bytes(), header.as_bytes(), blocks.as_bytes()],
+        );
+        let out = run_local(&self.local_shell, &ops)?;
+        match parse_report(&out).remove("mn") {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(format!("management node: {e}")),
+            None => Err(format!("management node: no report: {out}")),
+        }
+    }
+}
+
+/// Run the service-node script on this host (the management node's own files).
+fn run_local(shell: &[String], ops: &Ops) -> Result<String, String> {
+    use std::io::Write;
+    let (prog, pre) = shell.split_first().ok_or("no local shell")?;
+    let mut child = std::process::Command::new(prog)
+        .args(pre)
+        .arg("-c")
+        .arg(SN_SCRIPT)
+        .arg("baton")
+        .args(&ops.args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run sh: {e}"))?;
+    let data = ops.stdin.clone();
+    let mut stdin = child.stdin.take();
+    let feeder = std::thread::spawn(move || {
+        if let Some(w) = stdin.as_mut() {
+            let _ = w.write_all(&data);
+        }
+    });
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let _ = feeder.join();
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+impl takeover::StepRunner for SnRunner {
+    fn run(&mut self, plan: &Plan, steps: &[Step]) -> Vec<StepResult> {
+        let Some(sn) = steps.first().map(|s| s.sn.clone()) else {
+            return Vec::new();
+        };
+        let mut nodes: Vec<String> = steps.iter().flat_map(|s| s.nodes.clone()).collect();
+        nodes.sort();
+        nodes.dedup();
+        let facts = match (self.loader)(&nodes) {
+            Ok(f) => f,
+            Err(e) => {
+                return steps
+                    .iter()
+                    .map(|s| StepResult {
+                        state: StepState::Failed,
+                        detail: format!("{}: cannot read the cluster database: {e}", s.describe()),
+                        results: s
+                            .nodes
+                            .iter()
+                            .map(|n| (n.clone(), format!("failed: {e}")))
+                            .collect(),
+                    })
+                    .collect()
+            }
+        };
+        let mut sent: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        let mut results: NodeResults = BTreeMap::new();
+        let mut consoled: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        let ops = self.build(&facts, plan, steps, &mut sent, &mut consoled, &mut results);
+
+        // One ssh session for the whole batch.
+        let mut report: HashMap<String, Result<(), String>> = HashMap::new();
+        let mut session: Option<String> = None;
+        let mut unreachable: Option<String> = None;
+        if !ops.args.is_empty() {
+            let mut args = vec![
+                "sh".to_string(),
+                "-c".to_string(),
+                SN_SCRIPT.to_string(),
+                "baton".to_string(),
+            ];
+            args.extend(ops.args.iter().cloned());
+            let job = Job {
+                host: sn.clone(),
+                jump: None,
+                args,
+                stdin: ops.stdin.clone(),
+            };
+            match self.fanout.run(vec![job], &|_, _| {}).remove(&sn) {
+                Some(HostResult::Ok { stdout }) => {
+                    report = parse_report(&stdout);
+                    if !report.is_empty() && !stdout.lines().any(|l| l == "BATON end") {
+                        report.retain(|_, r| r.is_err());
+                        session = Some("the script stopped before its end".into());
+                    }
+                }
+                Some(HostResult::Failed {
+                    code,
+                    stdout,
+                    stderr,
+                }) => {
+                    report = parse_report(&stdout);
+                    report.retain(|_, r| r.is_err());
+                    session = Some(format!("exit {code}: {stderr}"));
+                }
+                Some(HostResult::Unreachable { reason }) => unreachable = Some(reason),
+                None => session = Some("no result".into()),
+            }
+        }
+        for (i, names) in &sent {
+            for n in names {
+                let r = match (
+                    &unreachable,
+                    report.get(&format!("{i}/{n}")),
+                    report.get(&i.to_string()),
+                ) {
+                    (Some(why), _, _) => format!("unreachable: {sn}: {why}"),
+                    (_, Some(Err(e)), _) | (_, None, Some(Err(e))) => format!("failed: {e}"),
+                    (_, Some(Ok(())), Some(Err(e))) => format!("failed: {e}"),
+                    (_, _, Some(Ok(()))) | (_, Some(Ok(())), None) => NODE_DONE.to_string(),
+                    (_, None, None) => match &session {
+                        Some(s) => format!("failed: {sn}: {s}"),
+                        None => format!("pending: no report from {sn} (did it run the script?)"),
+                    },
+                };
+                results.insert((*i, n.clone()), r);
+            }
+        }
+        // The management node's entries, for the consoles the SN now serves.
+        for (i, s) in steps.iter().enumerate() {
+            let remove = match s.kind {
+                StepKind::Consoles => false,
+                StepKind::CleanupOldSn => true,
+                _ => continue,
+            };
+            let ready: Vec<String> = consoled
+                .get(&i)
+                .into_iter()
+                .flatten()
+                .filter(|n| results.get(&(i, (*n).clone())).map(String::as_str) == Some(NODE_DONE))
+                .cloned()
+                .collect();
+            if ready.is_empty() {
+                continue;
+            }
+            if let Err(e) = self.mn_consoles(&facts, &s.sn, &ready, remove) {
+                for n in &ready {
+                    results.insert((i, n.clone()), format!("failed: {e}"));
+                }
+            }
+        }
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let mut per = BTreeMap::new();
+                let (mut failed, mut waiting) = (0, 0);
+                for n in &s.nodes {
+                    let r = results
+                        .get(&(i, n.clone()))
+                        .cloned()
+                        .unwrap_or_else(|| "failed: not run".into());
+                    if r.starts_with("failed") {
+                        failed += 1;
+                    } else if r != NODE_DONE {
+                        waiting += 1;
+                    }
+                    per.insert(n.clone(), r);
+                }
+                let state = if failed > 0 {
+                    StepState::Failed
+                } else if waiting > 0 {
+                    StepState::Pending
+                } else {
+                    StepState::Done
+                };
+                let mut detail = s.describe();
+                if failed + waiting > 0 {
+                    let first = per
+                        .values()
+                        .find(|r| r.as_str() != NODE_DONE)
+                        .cloned()
+                        .unwrap_or_default();
+                    detail.push_str(&format!(": {failed} failed, {waiting} pending ({first})"));
+                }
+                StepResult {
+                    state,
+                    detail,
+                    results: per,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,245 @@
+# baton's service-node step runner (prelude.sh comes first). Run as:
+#   sh -c "$SCRIPT" baton OP TAG ARGS... [OP TAG ARGS...]
+# with the bulk data of every op, in op order, on standard input (each op's argument list says
+# how many bytes are its own). Every value arrives as its own argument or as data: nothing is
+# evaluated as shell code. Each op writes atomically (temp file + rename), checks the new file
+# with the daemon's own check mode before it replaces the old one, reloads the daemon, checks
+# the result, and prints "BATON <tag> ok" or "BATON <tag> fail <reason>" (per-node lines use
+# the tag "<step>/<node>").
+
+W=$(mktemp -d /tmp/baton-sn.XXXXXX) || { echo "BATON - fail cannot create a work directory"; exit 2; }
+trap 'rm -rf "$W"' EXIT
+# The data stream moves to fd 4: no daemon or tool started below can read it.
+exec 4<&0 0</dev/null
+
+# Copy the next N bytes of the data stream to a file (always, so later ops stay aligned).
+take() { # file bytes
+  if [ "$2" -gt 0 ]; then head -c "$2" <&4 > "$1"; else : > "$1"; fi
+  [ "$(wc -c < "$1")" -eq "$2" ]
+}
+
+# The lines of a file without xCAT's marked blocks for some nodes.
+#   ISC dhcpd: "#xCAT host declaration for X start" ... "#xCAT host declaration for X end"
+#   conserver: "#xCAT BEGIN X CONS" ... "#xCAT END X CONS"
+strip_marked() { # kind names-file file
+  [ -f "$3" ] || return 0
+  awk -v kind="$1" -v namesf="$2" '
+    BEGIN { while ((getline l < namesf) > 0) { n = split(l, a, /[ \t]+/); for (i = 1; i <= n; i++) if (a[i] != "") del[a[i]] = 1 } }
+    kind == "dhcp" && /^#xCAT host declaration for [^ ]+ start$/ && ($5 in del) { skip = $5; next }
+    kind == "dhcp" && skip != "" && $0 == "#xCAT host declaration for " skip " end" { skip = ""; next }
+    kind == "cons" && /^#xCAT BEGIN [^ ]+ CONS$/ && ($3 in del) { skip = $3; next }
+    kind == "cons" && skip != "" && $0 == "#xCAT END " skip " CONS" { skip = ""; next }
+    skip == "" { print }' "$3"
+}
+
+# Put a new version of a config file in place, keeping the previous one as FILE.baton-old.
+replace_conf() { # new conf
+  d=$(dirname "$2"); mkdir -p "$d" || return 1
+  [ -f "$2" ] && cp -p "$2" "$2.baton-old"
+  cp "$1" "$2.baton.$$" && chmod 644 "$2.baton.$$" && mv -f "$2.baton.$$" "$2"
+}
+
+tail_of() { tail -n 4 "$1" | tr '\n' ' '; }
+
+# Kea's configuration is JSON (with comments): merged by a small Perl program (Perl and its
+# JSON::PP are part of every xCAT service node).
+kea_pl() {
+  perl -e '
+use strict; use warnings; use JSON::PP; use IO::Socket::UNIX; use Socket qw(SOCK_STREAM);
+sub slurp { my $f = shift; open(my $h, "<", $f) or die "cannot read $f: $!\n"; local $/; my $t = <$h>; close $h; return defined $t ? $t : ""; }
+sub strip_comments {
+  my $t = shift; my $o = ""; my $i = 0; my $n = length $t;
+  while ($i < $n) {
+    my $c = substr($t, $i, 1);
+    if ($c eq "\"") {
+      my $j = $i + 1;
+      while ($j < $n) { my $d = substr($t, $j, 1); if ($d eq "\\") { $j += 2; next } last if $d eq "\""; $j++ }
+      $o .= substr($t, $i, $j - $i + 1); $i = $j + 1; next;
+    }
+    if ($c eq "#" || substr($t, $i, 2) eq "//") { my $j = index($t, "\n", $i); $j = $n if $j < 0; $i = $j; next }
+    if (substr($t, $i, 2) eq "/*") { my $j = index($t, "*/", $i + 2); $i = $j < 0 ? $n : $j + 2; next }
+    $o .= $c; $i++;
+  }
+  return $o;
+}
+sub config { my $f = shift; my $t = slurp($f); die "$f uses <?include?>, which baton does not merge\n" if $t =~ /<\?include/;
+  my $c = eval { JSON::PP->new->decode(strip_comments($t)) }; die "cannot parse $f: $@" unless $c; die "$f has no Dhcp4 object\n" unless ref $c->{Dhcp4} eq "HASH"; return $c; }
+sub ip2n { my @o = split /\./, shift; return undef unless @o == 4; return ($o[0] << 24) | ($o[1] << 16) | ($o[2] << 8) | $o[3]; }
+sub in_subnet { my ($ip, $cidr) = @_; my ($net, $len) = split m{/}, $cidr; my ($x, $y) = (ip2n($ip), ip2n($net));
+  return 0 unless defined $x && defined $y && defined $len; my $m = $len == 0 ? 0 : (0xFFFFFFFF << (32 - $len)) & 0xFFFFFFFF; return ($x & $m) == ($y & $m); }
+my $mode = shift @ARGV;
+if ($mode eq "merge") {
+  my ($conf, $keysf, $addf, $out) = @ARGV;
+  my $c = config($conf); my $d4 = $c->{Dhcp4};
+  my %key = map { lc($_) => 1 } split " ", slurp($keysf);
+  my $add = slurp($addf); $add = $add eq "" ? [] : JSON::PP->new->decode($add);
+  my @subnets = @{ $d4->{subnet4} || [] };
+  push @subnets, @{ $_->{subnet4} || [] } for @{ $d4->{"shared-networks"} || [] };
+  my $keep = sub { my $r = shift; for my $f ("hostname", "hw-address", "ip-address") { return 0 if defined $r->{$f} && $key{lc $r->{$f}} } return 1 };
+  for my $s (@subnets, $d4) { $s->{reservations} = [ grep { $keep->($_) } @{ $s->{reservations} } ] if ref $s->{reservations} eq "ARRAY"; }
+  for my $r (@$add) {
+    my ($s) = grep { defined $_->{subnet} && in_subnet($r->{"ip-address"}, $_->{subnet}) } @subnets;
+    die "no subnet4 of $conf holds " . $r->{"ip-address"} . " (for " . $r->{hostname} . ")\n" unless $s;
+    push @{ $s->{reservations} }, $r;
+  }
+  open(my $h, ">", $out) or die "cannot write $out: $!\n";
+  print $h JSON::PP->new->canonical->pretty->encode($c); close $h or die "cannot write $out: $!\n";
+} elsif ($mode eq "socket") {
+  my $cs = config($ARGV[0])->{Dhcp4};
+  my $s = $cs->{"control-socket"} || (ref $cs->{"control-sockets"} eq "ARRAY" ? (grep { ($_->{"socket-type"} || "") eq "unix" } @{ $cs->{"control-sockets"} })[0] : undef);
+  print $s->{"socket-name"}, "\n" if $s && $s->{"socket-name"};
+} elsif ($mode eq "command") {
+  my ($path, $cmd) = @ARGV;
+  local $SIG{ALRM} = sub { die "no answer from $path\n" }; alarm 20;
+  my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $path) or die "cannot connect to $path: $!\n";
+  print $s encode_json({ command => $cmd }); local $/; my $r = <$s>; $r = "" unless defined $r;
+  my $v = eval { decode_json($r) }; $v = $v->[0] if ref $v eq "ARRAY";
+  die "$cmd: " . ($v && $v->{text} ? $v->{text} : $r) . "\n" unless $v && defined $v->{result} && $v->{result} == 0;
+}
+' "$@"
+}
+
+# dhcp TAG BACKEND MUST_RUN ISC_CONF KEA_CONF KEYS_LEN ISC_LEN KEA_LEN
+#   stdin: KEYS_LEN bytes (line 1: the node names whose entries go; line 2: their MACs and
+#   IPs, for Kea), ISC_LEN bytes (host blocks to add), KEA_LEN bytes (a JSON array of Kea
+#   reservations to add). BACKEND is isc, kea or auto (what the service node runs).
+op_dhcp() {
+  tag=$1; be=$2; must=$3; isc=$4; kea=$5
+  take "$W/keys" "$6" && take "$W/isc-add" "$7" && take "$W/kea-add" "$8" \
+    || { fail "$tag" "short input"; return; }
+  if [ "$be" = auto ]; then
+    if pgrep -x kea-dhcp4 >/dev/null 2>&1; then be=kea
+    elif pgrep -x dhcpd >/dev/null 2>&1; then be=isc
+    elif [ -f "$kea" ] && [ ! -f "$isc" ]; then be=kea
+    else be=isc; fi
+  fi
+  head -n 1 "$W/keys" > "$W/names"
+  if [ "$be" = kea ]; then
+    command -v perl >/dev/null 2>&1 || { fail "$tag" "perl is needed to edit $kea"; return; }
+    [ -f "$kea" ] || { fail "$tag" "no Kea configuration $kea"; return; }
+    out=$(kea_pl merge "$kea" "$W/keys" "$W/kea-add" "$W/kea.new" 2>&1) || { fail "$tag" "$out"; return; }
+    out=$(kea-dhcp4 -t "$W/kea.new" 2>&1) || { fail "$tag" "kea-dhcp4 -t rejects the new $kea: $(printf '%s' "$out" | tail -n 3)"; return; }
+    replace_conf "$W/kea.new" "$kea" || { fail "$tag" "cannot write $kea"; return; }
+    sock=$(kea_pl socket "$kea" 2>/dev/null)
+    if pgrep -x kea-dhcp4 >/dev/null 2>&1; then
+      if [ -n "$sock" ] && why=$(kea_pl command "$sock" config-reload 2>&1); then ok "$tag"; return; fi
+      why=$(restart kea-dhcp4-server kea-dhcp4 kea-dhcp4) || { fail "$tag" "config-reload and restart of kea-dhcp4 failed: $why"; return; }
+      ok "$tag"; return
+    fi
+    [ "$must" = 1 ] || { ok "$tag"; return; }
+    why=$(restart kea-dhcp4-server kea-dhcp4 kea-dhcp4) && ok "$tag" || fail "$tag" "kea-dhcp4 is not running ($kea is written): $why"
+    return
+  fi
+  command -v dhcpd >/dev/null 2>&1 || [ "$must" = 0 ] || { fail "$tag" "dhcpd is not installed"; return; }
+  [ -f "$isc" ] || [ "$must" = 1 ] || { ok "$tag"; return; }
+  [ -f "$isc" ] || { fail "$tag" "no dhcpd configuration $isc"; return; }
+  { strip_marked dhcp "$W/names" "$isc"; cat "$W/isc-add"; } > "$W/dhcpd.new"
+  if command -v dhcpd >/dev/null 2>&1; then
+    out=$(dhcpd -t -q -cf "$W/dhcpd.new" 2>&1) || { fail "$tag" "dhcpd -t rejects the new $isc: $(printf '%s' "$out" | grep -v '^$' | tail -n 3)"; return; }
+  fi
+  if ! cmp -s "$W/dhcpd.new" "$isc"; then
+    replace_conf "$W/dhcpd.new" "$isc" || { fail "$tag" "cannot write $isc"; return; }
+  fi
+  if pgrep -x dhcpd >/dev/null 2>&1 || [ "$must" = 1 ]; then
+    why=$(restart isc-dhcp-server dhcpd dhcpd) || { fail "$tag" "$why ($isc is written)"; return; }
+    # dhcpd reads its files before it detaches: still there a moment later means it took them.
+    sleep 0.5
+    pgrep -x dhcpd >/dev/null 2>&1 || { fail "$tag" "dhcpd stopped after the restart (see its log)"; return; }
+  fi
+  # Each added node's block is in the file the daemon reads.
+  for n in $(grep '^#xCAT host declaration for [^ ]* start$' "$W/isc-add" | awk '{print $5}'); do
+    grep -qx "#xCAT host declaration for $n start" "$isc" || { fail "$tag" "$isc lacks $n"; return; }
+  done
+  ok "$tag"
+}
+
+# cons TAG CONF MUST_RUN KEYS_LEN HEADER_LEN BLOCKS_LEN
+#   stdin: the node names whose blocks go, the header of a new file (used when CONF is missing
+#   or empty), the console blocks to add.
+op_cons() {
+  tag=$1; cf=$2; must=$3
+  take "$W/cnames" "$4" && take "$W/header" "$5" && take "$W/cons-add" "$6" \
+    || { fail "$tag" "short input"; return; }
+  if [ -s "$cf" ]; then strip_marked cons "$W/cnames" "$cf" > "$W/cons.new"; else cat "$W/header" > "$W/cons.new"; fi
+  cat "$W/cons-add" >> "$W/cons.new"
+  consoles=$(grep -c '^[[:space:]]*console[[:space:]]' "$W/cons.new")
+  if command -v conserver >/dev/null 2>&1; then
+    out=$(conserver -S -C "$W/cons.new" 2>&1)
+    if [ $? -ne 0 ]; then
+      errs=$(printf '%s\n' "$out" | grep 'ERROR' | grep -v 'no consoles found in configuration file')
+      if [ "$consoles" -gt 0 ] || [ -n "$errs" ]; then
+        fail "$tag" "conserver -S rejects the new $cf: $(printf '%s' "$out" | grep ERROR | tail -n 3)"; return
+      fi
+    fi
+  elif [ "$must" = 1 ]; then
+    fail "$tag" "conserver is not installed"; return
+  fi
+  if ! cmp -s "$W/cons.new" "$cf"; then
+    replace_conf "$W/cons.new" "$cf" || { fail "$tag" "cannot write $cf"; return; }
+  fi
+  pid=$(pgrep -o -x conserver 2>/dev/null)
+  if [ -n "$pid" ]; then
+    # conserver rereads its configuration on SIGHUP (and exits when no console is left).
+    save_cmd conserver "$pid"
+    kill -HUP "$pid" || { fail "$tag" "cannot signal conserver ($pid)"; return; }
+  elif [ "$consoles" -gt 0 ]; then
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && systemctl restart conserver >/dev/null 2>&1; then :
+    elif start_saved conserver; then :
+    elif [ "$must" = 1 ]; then fail "$tag" "conserver is not running ($cf is written)"; return
+    fi
+  fi
+  # Verify: conserver runs and lists every added console (when its client can reach it).
+  if [ "$consoles" -gt 0 ] && [ -s "$W/cons-add" ] && pgrep -x conserver >/dev/null 2>&1; then
+    want=$(grep '^console ' "$W/cons-add" | awk '{print $2}')
+    i=0; missing=$want
+    while [ -n "$missing" ] && [ $i -lt 50 ] && command -v console >/dev/null 2>&1; do
+      list=$(console -n -M 127.0.0.1 -x 2>/dev/null) || { missing=""; break; }
+      missing=""
+      for n in $want; do printf '%s\n' "$list" | awk '{print $1}' | grep -qx "$n" || missing="$missing $n"; done
+      [ -n "$missing" ] && { sleep 0.1; i=$((i+1)); }
+    done
+    [ -z "$missing" ] || { fail "$tag" "conserver does not list$missing"; return; }
+    pgrep -x conserver >/dev/null 2>&1 || { fail "$tag" "conserver stopped after reading $cf"; return; }
+  fi
+  ok "$tag"
+}
+
+# files TAG DIR LEN
+#   stdin: LEN bytes of records, each a line "put TAG PATH BYTES" followed by BYTES of
+#   content, or "link TAG PATH TARGET" (symbolic), "hard TAG PATH TARGET" (hard link to
+#   DIR/TARGET), "rm TAG PATH". PATHs are relative to DIR.
+op_files() {
+  tag=$1; dir=$2
+  take "$W/files" "$3" || { fail "$tag" "short input"; return; }
+  exec 3< "$W/files"
+  while read -r kind t p a <&3; do
+    f="$dir/$p"
+    case $kind in
+      put)
+        mkdir -p "$(dirname "$f")" || { head -c "$a" <&3 >/dev/null; fail "$t" "cannot create $(dirname "$f")"; continue; }
+        head -c "$a" <&3 > "$f.baton.$$" && chmod 644 "$f.baton.$$" && mv -f "$f.baton.$$" "$f" \
+          && [ "$(wc -c < "$f")" -eq "$a" ] && ok "$t" || { rm -f "$f.baton.$$"; fail "$t" "cannot write $f"; } ;;
+      link)
+        mkdir -p "$(dirname "$f")" && ln -sfn "$a" "$f.baton.$$" && mv -fT "$f.baton.$$" "$f" \
+          && [ "$(readlink "$f")" = "$a" ] && ok "$t" || fail "$t" "cannot link $f to $a" ;;
+      hard)
+        mkdir -p "$(dirname "$f")" && ln -f "$dir/$a" "$f.baton.$$" && mv -fT "$f.baton.$$" "$f" \
+          && [ "$f" -ef "$dir/$a" ] && ok "$t" || fail "$t" "cannot link $f to $dir/$a" ;;
+      rm)
+        rm -f "$f"; [ -e "$f" ] || [ -L "$f" ] && fail "$t" "cannot remove $f" || ok "$t" ;;
+      *) fail "$tag" "bad record $kind" ;;
+    esac
+  done
+  exec 3<&-
+  ok "$tag"
+}
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    dhcp) op_dhcp "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9"; shift 9 ;;
+    cons) op_cons "$2" "$3" "$4" "$5" "$6" "$7"; shift 7 ;;
+    files) op_files "$2" "$3" "$4"; shift 4 ;;
+    *) echo "BATON - fail unknown operation $1"; exit 2 ;;
+  esac
+done
+echo "BATON end"

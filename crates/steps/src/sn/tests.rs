@@ -1,0 +1,432 @@
+//! The service-node runner against real files: the script runs on this host (in a PID namespace
+//! of its own, so it never sees or signals this host's daemons) with every path in a temporary
+//! directory, and the real `dhcpd -t`, `kea-dhcp4 -t` and `conserver -S` checks.
+
+use super::*;
+use takeover::{Request, StepRunner};
+
+#[test]
+fn reports_are_parsed_per_tag() {
+    let r = parse_report("x\nBATON 0 ok\nBATON 0/cn1 fail no room\nBATON 0/cn1 ok\nBATON end\n");
+    assert_eq!(r["0"], Ok(()));
+    assert_eq!(r["0/cn1"], Err("no room".to_string()));
+    assert!(!r.contains_key("end"));
+}
+
+#[test]
+fn values_are_checked_before_they_reach_a_script() {
+    assert!(valid_mac("02:b7:78:01:00:01"));
+    assert!(!valid_mac("02:b7:78:01:00"));
+    assert!(!valid_mac("02:b7:78:01:00:0g"));
+    assert!(safe_path("/tftpboot"));
+    assert!(!safe_path("tftpboot"));
+    assert!(!safe_path("/a/../etc"));
+    assert!(!safe_path("/a b"));
+    assert!(valid_word("ipmi"));
+    assert!(!valid_word("ipmi; }"));
+    assert_eq!(
+        first_mac("02:AA:00:00:00:01|02:aa:00:00:00:02!cn1-ib").as_deref(),
+        Some("02:aa:00:00:00:01")
+    );
+}
+
+/// Root, unshare and the daemons' check programs, or the reason to skip.
+fn can_run() -> Result<(), String> {
+    let out = std::process::Command::new("unshare")
+        .args(["-pf", "--mount-proc", "true"])
+        .output()
+        .map_err(|e| format!("unshare: {e}"))?;
+    if !out.status.success() {
+        return Err("unshare -pf needs root".into());
+    }
+    for p in ["dhcpd", "kea-dhcp4", "conserver", "perl"] {
+        if !["/usr/sbin", "/usr/bin"]
+            .iter()
+            .any(|d| Path::new(d).join(p).exists())
+        {
+            return Err(format!("{p} is not installed"));
+        }
+    }
+    Ok(())
+}
+
+struct World {
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn p(&self, s: &str) -> String {
+        self.dir.path().join(s).to_string_lossy().into_owned()
+    }
+    fn read(&self, s: &str) -> String {
+        std::fs::read_to_string(self.p(s)).unwrap_or_default()
+    }
+}
+
+const DHCPD: &str = "ddns-update-style none;\noption space gpxe;\noption user-class-identifier code 77 = string;\nsubnet 10.9.16.0 netmask 255.255.240.0 {\n  next-server 10.9.16.11;\n}\n#xCAT host declaration for cn1 start\nhost cn1 {\n  hardware ethernet 02:b7:09:01:00:01;\n  fixed-address 10.9.17.1;\n  next-server 10.9.16.11;\n}\n#xCAT host declaration for cn1 end\n#xCAT host declaration for cn9 start\nhost cn9 {\n  hardware ethernet 02:b7:09:01:00:09;\n  fixed-address 10.9.17.9;\n}\n#xCAT host declaration for cn9 end\n";
+
+const KEA: &str = r#"{
+  // a comment, as Kea allows
+  "Dhcp4": {
+    "interfaces-config": { "interfaces": ["*"] },
+    "lease-database": { "type": "memfile", "persist": false },
+    "subnet4": [ { "id": 1, "subnet": "10.9.16.0/20",
+      "reservations": [ { "hw-address": "02:b7:09:01:00:01", "ip-address": "10.9.17.1", "hostname": "cn1", "next-server": "10.9.16.11" },
+                        { "hw-address": "02:b7:09:01:00:09", "ip-address": "10.9.17.9", "hostname": "cn9" } ] } ]
+  }
+}
+"#;
+
+fn world() -> World {
+    let w = World {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    std::fs::write(w.p("dhcpd.conf"), DHCPD).unwrap();
+    std::fs::write(w.p("kea.conf"), KEA).unwrap();
+    let t = Templates::builtin();
+    let mut cf = t.conserver_header(&[], false).unwrap();
+    cf.push_str(&t.conserver_console("cn1", "ipmi", None).unwrap());
+    cf.push_str(&t.conserver_console("cn9", "ipmi", None).unwrap());
+    std::fs::write(w.p("conserver.cf"), cf).unwrap();
+    std::fs::create_dir(w.p("tftp")).unwrap();
+    w
+}
+
+fn node(n: &str, ip: &str) -> NodeMove {
+    NodeMove {
+        node: n.into(),
+        ip: Some(ip.into()),
+        os: Some("rhels9".into()),
+        provmethod: None,
+        status: Some("booted".into()),
+        old_sn: Some("sn1".into()),
+        new_sn: "sn2".into(),
+        old_xm: Some("sn1-eth1".into()),
+        new_xm: "sn2-eth1".into(),
+        new_xm_ip: Some("10.9.16.12".into()),
+        old_xm_ip: Some("10.9.16.11".into()),
+        network: None,
+        gateway_follows: true,
+        scripts: vec![],
+        changes: vec![],
+        before: vec![],
+        after: vec![],
+    }
+}
+
+fn facts(w: &World, backend: Option<&str>) -> Facts {
+    let mut f = Facts {
+        site: SiteFacts {
+            dhcpbackend: backend.map(str::to_string),
+            tftpdir: w.p("tftp"),
+            master: Some("10.9.0.1".into()),
+            xcatdport: 3001,
+            httpport: 80,
+            installdir: "/install".into(),
+            consoleondemand: false,
+            sharedtftp: false,
+        },
+        ..Default::default()
+    };
+    let base = NodeFacts {
+        servicenode: Some("sn2,sn1".into()),
+        netboot: Some("xnba".into()),
+        tftpserver: Some("sn2-eth1".into()),
+        nfsserver: Some("10.9.0.200".into()),
+        os: Some("rhels9".into()),
+        arch: Some("x86_64".into()),
+        profile: Some("compute".into()),
+        cons: Some("ipmi".into()),
+        conserver: Some("sn2".into()),
+        ..Default::default()
+    };
+    f.nodes.insert(
+        "cn1".into(),
+        NodeFacts {
+            mac: Some("02:b7:09:01:00:01".into()),
+            provmethod: Some("statelite".into()),
+            ..base.clone()
+        },
+    );
+    f.nodes.insert(
+        "cn2".into(),
+        NodeFacts {
+            mac: Some("02:b7:09:01:00:02".into()),
+            netboot: Some("pxe".into()),
+            provmethod: Some("rhels9-x86_64-install-compute".into()),
+            ..base.clone()
+        },
+    );
+    f.nodes.insert(
+        "cn3".into(),
+        NodeFacts {
+            mac: None,
+            provmethod: Some("netboot".into()),
+            ..base
+        },
+    );
+    f
+}
+
+fn runner(w: &World, f: Facts) -> SnRunner {
+    let ssh = remote::Ssh::new(
+        "unshare -pf --mount-proc sh -c 'while [ \"$1\" != -- ]; do shift; done; shift 2; exec sh -c \"$1\"' ssh",
+    )
+    .unwrap();
+    SnRunner {
+        fanout: FanOut::new(ssh),
+        templates: Templates::builtin(),
+        loader: Box::new(move |_| Ok(f.clone())),
+        paths: Paths {
+            dhcpd_conf: w.p("dhcpd.conf"),
+            kea_conf: w.p("kea.conf"),
+            conserver_cf: w.p("conserver.cf"),
+            mn_conserver_cf: Some(w.p("mn-conserver.cf").into()),
+        },
+        rearm_installs: false,
+        cleanup: Parts::ALL,
+        mn_only_consoles: false,
+        takeover_cleanup: true,
+        cleanup_mn_consoles: false,
+        local_shell: vec![
+            "unshare".into(),
+            "-pf".into(),
+            "--mount-proc".into(),
+            "sh".into(),
+        ],
+    }
+}
+
+fn step(id: usize, kind: StepKind, sn: &str, nodes: &[&str], pm: Option<&str>) -> Step {
+    Step {
+        id,
+        kind,
+        sn: sn.into(),
+        nodes: nodes.iter().map(|s| s.to_string()).collect(),
+        scripts: vec![],
+        provmethod: pm.map(str::to_string),
+    }
+}
+
+fn plan(steps: Vec<Step>) -> Plan {
+    Plan {
+        request: Request::default(),
+        nodes: vec![
+            node("cn1", "10.9.17.1"),
+            node("cn2", "10.9.17.2"),
+            node("cn3", "10.9.17.3"),
+        ],
+        steps,
+        warnings: vec![],
+        forced: vec![],
+    }
+}
+
+#[test]
+fn new_sn_files_are_written_checked_and_old_sn_entries_removed() {
+    if let Err(why) = can_run() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let w = world();
+    let steps = vec![
+        step(1, StepKind::Dhcp, "sn2", &["cn1", "cn2", "cn3"], None),
+        step(2, StepKind::Bootfiles, "sn2", &["cn1"], Some("statelite")),
+        step(
+            3,
+            StepKind::Bootfiles,
+            "sn2",
+            &["cn2"],
+            Some("rhels9-x86_64-install-compute"),
+        ),
+    ];
+    let p = plan(steps.clone());
+    let mut r = runner(&w, facts(&w, Some("isc")));
+    let res = r.run(&p, &steps);
+
+    // DHCP: written and checked by dhcpd -t; no dhcpd runs here, so the reload fails and says so.
+    let conf = w.read("dhcpd.conf");
+    assert_eq!(
+        conf.matches("#xCAT host declaration for cn1 start").count(),
+        1,
+        "{conf}"
+    );
+    assert!(
+        conf.contains("#xCAT host declaration for cn9 start"),
+        "{conf}"
+    );
+    assert!(conf.contains(
+        "host cn2 {\n  hardware ethernet 02:b7:09:01:00:02;\n  fixed-address 10.9.17.2;"
+    ));
+    assert!(conf.contains("  next-server 10.9.16.12;\n"), "{conf}");
+    assert!(
+        !conf.contains("host cn3"),
+        "no MAC, no entry (and nothing to do)"
+    );
+    assert_eq!(res[0].results["cn3"], NODE_DONE);
+    assert!(
+        res[0].results["cn1"].contains("dhcpd is not running"),
+        "{:?}",
+        res[0]
+    );
+
+    // Boot files: statelite keeps the external NFS server; the installed node boots locally.
+    assert_eq!(res[1].state, StepState::Done, "{:?}", res[1]);
+    let xnba = w.read("tftp/xcat/xnba/nodes/cn1");
+    assert!(xnba.contains("NFSROOT=10.9.0.200:/install/netboot/rhels9/x86_64/compute/rootimg STATEMNT= XCAT=10.9.16.12:3001 NODE=cn1"), "{xnba}");
+    assert_eq!(res[2].state, StepState::Done, "{:?}", res[2]);
+    assert_eq!(
+        w.read("tftp/pxelinux.cfg/cn2"),
+        "#boot\nDEFAULT xCAT\nLABEL xCAT\n LOCALBOOT 0\n"
+    );
+    assert_eq!(
+        std::fs::read_link(w.p("tftp/pxelinux.cfg/0A091102")).unwrap(),
+        Path::new("cn2")
+    );
+
+    // The old SN's cleanup (nothing runs there, so nothing needs a reload).
+    let steps = vec![step(
+        7,
+        StepKind::CleanupOldSn,
+        "sn1",
+        &["cn1", "cn2"],
+        None,
+    )];
+    let mut f = facts(&w, Some("isc"));
+    f.nodes.get_mut("cn1").unwrap().servicenode = Some("sn2,sn1".into());
+    let mut r = runner(&w, f);
+    let res = r.run(&plan(steps.clone()), &steps);
+    assert_eq!(res[0].state, StepState::Done, "{:?}", res[0]);
+    let conf = w.read("dhcpd.conf");
+    assert!(
+        !conf.contains("host cn1 ") && !conf.contains("host cn2 "),
+        "{conf}"
+    );
+    assert!(conf.contains("host cn9 {"));
+    let cf = w.read("conserver.cf");
+    assert!(
+        !cf.contains("console cn1 ") && cf.contains("console cn9 {"),
+        "{cf}"
+    );
+    assert!(!Path::new(&w.p("tftp/xcat/xnba/nodes/cn1")).exists());
+    assert!(!Path::new(&w.p("tftp/pxelinux.cfg/cn2")).exists());
+    assert!(std::fs::symlink_metadata(w.p("tftp/pxelinux.cfg/0A091102")).is_err());
+
+    // A node that moved back to the old SN keeps its entries.
+    let mut f = facts(&w, Some("isc"));
+    f.nodes.get_mut("cn1").unwrap().servicenode = Some("sn1,sn2".into());
+    let mut r = runner(&w, f);
+    let before = w.read("conserver.cf");
+    let steps = vec![step(7, StepKind::CleanupOldSn, "sn1", &["cn1"], None)];
+    let res = r.run(&plan(steps.clone()), &steps);
+    assert_eq!(res[0].results["cn1"], NODE_DONE);
+    assert_eq!(w.read("conserver.cf"), before);
+}
+
+#[test]
+fn kea_reservations_are_merged_and_checked() {
+    if let Err(why) = can_run() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let w = world();
+    let steps = vec![step(1, StepKind::Dhcp, "sn2", &["cn1", "cn2"], None)];
+    let mut r = runner(&w, facts(&w, Some("kea")));
+    let res = r.run(&plan(steps.clone()), &steps);
+    // Merged and checked by kea-dhcp4 -t; no Kea runs here, so the reload fails and says so.
+    assert!(
+        res[0].results["cn1"].contains("kea-dhcp4 is not running"),
+        "{:?}",
+        res[0]
+    );
+    let v: serde_json::Value = serde_json::from_str(&w.read("kea.conf")).unwrap();
+    let rs = v["Dhcp4"]["subnet4"][0]["reservations"].as_array().unwrap();
+    let names: Vec<&str> = rs.iter().map(|r| r["hostname"].as_str().unwrap()).collect();
+    assert_eq!(names, ["cn9", "cn1", "cn2"]);
+    assert_eq!(rs[1]["next-server"], "10.9.16.12");
+    assert!(w.read("kea.conf.baton-old").contains("a comment"));
+
+    // Cleanup on the old SN removes them by name, MAC or address.
+    let steps = vec![step(
+        2,
+        StepKind::CleanupOldSn,
+        "sn1",
+        &["cn1", "cn2"],
+        None,
+    )];
+    let mut r = runner(&w, facts(&w, None));
+    std::fs::remove_file(w.p("dhcpd.conf")).unwrap();
+    let res = r.run(&plan(steps.clone()), &steps);
+    assert_eq!(
+        res[0].state,
+        StepState::Done,
+        "auto-detected Kea: {:?}",
+        res[0]
+    );
+    let v: serde_json::Value = serde_json::from_str(&w.read("kea.conf")).unwrap();
+    assert_eq!(
+        v["Dhcp4"]["subnet4"][0]["reservations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A reservation outside every subnet fails with the reason, and changes nothing.
+    let before = w.read("kea.conf");
+    let mut f = facts(&w, Some("kea"));
+    f.nodes.get_mut("cn1").unwrap().servicenode = Some("sn2".into());
+    let mut p = plan(vec![]);
+    p.nodes[0].ip = Some("192.168.1.1".into());
+    let steps = vec![step(1, StepKind::Dhcp, "sn2", &["cn1"], None)];
+    let res = runner(&w, f).run(&p, &steps);
+    assert!(res[0].results["cn1"].contains("no subnet4"), "{:?}", res[0]);
+    assert_eq!(w.read("kea.conf"), before);
+}
+
+#[test]
+fn consoles_on_the_new_sn_are_checked_and_a_dead_sn_leaves_them_pending() {
+    if let Err(why) = can_run() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let w = world();
+    let steps = vec![step(1, StepKind::Consoles, "sn2", &["cn2"], None)];
+    let mut r = runner(&w, facts(&w, None));
+    let res = r.run(&plan(steps.clone()), &steps);
+    // Written and checked by conserver -S; no conserver runs here.
+    assert!(
+        res[0].results["cn2"].contains("conserver is not running"),
+        "{:?}",
+        res[0]
+    );
+    assert!(w
+        .read("conserver.cf")
+        .contains("console cn2 {\n  type exec;\n  exec /opt/xcat/share/xcat/cons/ipmi cn2;\n}\n"));
+
+    // The MN-side entries alone (makeconservercf -l): a local file, created with a header.
+    let mut r = runner(&w, facts(&w, None));
+    r.mn_only_consoles = true;
+    r.run(&plan(steps.clone()), &steps);
+    let res = r.run(&plan(steps.clone()), &steps);
+    assert_eq!(res[0].state, StepState::Done, "{:?}", res[0]);
+    let mn = w.read("mn-conserver.cf");
+    assert!(mn.starts_with("#generated by xCAT makeconservercf"), "{mn}");
+    assert_eq!(
+        mn.matches("console cn2 {\n  type exec;\n  master sn2;\n}\n")
+            .count(),
+        1,
+        "{mn}"
+    );
+
+    // An unreachable SN: every node pending, with the reason.
+    let mut r = runner(&w, facts(&w, None));
+    r.fanout = FanOut::new(remote::Ssh::new("sh -c 'echo down >&2; exit 255' ssh").unwrap());
+    let res = r.run(&plan(steps.clone()), &steps);
+    assert_eq!(res[0].state, StepState::Pending);
+    assert!(
+        res[0].results["cn2"].starts_with("unreachable: sn2: down"),
+        "{:?}",
+        res[0]
+    );
+}
