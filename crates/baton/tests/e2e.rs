@@ -3,64 +3,11 @@
 //! node; then the running compute nodes must really use sn2. Needs root and the daemons of
 //! .ci/run: without them each test prints SKIPPED and returns.
 
+mod common;
+
+use common::{baton, cns_of, journal, step_state};
 use std::net::Ipv4Addr;
-use std::process::Output;
-use testbed::{Bed, BedGuard, Config};
-
-fn bed(name: &str, sns: usize, cns: usize) -> Option<BedGuard> {
-    if let Err(why) = testbed::require_root_and_daemons() {
-        eprintln!("SKIPPED: {why}");
-        return None;
-    }
-    let mut cfg = Config::new(name, sns, cns);
-    cfg.baton_bin = Some(assert_cmd::cargo::cargo_bin("baton"));
-    Some(Bed::up_guarded(cfg).expect("the test bed comes up"))
-}
-
-/// `baton ARGS` on the management node, as an administrator runs it there.
-fn baton(bed: &Bed, args: &[&str]) -> Output {
-    let bin = assert_cmd::cargo::cargo_bin("baton");
-    let ssh = format!("ssh -F {}", bed.ssh_config_path().display());
-    let mut cmd = bed.command("mn", &[bin.as_os_str()]).unwrap();
-    cmd.args(args)
-        .env(
-            "BATON_DB",
-            bed.db_url().expect("the bed loaded the cluster database"),
-        )
-        .env("BATON_SSH", ssh)
-        .env("HOME", "/root")
-        .stdin(std::process::Stdio::null());
-    let out = cmd.output().unwrap();
-    eprintln!(
-        "baton {args:?} -> {:?}\n{}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn journal(bed: &Bed, id: u32) -> serde_json::Value {
-    let out = baton(bed, &["journal", &id.to_string(), "--json"]);
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn step_state(j: &serde_json::Value, kind: &str) -> Vec<String> {
-    j["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["kind"] == kind)
-        .map(|s| s["state"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn cns_of(bed: &Bed, sn: &str) -> Vec<String> {
-    bed.cns()
-        .into_iter()
-        .filter(|c| bed.primary_sn(c).unwrap() == sn)
-        .collect()
-}
+use testbed::{Bed, Dhcp};
 
 /// Every check the issue names, on one compute node now served by `sn`.
 fn assert_served_by(bed: &Bed, cn: &str, sn: &str) {
@@ -100,7 +47,7 @@ fn assert_served_by(bed: &Bed, cn: &str, sn: &str) {
 
 #[test]
 fn e2e_dead_sn_takeover_repoints_running_compute_nodes() {
-    let Some(mut guard) = bed("e2ecn", 2, 4) else {
+    let Some(mut guard) = common::bed("e2ecn", 2, 4, Dhcp::Isc) else {
         return;
     };
     let bed: &mut Bed = &mut guard;
@@ -169,7 +116,7 @@ fn e2e_dead_sn_takeover_repoints_running_compute_nodes() {
 
 #[test]
 fn e2e_postscripts_run_site_scripts_and_ignorenodes_leaves_nodes_alone() {
-    let Some(guard) = bed("e2eopt", 2, 2) else {
+    let Some(guard) = common::bed("e2eopt", 2, 2, Dhcp::Isc) else {
         return;
     };
     let bed: &Bed = &guard;

@@ -6,65 +6,12 @@
 //! removes the nodes from it: sn1 no longer answers for them. Both ISC dhcpd and Kea. Needs root
 //! and the daemons of .ci/run: without them each test prints SKIPPED and returns.
 
+mod common;
+
+use common::{baton, bed, cns_of, journal, step_state};
 use std::net::Ipv4Addr;
-use std::process::Output;
 use std::time::Duration;
-use testbed::{Bed, BedGuard, Config, Dhcp};
-
-fn bed(name: &str, sns: usize, cns: usize, dhcp: Dhcp) -> Option<BedGuard> {
-    if let Err(why) = testbed::require_for(&[dhcp]) {
-        testbed::report_skip(name, &why);
-        return None;
-    }
-    let mut cfg = Config::new(name, sns, cns).dhcp(dhcp);
-    cfg.baton_bin = Some(assert_cmd::cargo::cargo_bin("baton"));
-    Some(Bed::up_guarded(cfg).expect("the test bed comes up"))
-}
-
-/// `baton ARGS` on the management node, as an administrator runs it there.
-fn baton(bed: &Bed, args: &[&str]) -> Output {
-    let bin = assert_cmd::cargo::cargo_bin("baton");
-    let ssh = format!("ssh -F {}", bed.ssh_config_path().display());
-    let mut cmd = bed.command("mn", &[bin.as_os_str()]).unwrap();
-    cmd.args(args)
-        .env(
-            "BATON_DB",
-            bed.db_url().expect("the bed loaded the cluster database"),
-        )
-        .env("BATON_SSH", ssh)
-        .env("HOME", "/root")
-        .stdin(std::process::Stdio::null());
-    let out = cmd.output().unwrap();
-    eprintln!(
-        "baton {args:?} -> {:?}\n{}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn journal(bed: &Bed, id: u32) -> serde_json::Value {
-    let out = baton(bed, &["journal", &id.to_string(), "--json"]);
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn step_state(j: &serde_json::Value, kind: &str) -> Vec<String> {
-    j["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["kind"] == kind)
-        .map(|s| s["state"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn cns_of(bed: &Bed, sn: &str) -> Vec<String> {
-    bed.cns()
-        .into_iter()
-        .filter(|c| bed.primary_sn(c).unwrap() == sn)
-        .collect()
-}
+use testbed::{Bed, Dhcp};
 
 /// The DHCP offers a node gets within two seconds, by answering server.
 fn offers_from(bed: &Bed, cn: &str) -> Vec<(Ipv4Addr, Ipv4Addr, Ipv4Addr)> {

@@ -1,0 +1,60 @@
+//! Helpers shared by the end-to-end tests on the test bed.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::process::Output;
+use testbed::{Bed, BedGuard, Config, Dhcp};
+
+pub fn bed(name: &str, sns: usize, cns: usize, dhcp: Dhcp) -> Option<BedGuard> {
+    if let Err(why) = testbed::require_for(&[dhcp]) {
+        testbed::report_skip(name, &why);
+        return None;
+    }
+    let mut cfg = Config::new(name, sns, cns).dhcp(dhcp);
+    cfg.baton_bin = Some(assert_cmd::cargo::cargo_bin("baton"));
+    Some(Bed::up_guarded(cfg).expect("the test bed comes up"))
+}
+
+/// `baton ARGS` on the management node, as an administrator runs it there.
+pub fn baton(bed: &Bed, args: &[&str]) -> Output {
+    let bin = assert_cmd::cargo::cargo_bin("baton");
+    let ssh = format!("ssh -F {}", bed.ssh_config_path().display());
+    let mut cmd = bed.command("mn", &[bin.as_os_str()]).unwrap();
+    cmd.args(args)
+        .env(
+            "BATON_DB",
+            bed.db_url().expect("the bed loaded the cluster database"),
+        )
+        .env("BATON_SSH", ssh)
+        .env("HOME", "/root")
+        .stdin(std::process::Stdio::null());
+    let out = cmd.output().unwrap();
+    eprintln!(
+        "baton {args:?} -> {:?}\n{}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn journal(bed: &Bed, id: u32) -> serde_json::Value {
+    let out = baton(bed, &["journal", &id.to_string(), "--json"]);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+pub fn step_state(j: &serde_json::Value, kind: &str) -> Vec<String> {
+    j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == kind)
+        .map(|s| s["state"].as_str().unwrap().to_string())
+        .collect()
+}
+
+pub fn cns_of(bed: &Bed, sn: &str) -> Vec<String> {
+    bed.cns()
+        .into_iter()
+        .filter(|c| bed.primary_sn(c).unwrap() == sn)
+        .collect()
+}
