@@ -175,34 +175,10 @@ impl Tx for SqliteTx<'_> {
     ) -> Result<Vec<Row>> {
         let cols: Vec<String> = columns.iter().map(|c| ident(c)).collect();
         let mut q = format!("SELECT {} FROM {}", cols.join(","), ident(&table.name));
-        let mut params: Vec<String> = Vec::new();
-        match filter {
-            Filter::All => {}
-            Filter::Enabled => q.push_str(&format!(" WHERE {ENABLED_SQL}")),
-            Filter::Eq { column, value } => {
-                q.push_str(&format!(" WHERE {ENABLED_SQL} AND {} = ?1", ident(column)));
-                params.push(value.to_string());
-            }
-            Filter::In { column, keys } => {
-                // One statement for any number of keys: the list travels as one JSON array.
-                q.push_str(&format!(
-                    " WHERE {ENABLED_SQL} AND {} IN (SELECT value FROM json_each(?1))",
-                    ident(column)
-                ));
-                params.push(serde_json::to_string(keys).map_err(|e| Error::Store(e.to_string()))?);
-            }
-        }
-        q.push_str(" ORDER BY rowid");
+        let (clause, params) = filter_clause(filter, ENABLED_SQL, &|c| ident(c))?;
+        q.push_str(&clause);
         let mut st = self.tx.prepare_cached(&q).map_err(sql)?;
-        let n = columns.len();
-        let rows = st
-            .query_map(params_from_iter(params.iter()), |r| {
-                (0..n)
-                    .map(|i| value_of(r, i))
-                    .collect::<rusqlite::Result<Row>>()
-            })
-            .map_err(sql)?;
-        rows.collect::<rusqlite::Result<Vec<Row>>>().map_err(sql)
+        read_rows(&mut st, &params, columns.len()).map_err(sql)
     }
 
     fn insert(&mut self, table: &TableSpec, columns: &[&str], values: &[Value]) -> Result<()> {
@@ -321,6 +297,48 @@ impl Tx for SqliteTx<'_> {
     fn commit(self: Box<Self>) -> Result<()> {
         self.tx.commit().map_err(sql)
     }
+}
+
+/// The `WHERE ... ORDER BY rowid` of a select, and its parameters; `enabled` is the condition
+/// that hides disabled rows and `col` quotes a column name. Shared by both SQLite layouts.
+pub(crate) fn filter_clause(
+    filter: Filter<'_>,
+    enabled: &str,
+    col: &dyn Fn(&str) -> String,
+) -> Result<(String, Vec<String>)> {
+    let mut params: Vec<String> = Vec::new();
+    let mut q = match filter {
+        Filter::All => String::new(),
+        Filter::Enabled => format!(" WHERE {enabled}"),
+        Filter::Eq { column, value } => {
+            params.push(value.to_string());
+            format!(" WHERE {enabled} AND {} = ?1", col(column))
+        }
+        Filter::In { column, keys } => {
+            // One statement for any number of keys: the list travels as one JSON array.
+            params.push(serde_json::to_string(keys).map_err(|e| Error::Store(e.to_string()))?);
+            format!(
+                " WHERE {enabled} AND {} IN (SELECT value FROM json_each(?1))",
+                col(column)
+            )
+        }
+    };
+    q.push_str(" ORDER BY rowid");
+    Ok((q, params))
+}
+
+/// Every row of a prepared select, `n` columns each, as text.
+pub(crate) fn read_rows(
+    st: &mut rusqlite::CachedStatement<'_>,
+    params: &[String],
+    n: usize,
+) -> rusqlite::Result<Vec<Row>> {
+    let rows = st.query_map(params_from_iter(params.iter()), |r| {
+        (0..n)
+            .map(|i| value_of(r, i))
+            .collect::<rusqlite::Result<Row>>()
+    })?;
+    rows.collect()
 }
 
 /// Read a column as text whatever its storage class (recid is an integer).

@@ -32,7 +32,7 @@
 use crate::backend::{Backend, Filter, Row, Tx, Value};
 use crate::ddl::{self, Dialect};
 use crate::schema::TableSpec;
-use crate::sqlite::sql;
+use crate::sqlite::{filter_clause, read_rows, sql};
 use crate::{Error, Result};
 use rusqlite::{params_from_iter, Connection, OpenFlags};
 use std::collections::{HashMap, HashSet};
@@ -294,17 +294,6 @@ fn where_key(key: &[(&str, &str)]) -> String {
         .join(" AND ")
 }
 
-/// Read a column as text whatever its storage class (recid is an integer).
-fn value_of(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Value> {
-    use rusqlite::types::ValueRef;
-    Ok(match r.get_ref(i)? {
-        ValueRef::Null => None,
-        ValueRef::Integer(n) => Some(n.to_string()),
-        ValueRef::Real(f) => Some(f.to_string()),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
-    })
-}
-
 impl Tx for XTx<'_> {
     fn table_exists(&mut self, table: &TableSpec) -> Result<bool> {
         Ok(self.file(table)?.is_some())
@@ -339,34 +328,11 @@ impl Tx for XTx<'_> {
         } else {
             "1".to_string()
         };
-        let mut params: Vec<String> = Vec::new();
-        match filter {
-            Filter::All => {}
-            Filter::Enabled => q.push_str(&format!(" WHERE {enabled}")),
-            Filter::Eq { column, value } => {
-                q.push_str(&format!(" WHERE {enabled} AND {} = ?1", col(column)));
-                params.push(value.to_string());
-            }
-            Filter::In { column, keys } => {
-                q.push_str(&format!(
-                    " WHERE {enabled} AND {} IN (SELECT value FROM json_each(?1))",
-                    col(column)
-                ));
-                params.push(serde_json::to_string(keys).map_err(|e| Error::Store(e.to_string()))?);
-            }
-        }
-        q.push_str(" ORDER BY rowid");
+        let (clause, params) = filter_clause(filter, &enabled, &col)?;
+        q.push_str(&clause);
         let e = |err| file_err(dir, &table.name, err);
         let mut st = c.prepare_cached(&q).map_err(e)?;
-        let n = columns.len();
-        let rows = st
-            .query_map(params_from_iter(params.iter()), |r| {
-                (0..n)
-                    .map(|i| value_of(r, i))
-                    .collect::<rusqlite::Result<Row>>()
-            })
-            .map_err(e)?;
-        rows.collect::<rusqlite::Result<Vec<Row>>>().map_err(e)
+        read_rows(&mut st, &params, columns.len()).map_err(e)
     }
 
     fn insert(&mut self, table: &TableSpec, columns: &[&str], values: &[Value]) -> Result<()> {
