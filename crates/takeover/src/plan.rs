@@ -279,7 +279,7 @@ pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv
             .map_err(|e| TakeoverError::validation(e.to_string()))?,
         None => nodes_of_source(snap, req.source.as_deref().unwrap_or_default())?,
     };
-    if let Some(bad) = nodes.iter().find(|n| !remote_safe(n)) {
+    if let Some(bad) = nodes.iter().find(|n| !remote::is_valid_host(n)) {
         return Err(TakeoverError::validation(format!(
             "node name '{bad}' is not a valid host name"
         )));
@@ -424,7 +424,7 @@ pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv
             destinations.push(new_sn[n.as_str()].clone());
         }
     }
-    if let Some(bad) = destinations.iter().find(|d| !remote_safe(d)) {
+    if let Some(bad) = destinations.iter().find(|d| !remote::is_valid_host(d)) {
         return Err(TakeoverError::validation(format!(
             "service node name '{bad}' is not a valid host name"
         )));
@@ -461,7 +461,7 @@ pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv
     // New xcatmaster (V15) and the per-node write rules.
     let dest_n_ip = match &req.dest_n {
         Some(x) => {
-            if !remote_safe(x) {
+            if !remote::is_valid_host(x) {
                 return Err(TakeoverError::validation(format!(
                     "-D value '{x}' is not a valid host name or address"
                 )));
@@ -661,10 +661,6 @@ fn normalize(req: &Request) -> Request {
         postscripts: keep(&req.postscripts),
         ..req.clone()
     }
-}
-
-fn remote_safe(s: &str) -> bool {
-    remote::is_valid_host(s)
 }
 
 /// The `xcatdefaults` row of the postscripts table.
