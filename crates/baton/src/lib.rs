@@ -14,7 +14,7 @@ mod tablecmds;
 
 use clap::Parser;
 use exit::Failure;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 /// Print a failure the xCAT way (`Error: ...` lines on stderr) and return the exit status.
 fn finish(result: Result<(), Failure>) -> i32 {
@@ -30,14 +30,33 @@ fn finish(result: Result<(), Failure>) -> i32 {
     }
 }
 
+/// Diagnostics on standard error, off unless `BATON_LOG` asks for them (a tracing filter such
+/// as `info`, or `takeover=info` for the phase timings of a move).
+fn init_log() {
+    let Ok(filter) = std::env::var("BATON_LOG") else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|e| {
+        eprintln!("Warning: BATON_LOG={filter:?} is not a log filter ({e}); using \"info\"");
+        tracing_subscriber::EnvFilter::new("info")
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
 /// `baton ...`
 pub fn baton_main() -> i32 {
+    init_log();
     let args = cli::Cli::parse();
     finish(run(args))
 }
 
 /// `snmove ...`: xCAT's command line, on the same code as `baton snmove`.
 pub fn snmove_main() -> i32 {
+    init_log();
     let args = snmove::SnmoveCommand::parse();
     finish(cli::db_url(args.db.as_deref()).and_then(|url| snmove::run(&url, args.args)))
 }

@@ -65,6 +65,16 @@ pub trait Tx {
         key: &[(&str, &str)],
         set: &[(&str, Value)],
     ) -> Result<usize>;
+    /// Set `set` on every row (disabled ones too) whose `column` is one of `keys`: one statement
+    /// whatever the number of keys, so moving many nodes with the same new values is one round
+    /// trip on a server. Returns rows changed.
+    fn update_in(
+        &mut self,
+        table: &TableSpec,
+        column: &str,
+        keys: &[String],
+        set: &[(&str, Value)],
+    ) -> Result<usize>;
     /// Delete every row whose `key` columns equal the given values; returns rows deleted.
     fn delete(&mut self, table: &TableSpec, key: &[(&str, &str)]) -> Result<usize>;
     /// Delete every row of the table.

@@ -492,6 +492,32 @@ impl Tx for MysqlTx<'_> {
         Ok(self.exec(table, &sql, params)? as usize)
     }
 
+    fn update_in(
+        &mut self,
+        table: &TableSpec,
+        column: &str,
+        keys: &[String],
+        set: &[(&str, Value)],
+    ) -> Result<usize> {
+        self.check()?;
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        self.cache.updated(table, set);
+        let sets: Vec<String> = set.iter().map(|(c, _)| format!("{} = ?", q(c))).collect();
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {} IN (SELECT jt.k FROM JSON_TABLE(?, '$[*]' \
+             COLUMNS (k VARCHAR(1024) PATH '$')) AS jt)",
+            q(&table.name),
+            sets.join(", "),
+            q(column)
+        );
+        let mut params: Vec<mysql::Value> = set.iter().map(|(_, v)| value(v)).collect();
+        let json = serde_json::to_string(keys).map_err(|e| Error::Store(e.to_string()))?;
+        params.push(mysql::Value::from(json));
+        Ok(self.exec(table, &sql, params)? as usize)
+    }
+
     fn delete(&mut self, table: &TableSpec, key: &[(&str, &str)]) -> Result<usize> {
         let sql = format!("DELETE FROM {} WHERE {}", q(&table.name), where_key(key));
         let params = key.iter().map(|(_, v)| mysql::Value::from(*v)).collect();

@@ -540,6 +540,34 @@ impl Tx for PgTx<'_> {
         Ok(self.execute(&sql, &params)? as usize)
     }
 
+    fn update_in(
+        &mut self,
+        table: &TableSpec,
+        column: &str,
+        keys: &[String],
+        set: &[(&str, Value)],
+    ) -> Result<usize> {
+        self.touch(table)?;
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        self.cache.updated(table, set);
+        let sets: Vec<String> = set
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| format!("{} = {}", q(c), param(table, c, i + 2)))
+            .collect();
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {} = ANY($1::text[])",
+            q(&table.name),
+            sets.join(", "),
+            q(column)
+        );
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&keys];
+        params.extend(set.iter().map(|(_, v)| v as &(dyn ToSql + Sync)));
+        Ok(self.execute(&sql, &params)? as usize)
+    }
+
     fn delete(&mut self, table: &TableSpec, key: &[(&str, &str)]) -> Result<usize> {
         self.touch(table)?;
         let sql = format!(

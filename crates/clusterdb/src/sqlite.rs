@@ -277,6 +277,18 @@ impl Tx for SqliteTx<'_> {
         st.execute(params_from_iter(params.iter())).map_err(sql)
     }
 
+    fn update_in(
+        &mut self,
+        table: &TableSpec,
+        column: &str,
+        keys: &[String],
+        set: &[(&str, Value)],
+    ) -> Result<usize> {
+        let (q, params) = update_in_sql(&ident(&table.name), column, keys, set, &|c| ident(c))?;
+        let mut st = self.tx.prepare_cached(&q).map_err(sql)?;
+        st.execute(params_from_iter(params.iter())).map_err(sql)
+    }
+
     fn delete(&mut self, table: &TableSpec, key: &[(&str, &str)]) -> Result<usize> {
         let q = format!(
             "DELETE FROM {} WHERE {}",
@@ -324,6 +336,32 @@ pub(crate) fn filter_clause(
         }
     };
     q.push_str(" ORDER BY rowid");
+    Ok((q, params))
+}
+
+/// `UPDATE ... WHERE column IN (the keys as one JSON array)` and its parameters (the array
+/// first, then the values). Shared by both SQLite layouts.
+pub(crate) fn update_in_sql(
+    table: &str,
+    column: &str,
+    keys: &[String],
+    set: &[(&str, Value)],
+    col: &dyn Fn(&str) -> String,
+) -> Result<(String, Vec<Value>)> {
+    let sets: Vec<String> = set
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| format!("{} = ?{}", col(c), i + 2))
+        .collect();
+    let q = format!(
+        "UPDATE {table} SET {} WHERE {} IN (SELECT value FROM json_each(?1))",
+        sets.join(", "),
+        col(column)
+    );
+    let mut params = vec![Some(
+        serde_json::to_string(keys).map_err(|e| Error::Store(e.to_string()))?,
+    )];
+    params.extend(set.iter().map(|(_, v)| v.clone()));
     Ok((q, params))
 }
 

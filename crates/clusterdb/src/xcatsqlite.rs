@@ -419,6 +419,22 @@ impl Tx for XTx<'_> {
         st.execute(params_from_iter(params.iter())).map_err(sql)
     }
 
+    fn update_in(
+        &mut self,
+        table: &TableSpec,
+        column: &str,
+        keys: &[String],
+        set: &[(&str, Value)],
+    ) -> Result<usize> {
+        let (q, params) =
+            crate::sqlite::update_in_sql(&ddl::quote(D, &table.name), column, keys, set, &|c| {
+                ddl::quote(D, c)
+            })?;
+        let c = self.file_for_write(table)?;
+        let mut st = c.prepare_cached(&q).map_err(sql)?;
+        st.execute(params_from_iter(params.iter())).map_err(sql)
+    }
+
     fn delete(&mut self, table: &TableSpec, key: &[(&str, &str)]) -> Result<usize> {
         let q = format!(
             "DELETE FROM {} WHERE {}",

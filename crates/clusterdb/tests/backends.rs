@@ -41,6 +41,7 @@ const CASES: &[(&str, Case)] = &[
         "updates count matched rows",
         updates_count_rows_matched_not_changed,
     ),
+    ("update by key list", update_by_key_list),
     ("auto-increment ids", auto_increment_ids),
     ("concurrent writers serialize", concurrent_writers_serialize),
     (
@@ -466,6 +467,37 @@ fn updates_count_rows_matched_not_changed(t: &TestDb) {
             .filter(|l| l.contains("\"sn"))
             .count(),
         2
+    );
+}
+
+fn update_by_key_list(t: &TestDb) {
+    let mut db = t.open();
+    load(
+        &mut db,
+        &tables(
+            r#"{"noderes":[{"node":"n1","servicenode":"sn1"},{"node":"n2","servicenode":"sn1","disable":"1"},{"node":"n3","servicenode":"sn1","xcatmaster":"m3"}]}"#,
+        ),
+    );
+    let snap = db.write().unwrap();
+    let spec = table("noderes").unwrap();
+    // Many keys in one statement (more than any server's parameter limit), one of them absent;
+    // disabled rows are written too, and the columns not set keep their values.
+    let mut keys: Vec<String> = (4..70_000).map(|i| format!("absent{i}")).collect();
+    keys.extend(["n1", "n2", "n3", "nosuch"].map(String::from));
+    let set = [
+        ("servicenode", Some("sn2,sn1".to_string())),
+        ("tftpserver", None),
+    ];
+    assert_eq!(snap.tx().update_in(spec, "node", &keys, &set).unwrap(), 3);
+    assert_eq!(snap.tx().update_in(spec, "node", &[], &set).unwrap(), 0);
+    snap.commit().unwrap();
+    let d = sorted(&dump(&mut db, "noderes"));
+    assert_eq!(d.len(), 4, "{d:?}");
+    assert!(d[1].starts_with("\"n1\",\"sn2,sn1\","), "{d:?}");
+    assert!(d[2].starts_with("\"n2\",\"sn2,sn1\","), "{d:?}");
+    assert!(
+        d[3].starts_with("\"n3\",\"sn2,sn1\",,,,,,,,,,,\"m3\""),
+        "{d:?}"
     );
 }
 

@@ -7,7 +7,7 @@ use crate::model::*;
 use crate::plan::build_steps;
 use crate::{Result, TakeoverError};
 use clusterdb::backend::{Filter, Tx, Value};
-use clusterdb::{attrs, objects, table, ClusterDb, Snapshot};
+use clusterdb::{attrs, table, ClusterDb, Snapshot};
 use std::collections::{BTreeMap, HashMap};
 
 /// Who ran what, for the journal and xCAT's auditlog.
@@ -168,8 +168,64 @@ fn written(before: &RowState, cols: &[String], changes: &[Change]) -> RowState {
     }
 }
 
-/// Write each node's changes on its own rows.
+type ColumnValues<'p> = Vec<(&'p str, Value)>;
+
+/// Row writes gathered per table and new values, so that many nodes cost a few statements:
+/// nodes that have a row of their own and get the same values share one UPDATE; nodes without
+/// one are inserted together.
+#[derive(Default)]
+struct RowWrites<'p> {
+    /// (table, values to set) → nodes.
+    updates: BTreeMap<(&'p str, ColumnValues<'p>), Vec<String>>,
+    inserts: BTreeMap<(&'p str, Vec<&'p str>), Vec<Vec<Value>>>,
+}
+
+impl<'p> RowWrites<'p> {
+    /// Set `set` on `node`'s own row of `table`; `exists` says whether it has one (read in the
+    /// same write transaction, so it cannot change before the commit).
+    fn add(&mut self, table: &'p str, node: &str, set: Vec<(&'p str, Value)>, exists: bool) {
+        if exists {
+            self.updates
+                .entry((table, set))
+                .or_default()
+                .push(node.to_string());
+        } else {
+            let cols: Vec<&str> = set.iter().map(|(c, _)| *c).collect();
+            let mut row = vec![Some(node.to_string())];
+            row.extend(set.into_iter().map(|(_, v)| v));
+            self.inserts.entry((table, cols)).or_default().push(row);
+        }
+    }
+
+    fn write(self, tx: &mut dyn Tx) -> Result<()> {
+        for ((t, set), nodes) in self.updates {
+            let spec = table(t)?;
+            let changed = tx.update_in(spec, key_column(spec), &nodes, &set)?;
+            if changed < nodes.len() {
+                // Cannot happen under the write lock; refuse rather than lose a write.
+                return Err(TakeoverError::Conflict(format!(
+                    "{t}: {} of the rows read for this run have disappeared; nothing was changed",
+                    nodes.len() - changed
+                )));
+            }
+        }
+        for ((t, cols), rows) in self.inserts {
+            let spec = table(t)?;
+            let mut all = vec![key_column(spec)];
+            all.extend(cols);
+            tx.insert_rows(spec, &all, &rows)?;
+        }
+        Ok(())
+    }
+}
+
+fn key_column(spec: &clusterdb::schema::TableSpec) -> &str {
+    spec.node_column.as_deref().unwrap_or("node")
+}
+
+/// Write each node's changes on its own rows (`before` says which rows exist).
 fn write_changes(tx: &mut dyn Tx, plan: &Plan) -> Result<()> {
+    let mut w = RowWrites::default();
     for n in &plan.nodes {
         let mut by_table: BTreeMap<&str, Vec<(&str, Value)>> = BTreeMap::new();
         for c in &n.changes {
@@ -179,17 +235,11 @@ fn write_changes(tx: &mut dyn Tx, plan: &Plan) -> Result<()> {
                 .push((&c.column, c.new.clone()));
         }
         for (t, set) in by_table {
-            let spec = table(t)?;
-            objects::upsert(
-                tx,
-                spec,
-                spec.node_column.as_deref().unwrap_or("node"),
-                &n.node,
-                &set,
-            )?;
+            let exists = n.before.iter().any(|b| b.table == t && b.row.is_some());
+            w.add(t, &n.node, set, exists);
         }
     }
-    Ok(())
+    w.write(tx)
 }
 
 fn auditlog(tx: &mut dyn Tx, meta: &RunMeta, command: &str) -> Result<()> {
@@ -226,6 +276,7 @@ pub fn apply(
     meta: &RunMeta,
     runner: &mut dyn StepRunner,
 ) -> Result<Outcome> {
+    let started = std::time::Instant::now();
     let id = {
         let snap = db.write()?;
         check_current(&snap, plan)?;
@@ -266,6 +317,12 @@ pub fn apply(
         snap.commit()?;
         id
     };
+    tracing::info!(
+        journal = id,
+        nodes = plan.nodes.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "committed: values checked, rows written, journal entry recorded"
+    );
     if meta.fault.as_deref() == Some("after-commit") {
         // Simulates a crash between the commit and the steps: `resume` must finish the run.
         std::process::abort();
@@ -296,7 +353,15 @@ fn run_steps(
             j += 1;
         }
         let batch: Vec<Step> = todo[i..j].iter().map(|t| t.step.clone()).collect();
+        let started = std::time::Instant::now();
         let results = runner.run(plan, &batch);
+        tracing::info!(
+            side = ?key.0,
+            sn = %key.1,
+            steps = batch.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "step batch ran"
+        );
         let snap = db.write()?;
         for (t, r) in todo[i..j].iter().zip(results) {
             let full = journal::step_of(plan, t.step.id).unwrap_or(&t.step);
@@ -431,21 +496,25 @@ pub fn rollback(
     }
     {
         let mut tx = snap.tx();
+        let mut w = RowWrites::default();
         for n in &plan.nodes {
             for b in &n.before {
-                let spec = table(&b.table)?;
-                let keycol = spec.node_column.as_deref().unwrap_or("node");
-                let cols = &touched[&b.table];
                 match &b.row {
                     Some(row) => {
                         let set: Vec<(&str, Value)> =
                             row.iter().map(|(c, v)| (c.as_str(), v.clone())).collect();
-                        objects::upsert(&mut **tx, spec, keycol, &n.node, &set)?;
+                        let exists = current[b.table.as_str()].contains_key(&n.node);
+                        w.add(&b.table, &n.node, set, exists);
                     }
-                    None => remove_created_row(&mut **tx, spec, keycol, &n.node, cols)?,
+                    None => {
+                        let spec = table(&b.table)?;
+                        let cols = &touched[&b.table];
+                        remove_created_row(&mut **tx, spec, key_column(spec), &n.node, cols)?
+                    }
                 }
             }
         }
+        w.write(&mut **tx)?;
         journal::set_state(&mut **tx, id, run_state::ROLLED_BACK, false)?;
     }
     let back = inverse(&plan);

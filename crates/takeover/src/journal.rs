@@ -2,12 +2,13 @@
 //! (who, when, the command, its state, the plan it applied), one `baton_journal_step` row per
 //! step (its state, detail and per-node results), updated as each step finishes.
 
-use crate::model::{Plan, Step};
+use crate::model::{NodeMove, Plan, Request, Step};
 use crate::{Result, TakeoverError};
 use clusterdb::backend::{Filter, Tx, Value};
 use clusterdb::{table, Snapshot};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 
 /// State of a run.
 pub mod run_state {
@@ -102,8 +103,8 @@ fn entry_of(r: &[Value]) -> Entry {
 
 /// Record a new run and its steps (all pending); returns its id.
 pub fn create(tx: &mut dyn Tx, user: &str, command: &str, state: &str, plan: &Plan) -> Result<i64> {
-    let plan_json =
-        serde_json::to_string(plan).map_err(|e| TakeoverError::Unsupported(e.to_string()))?;
+    let plan_json = serde_json::to_string(&StoredPlan::of(plan))
+        .map_err(|e| TakeoverError::Unsupported(e.to_string()))?;
     let summary = summary(plan);
     let id = tx.insert_returning_id(
         table("baton_journal")?,
@@ -216,9 +217,7 @@ pub fn load(snap: &Snapshot<'_>, id: i64) -> Result<(Entry, Plan, Vec<StepRecord
         TakeoverError::validation(format!("no journal entry {id} (see `baton journal`)"))
     })?;
     let entry = entry_of(&row);
-    let plan: Plan = serde_json::from_str(row[7].as_deref().unwrap_or("")).map_err(|e| {
-        TakeoverError::Unsupported(format!("journal entry {id} holds no readable plan: {e}"))
-    })?;
+    let text = row[7].clone().unwrap_or_default();
     let rows = snap.select(
         table("baton_journal_step")?,
         &[
@@ -252,10 +251,265 @@ pub fn load(snap: &Snapshot<'_>, id: i64) -> Result<(Entry, Plan, Vec<StepRecord
         })
         .collect();
     steps.sort_by_key(|s| s.step);
+    let plan = parse_plan(&text, &steps).map_err(|e| {
+        TakeoverError::Unsupported(format!("journal entry {id} holds no readable plan: {e}"))
+    })?;
     Ok((entry, plan, steps))
+}
+
+/// A journal's plan column: the grouped form, or the plain plan that entries written before it
+/// hold.
+fn parse_plan(text: &str, steps: &[StepRecord]) -> serde_json::Result<Plan> {
+    match serde_json::from_str::<StoredPlan>(text) {
+        Ok(s) => Ok(s.expand(steps)),
+        Err(e) if text.contains("\"groups\"") => Err(e),
+        Err(_) => serde_json::from_str::<Plan>(text),
+    }
+}
+
+/// The plan as the journal stores it. Nodes that share everything but their name and address
+/// are stored once: a 100,000-node move of a few racks is a few groups, a few megabytes instead
+/// of a hundred (which would also pass MariaDB's default `max_allowed_packet`). Steps are
+/// stored without their node lists: each step's own row holds them.
+#[derive(Serialize, Deserialize)]
+struct StoredPlan {
+    request: Request,
+    groups: Vec<NodeGroup>,
+    steps: Vec<Step>,
+    warnings: Vec<String>,
+    forced: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NodeGroup {
+    nodes: Vec<String>,
+    ips: Vec<Option<String>>,
+    /// What every node of the group shares (its `node` and `ip` are empty).
+    shape: NodeMove,
+}
+
+/// Everything of a node's move but its name and address. Destructured without `..`, so a new
+/// field of `NodeMove` cannot be forgotten here.
+fn shape_key(n: &NodeMove) -> impl Hash + Eq + '_ {
+    let NodeMove {
+        node: _,
+        ip: _,
+        os,
+        provmethod,
+        status,
+        old_sn,
+        new_sn,
+        old_xm,
+        new_xm,
+        new_xm_ip,
+        old_xm_ip,
+        network,
+        gateway_follows,
+        scripts,
+        changes,
+        before,
+        after,
+    } = n;
+    (
+        (os, provmethod, status, old_sn, new_sn, old_xm, new_xm),
+        (
+            new_xm_ip,
+            old_xm_ip,
+            network,
+            gateway_follows,
+            scripts,
+            changes,
+        ),
+        (before, after),
+    )
+}
+
+impl StoredPlan {
+    fn of(plan: &Plan) -> Self {
+        let mut index = HashMap::new();
+        let mut groups: Vec<NodeGroup> = Vec::new();
+        for n in &plan.nodes {
+            let g = *index.entry(shape_key(n)).or_insert_with(|| {
+                groups.push(NodeGroup {
+                    nodes: Vec::new(),
+                    ips: Vec::new(),
+                    shape: NodeMove {
+                        node: String::new(),
+                        ip: None,
+                        ..n.clone()
+                    },
+                });
+                groups.len() - 1
+            });
+            groups[g].nodes.push(n.node.clone());
+            groups[g].ips.push(n.ip.clone());
+        }
+        let steps = plan
+            .steps
+            .iter()
+            .map(|s| Step {
+                nodes: Vec::new(),
+                ..s.clone()
+            })
+            .collect();
+        StoredPlan {
+            request: plan.request.clone(),
+            groups,
+            steps,
+            warnings: plan.warnings.clone(),
+            forced: plan.forced.clone(),
+        }
+    }
+
+    /// The plan again, its steps' nodes taken from their rows.
+    fn expand(self, records: &[StepRecord]) -> Plan {
+        let mut nodes: Vec<NodeMove> = Vec::new();
+        for g in self.groups {
+            for (node, ip) in g.nodes.into_iter().zip(g.ips) {
+                nodes.push(NodeMove {
+                    node,
+                    ip,
+                    ..g.shape.clone()
+                });
+            }
+        }
+        nodes.sort_by(|a, b| a.node.cmp(&b.node));
+        let steps = self
+            .steps
+            .into_iter()
+            .map(|mut s| {
+                if let Some(r) = records.iter().find(|r| r.step == s.id) {
+                    s.nodes = r.nodes.clone();
+                }
+                s
+            })
+            .collect();
+        Plan {
+            request: self.request,
+            nodes,
+            steps,
+            warnings: self.warnings,
+            forced: self.forced,
+        }
+    }
 }
 
 /// The plan's step by id.
 pub fn step_of(plan: &Plan, id: usize) -> Option<&Step> {
     plan.steps.iter().find(|s| s.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Change, RowState, StepKind};
+
+    fn node(name: &str, ip: &str, new_sn: &str) -> NodeMove {
+        NodeMove {
+            node: name.into(),
+            ip: Some(ip.into()),
+            os: Some("rhels9".into()),
+            provmethod: None,
+            status: None,
+            old_sn: Some("sn1".into()),
+            new_sn: new_sn.into(),
+            old_xm: Some("sn1-eth1".into()),
+            new_xm: format!("{new_sn}-eth1"),
+            new_xm_ip: None,
+            old_xm_ip: None,
+            network: None,
+            gateway_follows: false,
+            scripts: vec!["syslog".into()],
+            changes: vec![Change {
+                attr: "servicenode".into(),
+                table: "noderes".into(),
+                column: "servicenode".into(),
+                old: Some("sn1".into()),
+                new: Some(new_sn.into()),
+            }],
+            before: vec![RowState {
+                table: "noderes".into(),
+                row: None,
+            }],
+            after: vec![RowState {
+                table: "noderes".into(),
+                row: Some(vec![("servicenode".into(), Some(new_sn.into()))]),
+            }],
+        }
+    }
+
+    fn plan() -> Plan {
+        let nodes = vec![
+            node("cn1", "10.0.0.1", "sn2"),
+            node("cn2", "10.0.0.2", "sn3"),
+            node("cn3", "10.0.0.3", "sn2"),
+        ];
+        Plan {
+            request: Request::default(),
+            steps: vec![Step {
+                id: 1,
+                kind: StepKind::Dhcp,
+                sn: "sn2".into(),
+                nodes: vec!["cn1".into(), "cn3".into()],
+                scripts: Vec::new(),
+                provmethod: None,
+            }],
+            nodes,
+            warnings: vec!["w".into()],
+            forced: Vec::new(),
+        }
+    }
+
+    fn records(plan: &Plan) -> Vec<StepRecord> {
+        plan.steps
+            .iter()
+            .map(|s| StepRecord {
+                step: s.id,
+                kind: s.kind.name().into(),
+                target: s.sn.clone(),
+                nodes: s.nodes.clone(),
+                state: StepState::Pending,
+                detail: String::new(),
+                results: BTreeMap::new(),
+                updated: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nodes_with_the_same_move_are_stored_once_and_come_back_whole() {
+        let p = plan();
+        let stored = StoredPlan::of(&p);
+        assert_eq!(stored.groups.len(), 2, "cn1 and cn3 share everything");
+        assert_eq!(stored.groups[0].nodes, ["cn1", "cn3"]);
+        assert!(stored.steps[0].nodes.is_empty(), "step rows hold the nodes");
+        let text = serde_json::to_string(&stored).unwrap();
+        let back = serde_json::from_str::<StoredPlan>(&text)
+            .unwrap()
+            .expand(&records(&p));
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::to_value(&p).unwrap()
+        );
+    }
+
+    #[test]
+    fn entries_written_before_the_grouped_form_still_load() {
+        let p = plan();
+        let legacy = serde_json::to_string(&p).unwrap();
+        let back = parse_plan(&legacy, &[]).unwrap();
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::to_value(&p).unwrap()
+        );
+        assert!(parse_plan("{\"groups\": 3}", &[]).is_err());
+        assert!(parse_plan("", &[]).is_err());
+    }
+
+    #[test]
+    fn a_node_specific_value_splits_the_group() {
+        let mut p = plan();
+        p.nodes[2].after[0].row = Some(vec![("servicenode".into(), Some("other".into()))]);
+        assert_eq!(StoredPlan::of(&p).groups.len(), 3);
+    }
 }

@@ -31,7 +31,7 @@ pub struct Request {
 }
 
 /// One attribute change on a node's own row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Change {
     /// Object attribute name (servicenode, xcatmaster, ..., conserver).
     pub attr: String,
@@ -44,7 +44,7 @@ pub struct Change {
 
 /// A node's own row in one table, as stored, limited to the columns the run writes (for a
 /// byte-exact rollback).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RowState {
     pub table: String,
     /// None when the node has no row of its own in that table.

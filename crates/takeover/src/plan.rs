@@ -269,6 +269,18 @@ fn is_service_node(snap: &Snapshot<'_>, sn: &str) -> Result<bool> {
 
 /// Compute the plan for `req` from `snap`.
 pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv) -> Result<Plan> {
+    let started = std::time::Instant::now();
+    let plan = make_plan(snap, req, env, nr)?;
+    tracing::info!(
+        nodes = plan.nodes.len(),
+        steps = plan.steps.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "planned"
+    );
+    Ok(plan)
+}
+
+fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv) -> Result<Plan> {
     check_request(req)?;
     let req = &normalize(req);
 
