@@ -6,7 +6,7 @@ use crate::snmove::ExecArgs;
 use clap::Args;
 use clusterdb::{table, ClusterDb, DbUrl, NoderangeEnv};
 use std::collections::BTreeMap;
-use takeover::{NodeMove, Plan, Request, Step, StepKind, StepRunner, NODE_DONE};
+use takeover::{MoveShape, NodeMove, Plan, Request, Step, StepKind, StepRunner, NODE_DONE};
 
 const MAKEDHCP_HELP: &str = "\
 WHAT IT DOES
@@ -177,9 +177,7 @@ fn standing_plan(facts: &steps::sn::Facts, nodes: &[String]) -> Result<Vec<NodeM
             .clone()
             .or_else(|| sn.clone())
             .unwrap_or_default();
-        out.push(NodeMove {
-            node: n.clone(),
-            ip: addr(n),
+        let shape = MoveShape {
             os: f.os.clone(),
             provmethod: f.provmethod.clone(),
             status: f.status.clone(),
@@ -187,15 +185,10 @@ fn standing_plan(facts: &steps::sn::Facts, nodes: &[String]) -> Result<Vec<NodeM
             new_sn: sn.unwrap_or_default(),
             old_xm: Some(xm.clone()),
             new_xm_ip: addr(&xm),
-            old_xm_ip: None,
             new_xm: xm,
-            network: None,
-            gateway_follows: false,
-            scripts: vec![],
-            changes: vec![],
-            before: vec![],
-            after: vec![],
-        });
+            ..MoveShape::default()
+        };
+        out.push(NodeMove::new(n.clone(), addr(n), shape));
     }
     if !bad.is_empty() {
         return Err(Failure::usage(bad.join("\n")));

@@ -9,6 +9,7 @@ use crate::{Result, TakeoverError};
 use clusterdb::backend::{Filter, Tx, Value};
 use clusterdb::{attrs, table, ClusterDb, Snapshot};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Who ran what, for the journal and xCAT's auditlog.
 #[derive(Debug, Clone, Default)]
@@ -282,26 +283,40 @@ pub fn apply(
         check_current(&snap, plan)?;
         let nodes: Vec<String> = plan.nodes.iter().map(|n| n.node.clone()).collect();
         let touched = touched(plan);
-        let mut before: HashMap<String, Vec<RowState>> = HashMap::new();
+        // Per table: its written columns and the nodes' own rows.
+        let mut own = Vec::new();
         for (t, cols) in &touched {
-            let rows = own_rows(&snap, t, cols, &nodes)?;
-            for n in &nodes {
-                let row = rows
-                    .get(n)
-                    .map(|r| cols.iter().cloned().zip(r.iter().cloned()).collect());
-                before.entry(n.clone()).or_default().push(RowState {
-                    table: t.clone(),
-                    row,
-                });
-            }
+            own.push((t, cols, own_rows(&snap, t, cols, &nodes)?));
         }
+        // Nodes that moved alike and had the same rows still share one shape.
+        let mut shared: HashMap<(*const MoveShape, Vec<RowState>), Arc<MoveShape>> = HashMap::new();
         for n in plan.nodes.iter_mut() {
-            n.before = before.remove(&n.node).unwrap_or_default();
-            n.after = n
-                .before
+            let before: Vec<RowState> = own
+                .iter()
+                .map(|(t, cols, rows)| RowState {
+                    table: t.to_string(),
+                    row: rows
+                        .get(&n.node)
+                        .map(|r| cols.iter().cloned().zip(r.iter().cloned()).collect()),
+                })
+                .collect();
+            let key = (Arc::as_ptr(&n.shape), before);
+            if let Some(s) = shared.get(&key) {
+                n.shape = s.clone();
+                continue;
+            }
+            let after = key
+                .1
                 .iter()
                 .map(|b| written(b, &touched[&b.table], &n.changes))
                 .collect();
+            let shape = Arc::new(MoveShape {
+                before: key.1.clone(),
+                after,
+                ..(*n.shape).clone()
+            });
+            n.shape = shape.clone();
+            shared.insert(key, shape);
         }
         let mut tx = snap.tx();
         write_changes(&mut **tx, plan)?;
@@ -320,6 +335,7 @@ pub fn apply(
     tracing::info!(
         journal = id,
         nodes = plan.nodes.len(),
+        peak_rss_mib = crate::peak_rss_mib(),
         ms = started.elapsed().as_millis() as u64,
         "committed: values checked, rows written, journal entry recorded"
     );
@@ -359,6 +375,7 @@ fn run_steps(
             side = ?key.0,
             sn = %key.1,
             steps = batch.len(),
+            peak_rss_mib = crate::peak_rss_mib(),
             ms = started.elapsed().as_millis() as u64,
             "step batch ran"
         );
@@ -570,32 +587,47 @@ fn remove_created_row(
     Ok(())
 }
 
+fn inverse_shape(n: &MoveShape) -> MoveShape {
+    MoveShape {
+        old_sn: Some(n.new_sn.clone()),
+        new_sn: n.old_sn.clone().unwrap_or_default(),
+        old_xm: Some(n.new_xm.clone()),
+        new_xm: n.old_xm.clone().unwrap_or_default(),
+        old_xm_ip: n.new_xm_ip.clone(),
+        new_xm_ip: n.old_xm_ip.clone(),
+        changes: n
+            .changes
+            .iter()
+            .map(|c| Change {
+                old: c.new.clone(),
+                new: c.old.clone(),
+                ..c.clone()
+            })
+            .collect(),
+        before: n.after.clone(),
+        after: n.before.clone(),
+        ..n.clone()
+    }
+}
+
 /// The plan that moves the nodes back where they were; its rows go from the run's `after` back
 /// to its `before`, so it can be rolled back in turn.
 pub fn inverse(plan: &Plan) -> Plan {
+    let mut back: HashMap<*const MoveShape, Arc<MoveShape>> = HashMap::new();
     let nodes: Vec<NodeMove> = plan
         .nodes
         .iter()
         .filter(|n| n.old_sn.is_some())
-        .map(|n| NodeMove {
-            old_sn: Some(n.new_sn.clone()),
-            new_sn: n.old_sn.clone().unwrap_or_default(),
-            old_xm: Some(n.new_xm.clone()),
-            new_xm: n.old_xm.clone().unwrap_or_default(),
-            old_xm_ip: n.new_xm_ip.clone(),
-            new_xm_ip: n.old_xm_ip.clone(),
-            changes: n
-                .changes
-                .iter()
-                .map(|c| Change {
-                    old: c.new.clone(),
-                    new: c.old.clone(),
-                    ..c.clone()
-                })
-                .collect(),
-            before: n.after.clone(),
-            after: n.before.clone(),
-            ..n.clone()
+        .map(|n| {
+            let shape = back
+                .entry(Arc::as_ptr(&n.shape))
+                .or_insert_with(|| Arc::new(inverse_shape(&n.shape)))
+                .clone();
+            NodeMove {
+                node: n.node.clone(),
+                ip: n.ip.clone(),
+                shape,
+            }
         })
         .collect();
     let mut request = plan.request.clone();

@@ -2,13 +2,13 @@
 //! (who, when, the command, its state, the plan it applied), one `baton_journal_step` row per
 //! step (its state, detail and per-node results), updated as each step finishes.
 
-use crate::model::{NodeMove, Plan, Request, Step};
+use crate::model::{MoveShape, NodeMove, Plan, Request, Step};
 use crate::{Result, TakeoverError};
 use clusterdb::backend::{Filter, Tx, Value};
 use clusterdb::{table, Snapshot};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::hash::Hash;
+use std::sync::Arc;
 
 /// State of a run.
 pub mod run_state {
@@ -284,60 +284,20 @@ struct StoredPlan {
 struct NodeGroup {
     nodes: Vec<String>,
     ips: Vec<Option<String>>,
-    /// What every node of the group shares (its `node` and `ip` are empty).
-    shape: NodeMove,
-}
-
-/// Everything of a node's move but its name and address. Destructured without `..`, so a new
-/// field of `NodeMove` cannot be forgotten here.
-fn shape_key(n: &NodeMove) -> impl Hash + Eq + '_ {
-    let NodeMove {
-        node: _,
-        ip: _,
-        os,
-        provmethod,
-        status,
-        old_sn,
-        new_sn,
-        old_xm,
-        new_xm,
-        new_xm_ip,
-        old_xm_ip,
-        network,
-        gateway_follows,
-        scripts,
-        changes,
-        before,
-        after,
-    } = n;
-    (
-        (os, provmethod, status, old_sn, new_sn, old_xm, new_xm),
-        (
-            new_xm_ip,
-            old_xm_ip,
-            network,
-            gateway_follows,
-            scripts,
-            changes,
-        ),
-        (before, after),
-    )
+    /// What every node of the group shares.
+    shape: Arc<MoveShape>,
 }
 
 impl StoredPlan {
     fn of(plan: &Plan) -> Self {
-        let mut index = HashMap::new();
+        let mut index: HashMap<&MoveShape, usize> = HashMap::new();
         let mut groups: Vec<NodeGroup> = Vec::new();
         for n in &plan.nodes {
-            let g = *index.entry(shape_key(n)).or_insert_with(|| {
+            let g = *index.entry(&n.shape).or_insert_with(|| {
                 groups.push(NodeGroup {
                     nodes: Vec::new(),
                     ips: Vec::new(),
-                    shape: NodeMove {
-                        node: String::new(),
-                        ip: None,
-                        ..n.clone()
-                    },
+                    shape: n.shape.clone(),
                 });
                 groups.len() - 1
             });
@@ -369,7 +329,7 @@ impl StoredPlan {
                 nodes.push(NodeMove {
                     node,
                     ip,
-                    ..g.shape.clone()
+                    shape: g.shape.clone(),
                 });
             }
         }
@@ -405,9 +365,7 @@ mod tests {
     use crate::model::{Change, RowState, StepKind};
 
     fn node(name: &str, ip: &str, new_sn: &str) -> NodeMove {
-        NodeMove {
-            node: name.into(),
-            ip: Some(ip.into()),
+        let shape = MoveShape {
             os: Some("rhels9".into()),
             provmethod: None,
             status: None,
@@ -435,7 +393,8 @@ mod tests {
                 table: "noderes".into(),
                 row: Some(vec![("servicenode".into(), Some(new_sn.into()))]),
             }],
-        }
+        };
+        NodeMove::new(name.into(), Some(ip.into()), shape)
     }
 
     fn plan() -> Plan {
@@ -509,7 +468,9 @@ mod tests {
     #[test]
     fn a_node_specific_value_splits_the_group() {
         let mut p = plan();
-        p.nodes[2].after[0].row = Some(vec![("servicenode".into(), Some("other".into()))]);
+        let mut shape = (*p.nodes[2].shape).clone();
+        shape.after[0].row = Some(vec![("servicenode".into(), Some("other".into()))]);
+        p.nodes[2].shape = Arc::new(shape);
         assert_eq!(StoredPlan::of(&p).groups.len(), 3);
     }
 }

@@ -45,3 +45,18 @@ impl TakeoverError {
 }
 
 pub type Result<T> = std::result::Result<T, TakeoverError>;
+
+/// The process's peak resident memory so far, in MiB (Linux), for the phase timings logged
+/// with `BATON_LOG`.
+pub(crate) fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024)
+}

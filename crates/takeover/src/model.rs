@@ -2,6 +2,8 @@
 //! (`--json`, and the journal keeps the plan it applied).
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 /// What the user asked for, as xCAT's snmove options.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -63,12 +65,39 @@ impl RowState {
     }
 }
 
-/// Everything the plan decided for one node.
+/// Everything the plan decided for one node: its name and address, and the move itself, which
+/// nodes moved alike share (a 100,000-node move of a few racks holds a few [`MoveShape`]s, not
+/// 100,000 copies). Reads go through to the shape (`m.new_sn`); JSON is flat, as if the shape's
+/// fields were the node's own.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeMove {
     pub node: String,
     /// The node's address as the management node resolves it.
     pub ip: Option<String>,
+    #[serde(flatten)]
+    pub shape: Arc<MoveShape>,
+}
+
+impl NodeMove {
+    pub fn new(node: String, ip: Option<String>, shape: MoveShape) -> Self {
+        NodeMove {
+            node,
+            ip,
+            shape: Arc::new(shape),
+        }
+    }
+}
+
+impl std::ops::Deref for NodeMove {
+    type Target = MoveShape;
+    fn deref(&self) -> &MoveShape {
+        &self.shape
+    }
+}
+
+/// What a node's move is, apart from the node's name and address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MoveShape {
     pub os: Option<String>,
     pub provmethod: Option<String>,
     pub status: Option<String>,
@@ -93,6 +122,23 @@ pub struct NodeMove {
     pub before: Vec<RowState>,
     #[serde(default)]
     pub after: Vec<RowState>,
+}
+
+/// Hands out one shared copy of each distinct shape.
+#[derive(Default)]
+pub struct Shapes {
+    seen: HashSet<Arc<MoveShape>>,
+}
+
+impl Shapes {
+    pub fn share(&mut self, shape: MoveShape) -> Arc<MoveShape> {
+        if let Some(s) = self.seen.get(&shape) {
+            return s.clone();
+        }
+        let s = Arc::new(shape);
+        self.seen.insert(s.clone());
+        s
+    }
 }
 
 /// Which side a step runs on.

@@ -227,25 +227,35 @@ fn split_list(v: Option<&str>) -> Vec<String> {
     v.unwrap_or("").split(',').map(str::to_string).collect()
 }
 
+/// The noderes columns the plan reads.
+const NODERES_COLS: [&str; 5] = [
+    "servicenode",
+    "xcatmaster",
+    "tftpserver",
+    "nfsserver",
+    "monserver",
+];
+
 /// Nodes whose primary service node is `sn1` (exact string match; nodes without a service node
-/// belong to `site.master`).
-fn nodes_of_source(snap: &Snapshot<'_>, sn1: &str) -> Result<Vec<String>> {
+/// belong to `site.master`), sorted, with their noderes values (read once for every node).
+fn nodes_of_source(snap: &Snapshot<'_>, sn1: &str) -> Result<(Vec<String>, Vec<Vec<Value>>)> {
     let idx = snap.index()?;
     let all: Vec<String> = idx.nodes.iter().map(|n| n.name.clone()).collect();
-    let sns = attrs::nodes_attribs(snap, table("noderes")?, &all, &["servicenode"])?;
+    let rows = attrs::nodes_attribs_list(snap, table("noderes")?, &all, &NODERES_COLS)?;
     let master = snap.site("master")?;
-    let mut out: Vec<String> = all
+    let mut out: Vec<(String, Vec<Value>)> = all
         .into_iter()
-        .filter(|n| {
-            let primary = match sns.get(n).and_then(|v| v[0].as_deref()) {
-                Some(list) => list.split(',').next().map(str::to_string),
-                None => master.clone(),
+        .zip(rows)
+        .filter(|(_, v)| {
+            let primary = match v[0].as_deref() {
+                Some(list) => list.split(',').next(),
+                None => master.as_deref(),
             };
-            primary.as_deref() == Some(sn1)
+            primary == Some(sn1)
         })
         .collect();
-    out.sort();
-    Ok(out)
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(out.into_iter().unzip())
 }
 
 /// Is `sn` a defined service node: a node with a servicenode-table row (its own or a group's)?
@@ -274,6 +284,7 @@ pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv
     tracing::info!(
         nodes = plan.nodes.len(),
         steps = plan.steps.len(),
+        peak_rss_mib = crate::peak_rss_mib(),
         ms = started.elapsed().as_millis() as u64,
         "planned"
     );
@@ -285,10 +296,14 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     let req = &normalize(req);
 
     // Nodes (V7, and V9 when none).
-    let nodes = match &req.noderange {
-        Some(r) => snap
-            .noderange(r, nr)
-            .map_err(|e| TakeoverError::validation(e.to_string()))?,
+    let (nodes, noderes) = match &req.noderange {
+        Some(r) => {
+            let nodes = snap
+                .noderange(r, nr)
+                .map_err(|e| TakeoverError::validation(e.to_string()))?;
+            let rows = attrs::nodes_attribs_list(snap, table("noderes")?, &nodes, &NODERES_COLS)?;
+            (nodes, rows)
+        }
         None => nodes_of_source(snap, req.source.as_deref().unwrap_or_default())?,
     };
     if let Some(bad) = nodes.iter().find(|n| !remote::is_valid_host(n)) {
@@ -297,26 +312,22 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
         )));
     }
 
-    let get = |t: &str, cols: &[&str]| -> Result<HashMap<String, Vec<Value>>> {
-        Ok(attrs::nodes_attribs(snap, table(t)?, &nodes, cols)?)
+    // Values by position in `nodes` (no per-table copy of every node name).
+    let pos: HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let get = |t: &str, cols: &[&str]| -> Result<Vec<Vec<Value>>> {
+        Ok(attrs::nodes_attribs_list(snap, table(t)?, &nodes, cols)?)
     };
-    let noderes = get(
-        "noderes",
-        &[
-            "servicenode",
-            "xcatmaster",
-            "tftpserver",
-            "nfsserver",
-            "monserver",
-        ],
-    )?;
     let nodehm = get("nodehm", &["conserver"])?;
     let nodetype = get("nodetype", &["os", "provmethod"])?;
     let nodelist = get("nodelist", &["status"])?;
     let post = get("postscripts", &["postscripts", "postbootscripts"])?;
-    let val = |m: &HashMap<String, Vec<Value>>, n: &str, i: usize| -> Option<String> {
-        m.get(n)
-            .and_then(|v| v[i].clone())
+    let val = |m: &[Vec<Value>], n: &str, i: usize| -> Option<String> {
+        pos.get(n)
+            .and_then(|&p| m[p][i].clone())
             .filter(|v| !v.is_empty())
     };
 
@@ -491,6 +502,7 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     let defaults = xcatdefaults(snap)?;
     let mut no_master = Vec::new();
     let mut moves = Vec::with_capacity(nodes.len());
+    let mut shapes = Shapes::default();
     for n in &nodes {
         let ip = ips[n.as_str()];
         let net = network_of(&networks, ip);
@@ -609,9 +621,7 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             change("conserver", "nodehm", cons, Some(nsn.clone()));
         }
 
-        moves.push(NodeMove {
-            node: n.clone(),
-            ip: Some(ip.to_string()),
+        let shape = MoveShape {
             os: val(&nodetype, n, 0),
             provmethod: val(&nodetype, n, 1),
             status: val(&nodelist, n, 0),
@@ -632,6 +642,11 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             changes,
             before: Vec::new(),
             after: Vec::new(),
+        };
+        moves.push(NodeMove {
+            node: n.clone(),
+            ip: Some(ip.to_string()),
+            shape: shapes.share(shape),
         });
     }
     if !no_master.is_empty() {

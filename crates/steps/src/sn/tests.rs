@@ -3,7 +3,7 @@
 //! directory, and the real `dhcpd -t`, `kea-dhcp4 -t` and `conserver -S` checks.
 
 use super::*;
-use takeover::{Request, StepRunner};
+use takeover::{MoveShape, Request, StepRunner};
 
 #[test]
 fn reports_are_parsed_per_tag() {
@@ -93,9 +93,7 @@ fn world() -> World {
 }
 
 fn node(n: &str, ip: &str) -> NodeMove {
-    NodeMove {
-        node: n.into(),
-        ip: Some(ip.into()),
+    let shape = MoveShape {
         os: Some("rhels9".into()),
         provmethod: None,
         status: Some("booted".into()),
@@ -107,11 +105,9 @@ fn node(n: &str, ip: &str) -> NodeMove {
         old_xm_ip: Some("10.9.16.11".into()),
         network: None,
         gateway_follows: true,
-        scripts: vec![],
-        changes: vec![],
-        before: vec![],
-        after: vec![],
-    }
+        ..MoveShape::default()
+    };
+    NodeMove::new(n.into(), Some(ip.into()), shape)
 }
 
 fn facts(w: &World, backend: Option<&str>) -> Facts {
