@@ -11,9 +11,9 @@
 # under /tmp, removed at exit).
 # Needs cargo, hyperfine, and Debian's postgresql and mariadb-server packages (throw-away
 # servers are started here: temp data dirs, free loopback ports, stopped at exit; settings are
-# the packages' defaults, durability included, except MariaDB's max_allowed_packet: the journal
-# entry of a 100,000-node move is one row of about 125 MB, over the default 16 MB). Run as root (postgres then runs as the
-# `postgres` user) or as a user who may run both servers.
+# the packages' defaults, durability included, max_allowed_packet too: the journal entry of a
+# 100,000-node move is a few megabytes since nodes moved alike are stored once). Run as root
+# (postgres then runs as the `postgres` user) or as a user who may run both servers.
 #
 # The sample cluster: `baton quickstart --nodes N --racks 10`, then every rack group made
 # primary on sn1 (servicenode=sn1,sn2, xcatmaster, tftpserver, nfsserver, monserver,
@@ -88,7 +88,7 @@ if want mysql; then
     MY_PORT=$(free_port)
     /usr/sbin/mariadbd --no-defaults --datadir="$D/data" --port="$MY_PORT" --bind-address=127.0.0.1 \
         --socket="$D/sock" --pid-file="$D/pid" --log-error="$D/err" "${USER_OPT[@]}" \
-        --skip-log-bin --innodb-buffer-pool-size=512M --max-allowed-packet=512M &
+        --skip-log-bin --innodb-buffer-pool-size=512M &
     MY_PID=$!
     for _ in $(seq 300); do
         mariadb --socket="$D/sock" -u root -e 'SELECT 1' >/dev/null 2>&1 && break

@@ -1039,7 +1039,9 @@ impl takeover::StepRunner for SnRunner {
         let mut sent: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         let mut results: NodeResults = BTreeMap::new();
         let mut consoled: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-        let ops = self.build(&facts, plan, steps, &mut sent, &mut consoled, &mut results);
+        let mut ops = self.build(&facts, plan, steps, &mut sent, &mut consoled, &mut results);
+        // The growth slack of a buffer that can be a hundred megabytes.
+        ops.stdin.shrink_to_fit();
 
         // One ssh session for the whole batch.
         let mut report: HashMap<String, Result<(), String>> = HashMap::new();
