@@ -364,11 +364,16 @@ pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
             eprintln!("Warning: {w}");
         }
     }
+    if !a.json {
+        for n in &plan.notes {
+            eprintln!("Note: {n}");
+        }
+    }
     if !a.yes && std::io::stdin().is_terminal() {
         print!("{}", takeover::report::plan_text(&plan));
         confirm(&format!("Move {} nodes?", plan.nodes.len()), false)?;
     }
-    if !a.json {
+    if !a.json && !a.liteonly {
         println!("Setting new values in the xCAT database.");
     }
     let mut words: Vec<String> = std::env::args().skip(1).collect();
@@ -411,12 +416,18 @@ pub fn report_outcome(
         }
         print_json(&v)?;
     } else {
-        if let Some(p) = plan {
-            println!(
+        match plan {
+            Some(p) if p.request.liteonly => println!(
+                "Journal entry {}: statelite directories of {} nodes (-l: nothing moved).",
+                o.journal_id,
+                p.nodes.iter().filter(|n| !n.statelite.is_empty()).count()
+            ),
+            Some(p) => println!(
                 "Journal entry {}: {} nodes switched in the database.",
                 o.journal_id,
                 p.nodes.len()
-            );
+            ),
+            None => {}
         }
         for (s, r) in &o.steps {
             println!("  {:>3}. [{}] {}", s.id, r.state.as_str(), r.detail);

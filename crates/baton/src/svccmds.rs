@@ -192,6 +192,9 @@ fn standing_plan(facts: &steps::sn::Facts, nodes: &[String]) -> Result<Vec<NodeM
             network: None,
             gateway_follows: false,
             scripts: vec![],
+            nimtype: None,
+            gateway: None,
+            statelite: vec![],
             changes: vec![],
             before: vec![],
             after: vec![],
@@ -219,6 +222,7 @@ fn steps_by_host(
             nodes: nodes.clone(),
             scripts: vec![],
             provmethod: provmethod.map(str::to_string),
+            aix: false,
         })
         .collect()
 }
@@ -237,6 +241,7 @@ fn run_steps(
         steps: steps.clone(),
         warnings: vec![],
         forced: vec![],
+        notes: vec![],
     };
     let mut not_done = Vec::new();
     for s in &steps {

@@ -12,6 +12,13 @@ fn show(v: &Option<String>) -> &str {
 pub fn plan_text(plan: &Plan) -> String {
     let mut out = String::new();
     let dests = plan.destinations();
+    if plan.request.liteonly {
+        let _ = writeln!(
+            out,
+            "Plan (-l): copy the statelite persistent directories of {} nodes to their new service nodes; nothing else changes",
+            plan.nodes.iter().filter(|n| !n.statelite.is_empty()).count()
+        );
+    }
     let _ = writeln!(
         out,
         "Plan: move {} node{} to {} service node{} ({} attribute changes, {} steps)",
@@ -95,6 +102,9 @@ pub fn plan_text(plan: &Plan) -> String {
     }
     for w in &plan.warnings {
         let _ = writeln!(out, "Warning: {w}");
+    }
+    for n in &plan.notes {
+        let _ = writeln!(out, "Note: {n}");
     }
     out
 }

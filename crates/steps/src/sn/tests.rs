@@ -108,6 +108,9 @@ fn node(n: &str, ip: &str) -> NodeMove {
         network: None,
         gateway_follows: true,
         scripts: vec![],
+        nimtype: None,
+        gateway: None,
+        statelite: vec![],
         changes: vec![],
         before: vec![],
         after: vec![],
@@ -205,6 +208,7 @@ fn step(id: usize, kind: StepKind, sn: &str, nodes: &[&str], pm: Option<&str>) -
         nodes: nodes.iter().map(|s| s.to_string()).collect(),
         scripts: vec![],
         provmethod: pm.map(str::to_string),
+        aix: false,
     }
 }
 
@@ -219,6 +223,7 @@ fn plan(steps: Vec<Step>) -> Plan {
         steps,
         warnings: vec![],
         forced: vec![],
+        notes: vec![],
     }
 }
 
