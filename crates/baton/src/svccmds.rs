@@ -145,7 +145,10 @@ fn nodes_of(db: &mut ClusterDb, range: Option<&str>) -> Result<Vec<String>, Fail
 }
 
 /// The nodes as a plan that moves nothing: each stays with its current servers.
-fn standing_plan(facts: &steps::sn::Facts, nodes: &[String]) -> Result<Vec<NodeMove>, Failure> {
+pub(crate) fn standing_plan(
+    facts: &steps::sn::Facts,
+    nodes: &[String],
+) -> Result<Vec<NodeMove>, Failure> {
     let resolver = remote::resolve::SystemResolver::new(true);
     let addr = |name: &str| -> Option<String> {
         if name.parse::<std::net::IpAddr>().is_ok() {
