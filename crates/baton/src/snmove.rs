@@ -29,6 +29,16 @@ SELECTING NODES
   `ip -o addr` over ssh, or with --offline from the database (hosts.ip, hosts.otherinterfaces,
   nics.nicips).
 
+AIX NODES (nodetype.os = AIX; all moved nodes AIX or none)
+  Instead of DHCP and boot files: niminit against the new SN for standalone (diskful) images
+  (nimimage.nimtype), XCATSERVER in /etc/xcatinfo (other keys kept), `route change default`
+  only where the old SN is the node's only default gateway (netstat -rn), and `bootlist -m
+  normal DEV ... bserver=NEW`. With site.sharedinstall=no, statelite rows (statemnt) naming the
+  old SN are rewritten for the moved nodes in the same transaction, and each node's persistent
+  directory DIR/NODE is copied with rsync, run on the old SN, to the new SN (pending until the
+  old SN is reachable). -l does only that copy and changes nothing else. Rows and nfsserver
+  values naming another (external NFS) server are left alone; such nodes are not rebooted.
+
 PRE-FLIGHT CHECKS (before anything changes; --force overrides)
   The destination is a defined service node (nodelist and servicenode tables), it is reachable
   over ssh (not checked with --offline), it is not the node's current service node, and it has

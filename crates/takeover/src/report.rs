@@ -12,16 +12,14 @@ fn show(v: &Option<String>) -> &str {
 pub fn plan_text(plan: &Plan) -> String {
     let mut out = String::new();
     let dests = plan.destinations();
-    if plan.request.liteonly {
-        let _ = writeln!(
-            out,
-            "Plan (-l): copy the statelite persistent directories of {} nodes to their new service nodes; nothing else changes",
-            plan.nodes.iter().filter(|n| !n.statelite.is_empty()).count()
-        );
-    }
     let _ = writeln!(
         out,
-        "Plan: move {} node{} to {} service node{} ({} attribute changes, {} steps)",
+        "Plan: {} {} node{} to {} service node{} ({} attribute changes, {} steps)",
+        if plan.request.liteonly {
+            "statelite copies only, no move, for"
+        } else {
+            "move"
+        },
         plan.nodes.len(),
         if plan.nodes.len() == 1 { "" } else { "s" },
         dests.len(),
