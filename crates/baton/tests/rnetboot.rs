@@ -45,15 +45,38 @@ impl Drop for Sim {
     }
 }
 
+/// How a command runs where the simulator lives (this host, or a test-bed node).
+type Runner<'a> = &'a dyn Fn(&[&str]) -> std::process::Command;
+
+fn here(args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(args[0]);
+    c.args(&args[1..]);
+    c
+}
+
 impl Sim {
-    /// A simulated BMC on 127.0.0.1 with one admin user; the node is on or off.
+    /// A simulated BMC on 127.0.0.1 of this host with one admin user; the node is on or off.
     fn start(dir: &Path, user: &str, password: &str, on: bool) -> Sim {
-        std::fs::create_dir_all(dir.join("state")).unwrap();
         let port = std::net::UdpSocket::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
+        Sim::start_in(dir, dir, port, &here, user, password, on)
+    }
+
+    /// The same where `run` runs commands: `dir` is the directory as this process sees it,
+    /// `inner` as the simulator sees it.
+    fn start_in(
+        dir: &Path,
+        inner: &Path,
+        port: u16,
+        run: Runner<'_>,
+        user: &str,
+        password: &str,
+        on: bool,
+    ) -> Sim {
+        std::fs::create_dir_all(dir.join("state")).unwrap();
         let chassis = dir.join("chassis");
         std::fs::write(&chassis, CHASSIS).unwrap();
         std::process::Command::new("chmod")
@@ -66,7 +89,7 @@ impl Sim {
             dir.join("lan.conf"),
             format!(
                 "name \"bmc{port}\"\nset_working_mc 0x20\n  startlan 1\n    addr 127.0.0.1 {port}\n    priv_limit admin\n    allowed_auths_callback none md2 md5 straight\n    allowed_auths_user none md2 md5 straight\n    allowed_auths_operator none md2 md5 straight\n    allowed_auths_admin none md2 md5 straight\n    guid a123456789abcdefa123456789abcdef\n  endlan\n  chassis_control \"{} 0x20\"\n  user 1 false \"\" \"x\" user 10 none md2 md5 straight\n  user 2 true \"{user}\" \"{password}\" admin 10 none md2 md5 straight\n",
-                chassis.display()
+                inner.join("chassis").display()
             ),
         )
         .unwrap();
@@ -75,14 +98,9 @@ impl Sim {
             "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 0x09 0x08 0x9f 0x1291 0xf02\nmc_enable 0x20\n",
         )
         .unwrap();
-        let child = std::process::Command::new("ipmi_sim")
-            .arg("-c")
-            .arg(dir.join("lan.conf"))
-            .arg("-f")
-            .arg(dir.join("sim.emu"))
-            .arg("-s")
-            .arg(dir.join("state"))
-            .arg("-n")
+        let path = |f: &str| inner.join(f).to_string_lossy().into_owned();
+        let (conf, emu, state) = (path("lan.conf"), path("sim.emu"), path("state"));
+        let child = run(&["ipmi_sim", "-c", &conf, "-f", &emu, "-s", &state, "-n"])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -94,8 +112,8 @@ impl Sim {
         };
         // Ready when it answers (readiness, not a timing assertion).
         for _ in 0..100 {
-            let ok = std::process::Command::new("ipmitool")
-                .args(["-I", "lanplus", "-H", "127.0.0.1", "-p", &port.to_string()])
+            let port = port.to_string();
+            let ok = run(&["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", &port])
                 .args([
                     "-U", user, "-E", "-R", "1", "-N", "1", "chassis", "power", "status",
                 ])
@@ -261,4 +279,75 @@ fn rnetboot_sets_pxe_then_cycles_or_powers_on_through_each_bmc() {
     let out = baton(&db, &["rnetboot", "nosuch"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(on.actions().len(), 6);
+}
+
+mod common;
+
+/// `-d` on the test bed: cn1 is re-homed to sn2 in the database only; `rnetboot cn1 -d` must
+/// make sn2, and only sn2, answer its DHCP request before the BMC (a simulator in mn) boots it.
+#[test]
+fn e2e_rnetboot_direct_answers_only_from_the_xcatmaster() {
+    if skip("e2e_rnetboot_direct_answers_only_from_the_xcatmaster") {
+        return;
+    }
+    let Some(guard) = common::bed("arnetd", 2, 2, testbed::Dhcp::Isc) else {
+        return;
+    };
+    let bed: &testbed::Bed = &guard;
+    let offers = |cn: &str| -> Vec<std::net::Ipv4Addr> {
+        bed.probe_dhcp_all(cn, std::time::Duration::from_secs(2))
+            .unwrap()
+            .into_iter()
+            .map(|o| o.server_id.unwrap_or(o.from))
+            .collect()
+    };
+    let (sn1, sn2) = (
+        bed.compute_ip("sn1").unwrap(),
+        bed.compute_ip("sn2").unwrap(),
+    );
+    assert_eq!(offers("cn1"), [sn1]);
+    bed.exec_ok("mn", &["mkdir", "-p", "/var/tmp/bmc"]).unwrap();
+    let dir = bed.host_path("mn", "/var/tmp/bmc").unwrap();
+    let run = |args: &[&str]| bed.command("mn", args).unwrap();
+    let sim = Sim::start_in(
+        &dir,
+        Path::new("/var/tmp/bmc"),
+        16623,
+        &run,
+        "admin",
+        "pw-d",
+        true,
+    );
+    let chdef = |args: &[&str]| {
+        let mut v = vec!["chdef", "cn1"];
+        v.extend_from_slice(args);
+        assert_eq!(common::baton(bed, &v).status.code(), Some(0));
+    };
+    chdef(&[
+        "servicenode=sn2,sn1",
+        "xcatmaster=sn2-eth1",
+        "tftpserver=sn2-eth1",
+    ]);
+    let csv = "#node,bmc,username,password\n\"cn1\",\"127.0.0.1:16623\",\"admin\",\"pw-d\"\n";
+    bed.write_node_file("mn", "/var/tmp/ipmi.csv", csv.as_bytes())
+        .unwrap();
+    assert_eq!(
+        common::baton(bed, &["tabrestore", "/var/tmp/ipmi.csv"])
+            .status
+            .code(),
+        Some(0)
+    );
+
+    let out = common::baton(bed, &["rnetboot", "cn1", "-d"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(offers("cn1"), [sn2], "only the xcatmaster answers");
+    assert_eq!(sim.actions_after(3), ["boot pxe", "power 0", "power 1"]);
+
+    // A service node of the list that cannot be reached: the direct boot is not guaranteed,
+    // so the node is not booted.
+    chdef(&["servicenode=sn2,nosuchsn"]);
+    let out = common::baton(bed, &["rnetboot", "cn1", "-d"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cn1: failed: direct boot not arranged"));
+    assert_eq!(sim.actions().len(), 3, "the BMC was not touched");
 }
