@@ -21,9 +21,10 @@ DIRECT BOOT (-d)
   Only the node's xcatmaster answers its DHCP request: its reservation is written on the
   service node that serves it (the first servicenode entry, else site.master) and removed from
   the other service nodes of its servicenode list, each checked with the DHCP daemon's check
-  mode, before the BMC is touched. On AIX nodes the bootlist is set to boot from that server
-  (bootlist -m normal ... bserver=XCATMASTER). A node whose direct boot cannot be arranged is
-  not booted, and is reported.
+  mode, before the BMC is touched. AIX nodes instead get a bootlist that boots from that server
+  (bootlist -m normal DEV bserver=XCATMASTER client=NODE, over ssh): their firmware sends its
+  bootp request straight to it. A node whose direct boot cannot be arranged is not booted, and
+  is reported.
 
 EXIT STATUS
   0 every node was booted; 1 some node was not (each is named with the reason); 2 bad input.
@@ -129,6 +130,12 @@ fn arrange_direct(
         }
         m.new_sn = server.clone();
         out.insert(m.node.clone(), Ok(()));
+        if m.os.as_deref() == Some("AIX") {
+            // AIX firmware sends its bootp request straight to the bootlist's bserver: that
+            // is the direct boot; NIM, not dhcpd, answers it.
+            aix.entry(server).or_default().push(m.node.clone());
+            continue;
+        }
         add.entry(server.clone()).or_default().push(m.node.clone());
         let list = facts
             .nodes
@@ -142,9 +149,6 @@ fn arrange_direct(
                     .or_default()
                     .push(m.node.clone());
             }
-        }
-        if m.os.as_deref() == Some("AIX") {
-            aix.entry(server).or_default().push(m.node.clone());
         }
     }
     let exec = ExecArgs {

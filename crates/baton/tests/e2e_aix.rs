@@ -292,6 +292,55 @@ fn e2e_aix_retiring_sn_moves_aix_node_and_statelite_then_rollback() {
             .unwrap(),
         "written on sn2\n"
     );
+
+    // rnetboot -d on the AIX node: its bootlist names its xcatmaster (no DHCP change: the
+    // firmware's bootp goes straight to bserver), then the BMC (a simulator in mn) boots it.
+    if common::bmc::skip("e2e_aix_retiring_sn (rnetboot -d part)") {
+        return;
+    }
+    bed.exec_ok("mn", &["mkdir", "-p", "/var/tmp/bmc"]).unwrap();
+    let dir = bed.host_path("mn", "/var/tmp/bmc").unwrap();
+    let run = |args: &[&str]| bed.command("mn", args).unwrap();
+    let sim = common::bmc::Sim::start_in(
+        &dir,
+        std::path::Path::new("/var/tmp/bmc"),
+        16623,
+        &run,
+        "admin",
+        "pw-aix",
+        false,
+    );
+    put(
+        bed,
+        "mn",
+        "/var/tmp/ipmi.csv",
+        b"#node,bmc,username,password\n\"cn1\",\"127.0.0.1:16623\",\"admin\",\"pw-aix\"\n",
+    );
+    assert_eq!(
+        baton(bed, &["tabrestore", "/var/tmp/ipmi.csv"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let dhcpd = bed.read_node_text("sn1", "/etc/dhcp/dhcpd.conf").unwrap();
+    let out = baton(bed, &["rnetboot", "cn1", "-d"]);
+    assert_eq!(out.status.code(), Some(0));
+    let sn1 = bed.compute_ip("sn1").unwrap();
+    let cn_ip = bed.compute_ip("cn1").unwrap();
+    assert_eq!(
+        calls(bed, "cn1")[14..],
+        [
+            "netstat -in".to_string(),
+            format!("bootlist -m normal ent0 bserver={sn1} client={cn_ip}"),
+            "bootlist -m normal -o".to_string(),
+        ]
+    );
+    assert_eq!(
+        bed.read_node_text("sn1", "/etc/dhcp/dhcpd.conf").unwrap(),
+        dhcpd,
+        "AIX: no dhcpd change"
+    );
+    assert_eq!(sim.actions_after(2), ["boot pxe", "power 1"]);
 }
 
 #[test]
