@@ -61,6 +61,7 @@ while [ $# -gt 1 ]; do
 done
 [ -n "$name" ] && [ -n "$master" ] || { echo "0042-001 niminit: missing attribute" >&2; exit 1; }
 [ -f /etc/niminfo ] && { echo "0042-053 niminit: /etc/niminfo already exists" >&2; exit 1; }
+[ -f /etc/aixemu/niminit-fails ] && { echo "0042-008 niminit: Request denied - $master is not reachable" >&2; exit 1; }
 printf '#------------------ Network Install Manager ---------------\nexport NIM_NAME=%s\nexport NIM_CONFIGURATION=standalone\nexport NIM_MASTER_HOSTNAME=%s\n' "$name" "$master" > /etc/niminfo
 "#,
     ),
@@ -174,7 +175,9 @@ fn expected_calls(bed: &Bed, cn: &str, sn: &str) -> Vec<String> {
     ]
 }
 
-fn assert_aix_node_on(bed: &Bed, cn: &str, sn: &str) {
+/// `cn`'s AIX files name `sn`; its default route is via `sn` too unless `site_gw` (a default
+/// gateway that is not a service node, which baton leaves alone) is given.
+fn assert_aix_node_on(bed: &Bed, cn: &str, sn: &str, site_gw: Option<&str>) {
     let ip = bed.compute_ip(sn).unwrap();
     assert_eq!(
         bed.read_node_text(cn, "/etc/xcatinfo").unwrap(),
@@ -188,8 +191,11 @@ fn assert_aix_node_on(bed: &Bed, cn: &str, sn: &str) {
     );
     assert_eq!(
         bed.read_node_text(cn, "/etc/aixemu/defaults").unwrap(),
-        format!("{ip}\n"),
-        "{cn}: the only default route is via {sn}"
+        format!(
+            "{}\n",
+            site_gw.map(str::to_string).unwrap_or(ip.to_string())
+        ),
+        "{cn}: the default route"
     );
     let cn_ip = bed.compute_ip(cn).unwrap();
     assert_eq!(
@@ -236,7 +242,7 @@ fn e2e_aix_retiring_sn_moves_aix_node_and_statelite_then_rollback() {
     let out = baton(bed, &["snmove", "-s", "sn1", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "both service nodes are up");
     assert_eq!(calls(bed, "cn1"), expected_calls(bed, "cn1", "sn2"));
-    assert_aix_node_on(bed, "cn1", "sn2");
+    assert_aix_node_on(bed, "cn1", "sn2", None);
     assert_eq!(
         bed.read_node_text("cn1", "/etc/niminfo.baton-old").unwrap(),
         "export NIM_NAME=cn1\nexport NIM_MASTER_HOSTNAME=sn1\n",
@@ -284,7 +290,7 @@ fn e2e_aix_retiring_sn_moves_aix_node_and_statelite_then_rollback() {
     let out = baton(bed, &["rollback", "1", "--yes"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(tabdump(bed, "statelite"), statelite_before);
-    assert_aix_node_on(bed, "cn1", "sn1");
+    assert_aix_node_on(bed, "cn1", "sn1", None);
     let all = calls(bed, "cn1");
     assert_eq!(all[7..], expected_calls(bed, "cn1", "sn1")[..]);
     assert_eq!(
@@ -350,45 +356,83 @@ fn e2e_aix_dead_sn_leaves_statelite_pending_until_resume_and_liteonly_moves_noth
     };
     let bed: &mut Bed = &mut guard;
     make_aix(bed, "cn1", "sn1");
+    // cn1's default gateway is the site's router, not its SN: the route is left alone. And its
+    // niminit fails this time.
+    put(bed, "cn1", "/etc/aixemu/defaults", b"192.0.2.1\n");
+    put(bed, "cn1", "/etc/aixemu/niminit-fails", b"");
+    let niminfo = bed.read_node_text("cn1", "/etc/niminfo").unwrap();
     bed.kill_node("sn1").unwrap();
 
     let out = baton(bed, &["snmove", "-s", "sn1", "--yes"]);
+    assert_eq!(out.status.code(), Some(4), "partial");
+    let sn2 = bed.compute_ip("sn2").unwrap();
+    let cn_ip = bed.compute_ip("cn1").unwrap();
     assert_eq!(
-        out.status.code(),
-        Some(4),
-        "partial: the statelite copy waits"
+        calls(bed, "cn1"),
+        [
+            "niminit -a name=cn1 -a master=sn2".to_string(),
+            "netstat -rn".into(),
+            "netstat -in".into(),
+            format!("bootlist -m normal ent0 gateway={sn2} bserver={sn2} client={cn_ip}"),
+            "bootlist -m normal -o".into(),
+        ],
+        "no route change: sn1 was not the default gateway"
+    );
+    assert_eq!(
+        bed.read_node_text("cn1", "/etc/niminfo").unwrap(),
+        niminfo,
+        "a failed niminit puts the old niminfo back"
     );
     let j = journal(bed, 1);
+    let step = |kind: &str| {
+        j["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["kind"] == kind)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(step_state(&j, "statelite-sync"), ["pending"]);
-    let sync = j["steps"]
-        .as_array()
+    let why = step("statelite-sync")["results"]["cn1"]
+        .as_str()
         .unwrap()
-        .iter()
-        .find(|s| s["kind"] == "statelite-sync")
-        .unwrap();
-    let why = sync["results"]["cn1"].as_str().unwrap();
+        .to_string();
     assert!(
         why.starts_with("unreachable: sn1:") && why.contains("statelite persistent files"),
         "{why}"
     );
-    for kind in ["niminit", "xcatinfo", "route", "bootlist"] {
+    assert_eq!(step("niminit")["state"], "failed");
+    let why = step("niminit")["results"]["cn1"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("0042-008 niminit: Request denied"), "{why}");
+    for kind in ["xcatinfo", "route", "bootlist"] {
         assert_eq!(step_state(&j, kind), ["done"], "{kind}");
     }
-    assert_aix_node_on(bed, "cn1", "sn2");
     assert!(bed
         .read_node_file("sn2", "/var/statelite/cn1/etc/keep.conf")
         .is_err());
 
-    // sn1 is back: resume copies the files (and cleans sn1 up).
+    // sn1 is back and niminit works again: resume copies the files and runs niminit (and
+    // cleans sn1 up); nothing else runs again on the node.
+    bed.exec_ok("cn1", &["rm", "/etc/aixemu/niminit-fails"])
+        .unwrap();
     bed.revive("sn1").unwrap();
     let out = baton(bed, &["resume", "1"]);
     assert_eq!(out.status.code(), Some(0));
+    assert_aix_node_on(bed, "cn1", "sn2", Some("192.0.2.1"));
     assert_eq!(
         bed.read_node_text("sn2", "/var/statelite/cn1/etc/keep.conf")
             .unwrap(),
         "persistent state of cn1\n"
     );
-    assert_eq!(calls(bed, "cn1").len(), 7, "resume did not redo node steps");
+    assert_eq!(
+        calls(bed, "cn1")[5..],
+        ["niminit -a name=cn1 -a master=sn2".to_string()],
+        "resume redid only niminit"
+    );
 
     // -l is refused for Linux nodes, and changes nothing.
     let noderes = tabdump(bed, "noderes");
@@ -414,7 +458,7 @@ fn e2e_aix_dead_sn_leaves_statelite_pending_until_resume_and_liteonly_moves_noth
             .unwrap(),
         "newer on sn2\n"
     );
-    assert_eq!(calls(bed, "cn1").len(), 7, "-l does not touch the node");
+    assert_eq!(calls(bed, "cn1").len(), 6, "-l does not touch the node");
     let j = journal(bed, 2);
     let kinds: Vec<&str> = j["steps"]
         .as_array()
