@@ -981,6 +981,12 @@ fn liteonly_plans_only_the_copy_and_bad_statelite_rows_are_named() {
     let (code, _, err) = c.snmove(&["cn1", "-l", "-D", "sn2-eth1"]);
     assert_eq!(code, 2);
     assert!(err.contains("The liteonly option is not valid"), "{err}");
+    // Any other value than no: refused too (xCAT would do a full move).
+    c.ok(&["chdef", "-t", "site", "sharedinstall=all"]);
+    let (code, _, err) = c.snmove(&["cn1", "-l", "-D", "sn2-eth1", "--yes"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("needs site.sharedinstall=no"), "{err}");
+    assert_eq!(c.dump(&["noderes", "nodehm", "statelite"]), before);
     // A statemnt baton cannot follow is an error naming the node, before anything changes.
     for bad in ["sn1-eth1:/lite/$node", "sn1-eth1:relative", "nocolon"] {
         let c = aix_cluster(bad);

@@ -382,6 +382,12 @@ pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv
             "The liteonly option is not valid when using a shared file system across service nodes.",
         ));
     }
+    if req.liteonly && sharedinstall != "no" {
+        // xCAT does a full move here (a bug); -l must never move anything.
+        return Err(TakeoverError::validation(format!(
+            "The liteonly option needs site.sharedinstall=no (it is '{sharedinstall}'): there are no statelite files to copy between service nodes."
+        )));
+    }
     let nimtypes = if aix > 0 {
         nimtypes(snap, &nodes, &nodetype)?
     } else {
