@@ -84,6 +84,8 @@ pub enum Command {
     Nodeset(crate::svccmds::NodesetArgs),
     /// Write the nodes' console entries in conserver.cf (conserver host and management node)
     Makeconservercf(crate::svccmds::MakeconservercfArgs),
+    /// Network-boot nodes through their BMC (IPMI); -d: only their xcatmaster answers
+    Rnetboot(crate::rnetboot::RnetbootArgs),
     /// Write man pages (baton.1, baton-snmove.1, ..., snmove.1) into a directory
     Man(ManArgs),
     /// Print a shell completion script

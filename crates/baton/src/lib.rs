@@ -8,6 +8,7 @@ mod migrate;
 mod nodecmds;
 mod objcmds;
 mod quickstart;
+mod rnetboot;
 mod snmove;
 mod svccmds;
 mod tablecmds;
@@ -81,6 +82,7 @@ fn run(args: cli::Cli) -> Result<(), Failure> {
         cli::Command::Makedhcp(a) => svccmds::makedhcp(&url, a),
         cli::Command::Nodeset(a) => svccmds::nodeset(&url, a),
         cli::Command::Makeconservercf(a) => svccmds::makeconservercf(&url, a),
+        cli::Command::Rnetboot(a) => rnetboot::run(&url, a),
         cli::Command::Man(a) => cli::man(a),
         cli::Command::Completions(a) => cli::completions(a),
     }

@@ -29,6 +29,16 @@ SELECTING NODES
   `ip -o addr` over ssh, or with --offline from the database (hosts.ip, hosts.otherinterfaces,
   nics.nicips).
 
+AIX NODES (nodetype.os = AIX; all moved nodes AIX or none)
+  Instead of DHCP and boot files: niminit against the new SN for standalone (diskful) images
+  (nimimage.nimtype), XCATSERVER in /etc/xcatinfo (other keys kept), `route change default`
+  only where the old SN is the node's only default gateway (netstat -rn), and `bootlist -m
+  normal DEV ... bserver=NEW`. With site.sharedinstall=no, statelite rows (statemnt) naming the
+  old SN are rewritten for the moved nodes in the same transaction, and each node's persistent
+  directory DIR/NODE is copied with rsync, run on the old SN, to the new SN (pending until the
+  old SN is reachable). -l does only that copy and changes nothing else. Rows and nfsserver
+  values naming another (external NFS) server are left alone; such nodes are not rebooted.
+
 PRE-FLIGHT CHECKS (before anything changes; --force overrides)
   The destination is a defined service node (nodelist and servicenode tables), it is reachable
   over ssh (not checked with --offline), it is not the node's current service node, and it has
@@ -364,11 +374,16 @@ pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
             eprintln!("Warning: {w}");
         }
     }
+    if !a.json {
+        for n in &plan.notes {
+            eprintln!("Note: {n}");
+        }
+    }
     if !a.yes && std::io::stdin().is_terminal() {
         print!("{}", takeover::report::plan_text(&plan));
         confirm(&format!("Move {} nodes?", plan.nodes.len()), false)?;
     }
-    if !a.json {
+    if !a.json && !a.liteonly {
         println!("Setting new values in the xCAT database.");
     }
     let mut words: Vec<String> = std::env::args().skip(1).collect();
@@ -411,12 +426,18 @@ pub fn report_outcome(
         }
         print_json(&v)?;
     } else {
-        if let Some(p) = plan {
-            println!(
+        match plan {
+            Some(p) if p.request.liteonly => println!(
+                "Journal entry {}: statelite directories of {} nodes (-l: nothing moved).",
+                o.journal_id,
+                p.nodes.iter().filter(|n| !n.statelite.is_empty()).count()
+            ),
+            Some(p) => println!(
                 "Journal entry {}: {} nodes switched in the database.",
                 o.journal_id,
                 p.nodes.len()
-            );
+            ),
+            None => {}
         }
         for (s, r) in &o.steps {
             println!("  {:>3}. [{}] {}", s.id, r.state.as_str(), r.detail);

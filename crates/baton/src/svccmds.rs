@@ -145,7 +145,10 @@ fn nodes_of(db: &mut ClusterDb, range: Option<&str>) -> Result<Vec<String>, Fail
 }
 
 /// The nodes as a plan that moves nothing: each stays with its current servers.
-fn standing_plan(facts: &steps::sn::Facts, nodes: &[String]) -> Result<Vec<NodeMove>, Failure> {
+pub(crate) fn standing_plan(
+    facts: &steps::sn::Facts,
+    nodes: &[String],
+) -> Result<Vec<NodeMove>, Failure> {
     let resolver = remote::resolve::SystemResolver::new(true);
     let addr = |name: &str| -> Option<String> {
         if name.parse::<std::net::IpAddr>().is_ok() {
@@ -212,6 +215,7 @@ fn steps_by_host(
             nodes: nodes.clone(),
             scripts: vec![],
             provmethod: provmethod.map(str::to_string),
+            aix: false,
         })
         .collect()
 }
@@ -230,6 +234,7 @@ fn run_steps(
         steps: steps.clone(),
         warnings: vec![],
         forced: vec![],
+        notes: vec![],
     };
     let mut not_done = Vec::new();
     for s in &steps {

@@ -855,3 +855,145 @@ fn a_node_whose_hosts_ip_is_not_an_address_is_named_without_asking_dns() {
         "Error: Could not resolve node 'cn1'. (its hosts.ip '10.1.999.1' is not an address)\n"
     );
 }
+
+/// cn1 as an AIX standalone node with a statelite row on `statemnt`.
+fn aix_cluster(statemnt: &str) -> Cluster {
+    let c = Cluster::new();
+    c.restore(
+        "nodetype",
+        "#node,os,arch,provmethod\n\"cn1\",\"AIX\",\"ppc64\",\"aix71\"\n",
+    );
+    c.restore("nimimage", "#imagename,nimtype\n\"aix71\",\"standalone\"\n");
+    c.restore(
+        "statelite",
+        &format!("#node,image,statemnt,mntopts,comments,disable\n\"compute\",,\"{statemnt}\",\"soft\",,\n"),
+    );
+    c
+}
+
+#[test]
+fn aix_plan_runs_the_aix_steps_and_moves_the_statelite_row() {
+    let c = aix_cluster("sn1-eth1:/statelite");
+    let p = c.plan(&["cn1", "-D", "sn2-eth1"]);
+    assert_eq!(
+        steps(&p),
+        [
+            "statelite-sync",
+            "consoles",
+            "niminit",
+            "xcatinfo",
+            "route",
+            "bootlist",
+            "postscripts",
+            "cleanup-old-sn"
+        ]
+    );
+    let s = &p["plan"]["steps"];
+    assert_eq!(s[0]["sn"], "sn1", "the copy runs on the old SN");
+    assert_eq!(s[3]["aix"], true);
+    let n = &p["plan"]["nodes"][0];
+    assert_eq!(n["statelite"], serde_json::json!(["/statelite"]));
+    assert_eq!(n["nimtype"], "standalone");
+    let lite: Vec<&serde_json::Value> = n["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["table"] == "statelite")
+        .collect();
+    assert_eq!(lite.len(), 1);
+    assert_eq!(lite[0]["old"], "sn1-eth1:/statelite");
+    assert_eq!(lite[0]["new"], "sn2-eth1:/statelite");
+    // The old SN's address names it too; a diskless image gets no niminit.
+    let c = aix_cluster("10.1.0.1:/statelite");
+    c.restore("nimimage", "#imagename,nimtype\n\"aix71\",\"diskless\"\n");
+    let p = c.plan(&["cn1", "-D", "sn2-eth1"]);
+    assert!(!steps(&p).contains(&"niminit".to_string()));
+    assert_eq!(
+        p["plan"]["nodes"][0]["statelite"],
+        serde_json::json!(["/statelite"])
+    );
+    // Applied, the row is the node's own and the group's row stays.
+    let (code, _, _) = c.snmove(&["cn1", "-D", "sn2-eth1", "-i", "--yes"]);
+    assert_eq!(code, PARTIAL, "the fake ssh runs no step");
+    let dump = c.ok(&["tabdump", "statelite"]);
+    assert!(
+        dump.contains("\"compute\",,\"10.1.0.1:/statelite\",\"soft\",,\n"),
+        "{dump}"
+    );
+    assert!(
+        dump.contains("\"cn1\",,\"sn2-eth1:/statelite\",,,\n"),
+        "{dump}"
+    );
+    assert_eq!(
+        c.attr("cn1", "statelite.mntopts"),
+        "soft",
+        "still inherited"
+    );
+}
+
+#[test]
+fn external_servers_are_left_alone_and_said_so() {
+    let c = aix_cluster("nfs1:/statelite");
+    c.ok(&["chdef", "cn1", "nfsserver=nfs1"]);
+    let p = c.plan(&["cn1", "-D", "sn2-eth1"]);
+    assert!(!steps(&p).contains(&"statelite-sync".to_string()));
+    let n = &p["plan"]["nodes"][0];
+    assert!(n["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["table"] != "statelite" && c["attr"] != "nfsserver"));
+    let notes = p["plan"]["notes"].to_string();
+    assert!(
+        notes.contains("cn1: statelite server nfs1 is not the old service node"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("cn1 keeps the external NFS server nfs1")
+            && notes.contains("does not reboot"),
+        "{notes}"
+    );
+    let text = c.ok(&["snmove", "cn1", "-D", "sn2-eth1", "--dry-run"]);
+    assert!(
+        text.contains("Note: cn1 keeps the external NFS server nfs1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn liteonly_plans_only_the_copy_and_bad_statelite_rows_are_named() {
+    let c = aix_cluster("sn1-eth1:/statelite");
+    let p = c.plan(&["cn1", "-l", "-D", "sn2-eth1"]);
+    assert_eq!(steps(&p), ["statelite-sync"]);
+    assert_eq!(p["plan"]["nodes"][0]["changes"], serde_json::json!([]));
+    let before = c.dump(&["noderes", "nodehm", "statelite"]);
+    let (code, _, _) = c.snmove(&["cn1", "-l", "-D", "sn2-eth1", "--yes"]);
+    assert_eq!(code, PARTIAL, "the fake ssh copies nothing: pending");
+    assert_eq!(
+        c.dump(&["noderes", "nodehm", "statelite"]),
+        before,
+        "-l moves nothing"
+    );
+    let o = c.baton(&["rollback", "1", "--yes"]);
+    assert_eq!(o.status.code(), Some(2));
+    // sharedinstall=sns refuses -l (V17).
+    c.ok(&["chdef", "-t", "site", "sharedinstall=sns"]);
+    let (code, _, err) = c.snmove(&["cn1", "-l", "-D", "sn2-eth1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("The liteonly option is not valid"), "{err}");
+    // Any other value than no: refused too (xCAT would do a full move).
+    c.ok(&["chdef", "-t", "site", "sharedinstall=all"]);
+    let (code, _, err) = c.snmove(&["cn1", "-l", "-D", "sn2-eth1", "--yes"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("needs site.sharedinstall=no"), "{err}");
+    assert_eq!(c.dump(&["noderes", "nodehm", "statelite"]), before);
+    // A statemnt baton cannot follow is an error naming the node, before anything changes.
+    for bad in ["sn1-eth1:/lite/$node", "sn1-eth1:relative", "nocolon"] {
+        let c = aix_cluster(bad);
+        let before = c.dump(&["noderes", "statelite"]);
+        let (code, _, err) = c.snmove(&["cn1", "-D", "sn2-eth1", "--yes"]);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains("cn1: statelite.statemnt"), "{err}");
+        assert_eq!(c.dump(&["noderes", "statelite"]), before);
+    }
+}

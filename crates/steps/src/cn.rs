@@ -54,8 +54,36 @@ impl CnRunner {
         };
         let tag = i.to_string();
         match step.kind {
+            StepKind::Xcatinfo if step.aix => vec![op(vec!["aixinfo".into(), tag, master_ip])],
             StepKind::Xcatinfo => vec![op(vec!["xcatinfo".into(), tag, master_ip])],
+            StepKind::Route if step.aix => vec![op(vec![
+                "aixroute".into(),
+                tag,
+                m.old_xm_ip.clone().unwrap_or_default(),
+                master_ip,
+            ])],
             StepKind::Route => vec![op(vec!["route".into(), tag, master_ip])],
+            // niminit names the new SN as the management node knows it (§5.2.2).
+            StepKind::Niminit => vec![op(vec![
+                "niminit".into(),
+                tag,
+                m.node.clone(),
+                m.new_sn.clone(),
+            ])],
+            StepKind::Bootlist => {
+                let gateway = match m.gateway.as_deref() {
+                    Some("<xcatmaster>") => master_ip.clone(),
+                    Some(g) if g.parse::<std::net::IpAddr>().is_ok() => g.to_string(),
+                    _ => String::new(),
+                };
+                vec![op(vec![
+                    "bootlist".into(),
+                    tag,
+                    m.ip.clone().unwrap_or_default(),
+                    gateway,
+                    master_ip,
+                ])]
+            }
             StepKind::Postscripts => {
                 let mut ops = Vec::new();
                 for s in &step.scripts {

@@ -9,9 +9,9 @@ strip_block() { # path
   awk '/^# xCAT settings START/{s=1;next} /^# xCAT settings END/{s=0;next} !s{print}' "$1"
 }
 
-op_xcatinfo() { # tag value
-  f=/opt/xcat/xcatinfo
-  mkdir -p /opt/xcat || { fail "$1" "cannot create /opt/xcat"; return; }
+op_xcatinfo() { # tag value [file]
+  f=${3:-/opt/xcat/xcatinfo}
+  mkdir -p "$(dirname $f)" || { fail "$1" "cannot create $(dirname $f)"; return; }
   cur=""; [ -f $f ] && cur=$(cat $f)
   new=$(printf '%s\n' "$cur" | awk -v v="$2" 'BEGIN{d=0} /^$/{next} /^XCATSERVER=/{print "XCATSERVER=" v; d=1; next} {print} END{if(!d) print "XCATSERVER=" v}')
   install_file $f "$new
@@ -22,6 +22,53 @@ op_xcatinfo() { # tag value
 op_route() { # tag gateway
   out=$(ip route replace default via "$2" 2>&1) || { fail "$1" "ip route replace default via $2: $out"; return; }
   ip route show default | grep -q "via $2 " && ok "$1" || fail "$1" "the default route is not via $2"
+}
+
+# AIX (§5.2). netstat, route, niminit and bootlist are AIX's own commands, found in PATH.
+
+# Default gateways in `netstat -rn`: the Gateway column of the "default" rows.
+aix_defaults() {
+  netstat -rn 2>/dev/null | awk '$1 == "default" { print $2 }'
+}
+
+op_aixroute() { # tag old-gateway new-gateway
+  defs=$(aix_defaults) || { fail "$1" "netstat -rn failed"; return; }
+  if printf '%s\n' "$defs" | grep -qxF "$3"; then ok "$1"; return; fi
+  # Only when the old service node is the only default gateway: any other is the site's.
+  if [ -z "$2" ] || [ "$defs" != "$2" ]; then ok "$1"; return; fi
+  out=$(route change default "$3" 2>&1) || { fail "$1" "route change default $3: $out"; return; }
+  aix_defaults | grep -qxF "$3" && ok "$1" || fail "$1" "netstat -rn shows no default route via $3"
+}
+
+op_niminit() { # tag node master
+  f=/etc/niminfo
+  if [ -f $f ] && grep -q "NIM_MASTER_HOSTNAME=$3\$" $f; then ok "$1"; return; fi
+  # niminit registers anew only without an old niminfo; keep it to put back on failure.
+  [ -f $f ] && { mv -f $f $f.baton-old || { fail "$1" "cannot move $f aside"; return; }; }
+  out=$(niminit -a "name=$2" -a "master=$3" 2>&1) || {
+    [ -f $f.baton-old ] && mv -f $f.baton-old $f
+    fail "$1" "niminit -a name=$2 -a master=$3: $(printf '%s' "$out" | tail -n 2)"; return
+  }
+  grep -q "NIM_MASTER_HOSTNAME=$3\$" $f 2>/dev/null && ok "$1" || fail "$1" "$f does not name $3 after niminit"
+}
+
+op_bootlist() { # tag node-ip gateway bserver
+  # The interface carrying the node's address (column 4 of netstat -in), as its boot device.
+  ifc=$(netstat -in 2>/dev/null | awk -v ip="$2" '$4 == ip { print $1; exit }')
+  [ -n "$ifc" ] || { fail "$1" "no interface with address $2 in netstat -in"; return; }
+  case $ifc in
+    hf*) dev=hfi${ifc#hf} ;;
+    en*) dev=ent${ifc#en} ;;
+    et*) dev=ent${ifc#et} ;;
+    *) fail "$1" "cannot map interface $ifc to a boot device"; return ;;
+  esac
+  if [ -n "$3" ]; then
+    out=$(bootlist -m normal "$dev" "gateway=$3" "bserver=$4" "client=$2" 2>&1)
+  else
+    out=$(bootlist -m normal "$dev" "bserver=$4" "client=$2" 2>&1)
+  fi || { fail "$1" "bootlist -m normal $dev: $out"; return; }
+  bootlist -m normal -o 2>/dev/null | head -n 1 | grep -q "^$dev.*bserver=$4" && ok "$1" \
+    || fail "$1" "bootlist -m normal -o does not start with $dev bserver=$4"
 }
 
 op_syslog() { # tag master block
@@ -68,6 +115,10 @@ while [ $# -gt 0 ]; do
   case $op in
     env) export "$2=$3"; shift 3 ;;
     xcatinfo) op_xcatinfo "$2" "$3"; shift 3 ;;
+    aixinfo) op_xcatinfo "$2" "$3" /etc/xcatinfo; shift 3 ;;
+    aixroute) op_aixroute "$2" "$3" "$4"; shift 4 ;;
+    niminit) op_niminit "$2" "$3" "$4"; shift 4 ;;
+    bootlist) op_bootlist "$2" "$3" "$4" "$5"; shift 5 ;;
     route) op_route "$2" "$3"; shift 3 ;;
     syslog) op_syslog "$2" "$3" "$4"; shift 4 ;;
     ntp) op_ntp "$2" "$3"; shift 3 ;;

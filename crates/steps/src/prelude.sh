@@ -2,7 +2,8 @@
 # daemon restarts. Every value arrives as its own argument or on standard input: nothing here
 # is evaluated as shell code.
 set -u
-PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+# The session's own PATH first (a site's commands, AIX's), then the system directories.
+PATH=$PATH:/usr/sbin:/usr/bin:/sbin:/bin
 umask 022
 ok() { echo "BATON $1 ok"; }
 fail() { t=$1; shift; printf 'BATON %s fail %s\n' "$t" "$(printf '%s' "$*" | tr '\n' ' ')"; }

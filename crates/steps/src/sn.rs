@@ -918,6 +918,37 @@ impl SnRunner {
                     }
                     sent.insert(i, names);
                 }
+                StepKind::StateliteSync => {
+                    // On the old SN (this session's host): push DIR/<node> to the new SN, as
+                    // xCAT's snmove does (§6.1, S2).
+                    let mut names = Vec::new();
+                    for (m, _) in &here {
+                        if !remote::is_valid_host(&m.new_sn) {
+                            fail!(&m.node, format!("'{}' is not a valid host name", m.new_sn));
+                            continue;
+                        }
+                        if let Some(bad) = m.statelite.iter().find(|d| !safe_path(d)) {
+                            fail!(
+                                &m.node,
+                                format!("statelite directory '{bad}' is not a plain absolute path")
+                            );
+                            continue;
+                        }
+                        let ntag = format!("{i}/{}", m.node);
+                        for dir in &m.statelite {
+                            ops.push(
+                                "lite",
+                                &ntag,
+                                &[dir.clone(), m.node.clone(), m.new_sn.clone()],
+                                &[],
+                            );
+                        }
+                        names.push(m.node.clone());
+                    }
+                    if !names.is_empty() {
+                        sent.insert(i, names);
+                    }
+                }
                 _ => {
                     for (m, _) in &here {
                         fail!(
@@ -1090,6 +1121,9 @@ impl takeover::StepRunner for SnRunner {
                     report.get(&format!("{i}/{n}")),
                     report.get(&i.to_string()),
                 ) {
+                    (Some(why), _, _) if steps[*i].kind == StepKind::StateliteSync => format!(
+                        "unreachable: {sn}: {why}: the node's statelite persistent files are only there; they are copied when it is back (baton resume)"
+                    ),
                     (Some(why), _, _) => format!("unreachable: {sn}: {why}"),
                     (_, Some(Err(e)), _) | (_, None, Some(Err(e))) => format!("failed: {e}"),
                     (_, Some(Ok(())), Some(Err(e))) => format!("failed: {e}"),

@@ -234,8 +234,18 @@ op_files() {
   ok "$tag"
 }
 
+# AIX statelite (xCAT's snmove S2): copy a node's persistent directory DIR/NODE from here (the
+# old service node) to the same DIR on the new one, with xCAT's rsync flags.
+op_lite() { # tag dir node target
+  src="${2%/}/$3"
+  [ -d "$src" ] || { fail "$1" "no directory $src on $(hostname)"; return; }
+  out=$(rsync -arlHpEAogDz "$src" "$4:$2" 2>&1) \
+    && ok "$1" || fail "$1" "rsync $src to $4:$2 failed: $(printf '%s' "$out" | tail -n 2)"
+}
+
 while [ $# -gt 0 ]; do
   case $1 in
+    lite) op_lite "$2" "$3" "$4" "$5"; shift 5 ;;
     dhcp) op_dhcp "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9"; shift 9 ;;
     cons) op_cons "$2" "$3" "$4" "$5" "$6" "$7"; shift 7 ;;
     files) op_files "$2" "$3" "$4"; shift 4 ;;

@@ -486,6 +486,11 @@ pub fn rollback(
             "journal entry {id} is already rolled back"
         )));
     }
+    if plan.request.liteonly {
+        return Err(TakeoverError::validation(format!(
+            "journal entry {id} only copied statelite directories (-l) and moved nothing; there is nothing to roll back"
+        )));
+    }
     let nodes: Vec<String> = plan.nodes.iter().map(|n| n.node.clone()).collect();
     let touched = touched(&plan);
     let mut current: HashMap<&str, HashMap<String, Vec<Value>>> = HashMap::new();
@@ -640,5 +645,6 @@ pub fn inverse(plan: &Plan) -> Plan {
         steps,
         warnings: Vec::new(),
         forced: Vec::new(),
+        notes: Vec::new(),
     }
 }

@@ -278,6 +278,8 @@ struct StoredPlan {
     steps: Vec<Step>,
     warnings: Vec<String>,
     forced: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -318,6 +320,7 @@ impl StoredPlan {
             steps,
             warnings: plan.warnings.clone(),
             forced: plan.forced.clone(),
+            notes: plan.notes.clone(),
         }
     }
 
@@ -350,6 +353,7 @@ impl StoredPlan {
             steps,
             warnings: self.warnings,
             forced: self.forced,
+            notes: self.notes,
         }
     }
 }
@@ -393,6 +397,7 @@ mod tests {
                 table: "noderes".into(),
                 row: Some(vec![("servicenode".into(), Some(new_sn.into()))]),
             }],
+            ..MoveShape::default()
         };
         NodeMove::new(name.into(), Some(ip.into()), shape)
     }
@@ -412,10 +417,12 @@ mod tests {
                 nodes: vec!["cn1".into(), "cn3".into()],
                 scripts: Vec::new(),
                 provmethod: None,
+                aix: false,
             }],
             nodes,
             warnings: vec!["w".into()],
             forced: Vec::new(),
+            notes: vec!["n".into()],
         }
     }
 

@@ -88,6 +88,13 @@ impl NodeMove {
     }
 }
 
+impl NodeMove {
+    /// This node's own copy of its shape, to change (the other nodes keep theirs).
+    pub fn shape_mut(&mut self) -> &mut MoveShape {
+        Arc::make_mut(&mut self.shape)
+    }
+}
+
 impl std::ops::Deref for NodeMove {
     type Target = MoveShape;
     fn deref(&self) -> &MoveShape {
@@ -116,6 +123,17 @@ pub struct MoveShape {
     pub gateway_follows: bool,
     /// Postscripts to rerun (by the postscript rules of xCAT's snmove).
     pub scripts: Vec<String>,
+    /// AIX: `nimimage.nimtype` of the node's provmethod (`standalone` = diskful, `diskless`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nimtype: Option<String>,
+    /// The network's gateway as the networks table says it (`<xcatmaster>` or an address);
+    /// AIX's bootlist names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// Statelite persistent directories (the `statemnt` directory; the node's own is
+    /// `DIR/<node>`) to copy from the old service node to the new one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statelite: Vec<String>,
     pub changes: Vec<Change>,
     /// Filled in at commit: the node's own rows as they were, and as the run left them.
     #[serde(default)]
@@ -169,14 +187,23 @@ pub enum StepKind {
     Postscripts,
     /// Remove the moved nodes from the old SN's DHCP, boot and console configs.
     CleanupOldSn,
+    /// AIX statelite: rsync each node's persistent directories from the old SN (where this
+    /// step runs) to the new one.
+    StateliteSync,
+    /// AIX standalone nodes: `niminit` against the new SN.
+    Niminit,
+    /// AIX: `bootlist -m normal <dev> ... bserver=<new SN>`.
+    Bootlist,
 }
 
 impl StepKind {
     pub fn side(self) -> Side {
         match self {
-            StepKind::Consoles | StepKind::Dhcp | StepKind::Bootfiles | StepKind::CleanupOldSn => {
-                Side::Sn
-            }
+            StepKind::Consoles
+            | StepKind::Dhcp
+            | StepKind::Bootfiles
+            | StepKind::CleanupOldSn
+            | StepKind::StateliteSync => Side::Sn,
             _ => Side::Cn,
         }
     }
@@ -189,6 +216,9 @@ impl StepKind {
             StepKind::Route => "route",
             StepKind::Postscripts => "postscripts",
             StepKind::CleanupOldSn => "cleanup-old-sn",
+            StepKind::StateliteSync => "statelite-sync",
+            StepKind::Niminit => "niminit",
+            StepKind::Bootlist => "bootlist",
         }
     }
 }
@@ -208,6 +238,10 @@ pub struct Step {
     /// A provisioning method for a `bootfiles` step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provmethod: Option<String>,
+    /// The nodes are AIX nodes (xcatinfo is /etc/xcatinfo, the route is decided from
+    /// `netstat -rn`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub aix: bool,
 }
 
 impl Step {
@@ -226,9 +260,19 @@ impl Step {
                 self.sn,
                 self.provmethod.as_deref().unwrap_or("no provmethod")
             ),
-            StepKind::Xcatinfo => {
-                format!("{nodes} of {}: XCATSERVER in /opt/xcat/xcatinfo", self.sn)
-            }
+            StepKind::Xcatinfo => format!(
+                "{nodes} of {}: XCATSERVER in {}",
+                self.sn,
+                if self.aix {
+                    "/etc/xcatinfo"
+                } else {
+                    "/opt/xcat/xcatinfo"
+                }
+            ),
+            StepKind::Route if self.aix => format!(
+                "{nodes} of {}: default route changed to the new service node where the old one was the only default gateway (netstat -rn)",
+                self.sn
+            ),
             StepKind::Route => format!(
                 "{nodes} of {}: default route via the new service node",
                 self.sn
@@ -238,6 +282,18 @@ impl Step {
             }
             StepKind::CleanupOldSn => format!(
                 "{}: remove {nodes} from its DHCP, boot and console configs",
+                self.sn
+            ),
+            StepKind::StateliteSync => format!(
+                "{}: rsync the statelite persistent directories of {nodes} to their new service node",
+                self.sn
+            ),
+            StepKind::Niminit => format!(
+                "{nodes} of {}: niminit -a name=NODE -a master={}",
+                self.sn, self.sn
+            ),
+            StepKind::Bootlist => format!(
+                "{nodes} of {}: bootlist -m normal with bserver = the new xcatmaster",
                 self.sn
             ),
         }
@@ -256,6 +312,9 @@ pub struct Plan {
     /// Pre-flight failures overridden by `--force`.
     #[serde(default)]
     pub forced: Vec<String>,
+    /// What the plan deliberately leaves alone, and why (external NFS servers, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Plan {

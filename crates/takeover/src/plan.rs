@@ -43,6 +43,8 @@ struct Network {
     net: IpAddr,
     prefix: u32,
     gateway_is_xcatmaster: bool,
+    /// The gateway column as stored (`<xcatmaster>` or an address).
+    gateway: Option<String>,
 }
 
 fn prefix_of(mask: &str) -> Option<u32> {
@@ -103,6 +105,7 @@ fn load_networks(snap: &Snapshot<'_>) -> Result<Vec<Network>> {
                 net,
                 prefix,
                 gateway_is_xcatmaster: r[3].as_deref() == Some("<xcatmaster>"),
+                gateway: r[3].clone().filter(|g| !g.trim().is_empty()),
             })
         })
         .collect())
@@ -402,16 +405,30 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             "The liteonly option is not valid when using a shared file system across service nodes.",
         ));
     }
-    if req.liteonly {
-        return Err(TakeoverError::Unsupported(
-            "the AIX statelite sync (-l) is not implemented in this version of baton; nothing was changed".into(),
-        ));
+    if req.liteonly && sharedinstall != "no" {
+        // xCAT does a full move here (a bug); -l must never move anything.
+        return Err(TakeoverError::validation(format!(
+            "The liteonly option needs site.sharedinstall=no (it is '{sharedinstall}'): there are no statelite files to copy between service nodes."
+        )));
     }
+    let nimtypes = if aix > 0 {
+        nimtypes(snap, &nodes, &nodetype)?
+    } else {
+        HashMap::new()
+    };
+    // AIX with sharedinstall=no: the statelite rows and persistent files follow the nodes
+    // (§6.1). Other values (sns, all) are out of scope: say so rather than pretend.
+    let statelite = if aix > 0 && sharedinstall == "no" {
+        attrs::nodes_attribs(snap, table("statelite")?, &nodes, &["statemnt"])?
+    } else {
+        HashMap::new()
+    };
 
     let mut warnings = Vec::new();
-    if aix > 0 {
+    let mut notes = Vec::new();
+    if aix > 0 && sharedinstall != "no" {
         warnings.push(format!(
-            "{aix} AIX nodes: the database moves; the AIX node steps (niminit, /etc/xcatinfo, bootlist) are not implemented in this version"
+            "site.sharedinstall is '{sharedinstall}': the shared-file-system AIX steps (sfsSLconfig, .client_data, dump re-target) are not done by baton"
         ));
     }
 
@@ -500,6 +517,7 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
         None => None,
     };
     let defaults = xcatdefaults(snap)?;
+    let mut external_nfs: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut no_master = Vec::new();
     let mut moves = Vec::with_capacity(nodes.len());
     let mut shapes = Shapes::default();
@@ -620,6 +638,47 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
         if cons.is_some() && cons == old_sn {
             change("conserver", "nodehm", cons, Some(nsn.clone()));
         }
+        let names_old = |server: &str| {
+            Some(server) == old_xm.as_deref()
+                || Some(server) == old_xm_ip.as_deref()
+                || Some(server) == old_sn.as_deref()
+                || (old_xm_ip.is_some()
+                    && resolver.resolve(server).map(|i| i.to_string()) == old_xm_ip)
+        };
+        let mut lite_dirs = Vec::new();
+        if let Some(mnt) = statelite.get(n.as_str()).and_then(|v| v[0].clone()) {
+            match statelite_rule(snap, n, &mnt, &names_old)? {
+                Lite::Follow { dir, rewrite } => {
+                    if rewrite {
+                        changes.push(Change {
+                            attr: "statemnt".into(),
+                            table: "statelite".into(),
+                            column: "statemnt".into(),
+                            old: Some(mnt.clone()),
+                            new: Some(format!("{new_xm}:{dir}")),
+                        });
+                    }
+                    lite_dirs.push(dir);
+                }
+                Lite::External(server) => notes.push(format!(
+                    "{n}: statelite server {server} is not the old service node: its row and files are left alone"
+                )),
+                Lite::Bad(why) => {
+                    return Err(TakeoverError::validation(format!(
+                        "{n}: statelite.statemnt '{mnt}': {why}"
+                    )))
+                }
+            }
+        }
+        if let Some(nfs) = val(&noderes, n, 3) {
+            if !follows_old(&Some(nfs.clone())) && !names_old(&nfs) {
+                external_nfs.entry(nfs).or_default().push(n.clone());
+            }
+        }
+        if req.liteonly {
+            // -l moves nothing: the plan only copies the persistent files.
+            changes.clear();
+        }
 
         let shape = MoveShape {
             os: val(&nodetype, n, 0),
@@ -639,6 +698,9 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
                 val(&post, n, 1),
                 req.postscripts.as_deref(),
             ),
+            nimtype: nimtypes.get(n.as_str()).cloned(),
+            gateway: net.and_then(|x| x.gateway.clone()),
+            statelite: lite_dirs,
             changes,
             before: Vec::new(),
             after: Vec::new(),
@@ -666,6 +728,15 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             m.node
         ));
     }
+    for (server, names) in &external_nfs {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        notes.push(format!(
+            "{} keep{} the external NFS server {server} (nfsserver is not the old service node): it is not changed, and the takeover does not reboot {}",
+            crate::report::compress(&names),
+            if names.len() == 1 { "s" } else { "" },
+            if names.len() == 1 { "the node" } else { "them" },
+        ));
+    }
     let steps = build_steps(&moves, req);
     Ok(Plan {
         request: req.clone(),
@@ -673,7 +744,107 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
         steps,
         warnings,
         forced,
+        notes,
     })
+}
+
+/// `nimimage.nimtype` of each AIX node's provmethod (§2.3.3).
+fn nimtypes(
+    snap: &Snapshot<'_>,
+    nodes: &[String],
+    nodetype: &[Vec<Value>],
+) -> Result<HashMap<String, String>> {
+    let pm = |i: usize| nodetype[i][1].clone();
+    let mut images: Vec<String> = (0..nodes.len()).filter_map(pm).collect();
+    images.sort();
+    images.dedup();
+    let rows = snap.select(
+        table("nimimage")?,
+        &["imagename", "nimtype"],
+        Filter::In {
+            column: "imagename",
+            keys: &images,
+        },
+    )?;
+    let types: HashMap<String, String> = rows
+        .into_iter()
+        .filter_map(|r| Some((r[0].clone()?, r[1].clone()?)))
+        .collect();
+    Ok(nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| Some((n.clone(), types.get(&pm(i)?)?.clone())))
+        .collect())
+}
+
+/// What the statelite rule (§6.1) decides for one node's `statemnt` (`SERVER:DIR`).
+#[derive(Debug, PartialEq)]
+enum Lite {
+    /// The server is the old SN: copy DIR/<node>; `rewrite` when the server is written
+    /// literally (a `$table.column` server follows the moved attribute by itself).
+    Follow {
+        dir: String,
+        rewrite: bool,
+    },
+    /// Another server (an external NFS server): left alone.
+    External(String),
+    Bad(String),
+}
+
+/// A plain absolute directory: no `..`, no whitespace or shell-special characters.
+fn plain_dir(d: &str) -> bool {
+    d.starts_with('/')
+        && !d.split('/').any(|c| c == "..")
+        && d.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b))
+}
+
+fn statelite_rule(
+    snap: &Snapshot<'_>,
+    node: &str,
+    statemnt: &str,
+    names_old: &dyn Fn(&str) -> bool,
+) -> Result<Lite> {
+    let Some((server, dir)) = statemnt.split_once(':') else {
+        return Ok(Lite::Bad("not SERVER:DIRECTORY".into()));
+    };
+    let (server, dir) = (server.trim(), dir.trim());
+    if dir.contains('$') || dir.contains("#CMD") {
+        return Ok(Lite::Bad(
+            "variables and #CMD in the directory are not supported by baton".into(),
+        ));
+    }
+    if !plain_dir(dir) {
+        return Ok(Lite::Bad(
+            "the directory is not a plain absolute path".into(),
+        ));
+    }
+    let (effective, rewrite) = match server.strip_prefix('$') {
+        Some(var) => {
+            let Some((t, col)) = var.split_once('.') else {
+                return Ok(Lite::Bad(format!("'{server}' is not $table.column")));
+            };
+            let spec = table(t).map_err(|_| {
+                TakeoverError::validation(format!(
+                    "{node}: statelite server '{server}' names an unknown table"
+                ))
+            })?;
+            let vals = attrs::node_attribs(snap, spec, node, &[col])?;
+            match vals.get(col) {
+                Some(v) if !v.is_empty() => (v.clone(), false),
+                _ => return Ok(Lite::Bad(format!("'{server}' has no value for the node"))),
+            }
+        }
+        None => (server.to_string(), true),
+    };
+    if names_old(&effective) {
+        Ok(Lite::Follow {
+            dir: dir.to_string(),
+            rewrite,
+        })
+    } else {
+        Ok(Lite::External(effective))
+    }
 }
 
 /// xCAT treats an empty option value as not given.
@@ -741,8 +912,23 @@ pub fn select_scripts(
     out
 }
 
-/// The ordered steps: SN side first (consoles, DHCP, boot files per destination), then the
-/// compute nodes (xcatinfo, route, postscripts), then the old SNs' cleanup.
+/// The old service nodes of the moves, in first-appearance order (those that change).
+fn old_sns(moves: &[NodeMove]) -> Vec<&str> {
+    let mut olds: Vec<&str> = Vec::new();
+    for m in moves {
+        if let Some(o) = m.old_sn.as_deref().filter(|o| *o != m.new_sn) {
+            if !olds.contains(&o) {
+                olds.push(o);
+            }
+        }
+    }
+    olds
+}
+
+/// The ordered steps: the AIX statelite copies (on each old SN) first, then the SN side
+/// (consoles, DHCP, boot files per destination), then the compute nodes (AIX niminit,
+/// xcatinfo, route, AIX bootlist, postscripts), then the old SNs' cleanup. `-l` is only the
+/// statelite copies.
 pub fn build_steps(moves: &[NodeMove], req: &Request) -> Vec<Step> {
     let mut dests: Vec<&str> = Vec::new();
     for m in moves {
@@ -750,6 +936,8 @@ pub fn build_steps(moves: &[NodeMove], req: &Request) -> Vec<Step> {
             dests.push(&m.new_sn);
         }
     }
+    let is_aix = |m: &NodeMove| m.os.as_deref() == Some("AIX");
+    let aix = moves.first().is_some_and(is_aix);
     let mut steps = Vec::new();
     let mut add = |kind: StepKind,
                    sn: &str,
@@ -764,9 +952,24 @@ pub fn build_steps(moves: &[NodeMove], req: &Request) -> Vec<Step> {
                 nodes,
                 scripts,
                 provmethod,
+                aix: aix && kind.side() == Side::Cn,
             });
         }
     };
+    for o in old_sns(moves) {
+        let nodes: Vec<String> = moves
+            .iter()
+            .filter(|m| m.old_sn.as_deref() == Some(o) && !m.statelite.is_empty())
+            .map(|m| m.node.clone())
+            .collect();
+        add(StepKind::StateliteSync, o, nodes, vec![], None);
+    }
+    if req.liteonly {
+        for (i, s) in steps.iter_mut().enumerate() {
+            s.id = i + 1;
+        }
+        return steps;
+    }
     for d in &dests {
         let here: Vec<&NodeMove> = moves.iter().filter(|m| m.new_sn == *d).collect();
         let names = |f: &dyn Fn(&NodeMove) -> bool| -> Vec<String> {
@@ -782,7 +985,8 @@ pub fn build_steps(moves: &[NodeMove], req: &Request) -> Vec<Step> {
             vec![],
             None,
         );
-        add(StepKind::Dhcp, d, names(&|_| true), vec![], None);
+        // AIX nodes boot through NIM (niminit and bootlist re-point them), not dhcpd.
+        add(StepKind::Dhcp, d, names(&|m| !is_aix(m)), vec![], None);
         let mut by_pm: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for m in here.iter().filter(|m| m.os.as_deref() != Some("AIX")) {
             if let Some(pm) = &m.provmethod {
@@ -796,6 +1000,16 @@ pub fn build_steps(moves: &[NodeMove], req: &Request) -> Vec<Step> {
     if !req.ignore_nodes {
         for d in &dests {
             let here: Vec<&NodeMove> = moves.iter().filter(|m| m.new_sn == *d).collect();
+            add(
+                StepKind::Niminit,
+                d,
+                here.iter()
+                    .filter(|m| is_aix(m) && m.nimtype.as_deref() == Some("standalone"))
+                    .map(|m| m.node.clone())
+                    .collect(),
+                vec![],
+                None,
+            );
             add(
                 StepKind::Xcatinfo,
                 d,
@@ -813,6 +1027,16 @@ pub fn build_steps(moves: &[NodeMove], req: &Request) -> Vec<Step> {
                 vec![],
                 None,
             );
+            add(
+                StepKind::Bootlist,
+                d,
+                here.iter()
+                    .filter(|m| is_aix(m))
+                    .map(|m| m.node.clone())
+                    .collect(),
+                vec![],
+                None,
+            );
             let mut by_list: BTreeMap<&Vec<String>, Vec<String>> = BTreeMap::new();
             for m in here.iter().filter(|m| !m.scripts.is_empty()) {
                 by_list.entry(&m.scripts).or_default().push(m.node.clone());
@@ -822,15 +1046,7 @@ pub fn build_steps(moves: &[NodeMove], req: &Request) -> Vec<Step> {
             }
         }
     }
-    let mut olds: Vec<&str> = Vec::new();
-    for m in moves {
-        if let Some(o) = m.old_sn.as_deref().filter(|o| *o != m.new_sn) {
-            if !olds.contains(&o) {
-                olds.push(o);
-            }
-        }
-    }
-    for o in olds {
+    for o in old_sns(moves) {
         let nodes: Vec<String> = moves
             .iter()
             .filter(|m| m.old_sn.as_deref() == Some(o) && m.new_sn != o)

@@ -14,7 +14,12 @@ pub fn plan_text(plan: &Plan) -> String {
     let dests = plan.destinations();
     let _ = writeln!(
         out,
-        "Plan: move {} node{} to {} service node{} ({} attribute changes, {} steps)",
+        "Plan: {} {} node{} to {} service node{} ({} attribute changes, {} steps)",
+        if plan.request.liteonly {
+            "statelite copies only, no move, for"
+        } else {
+            "move"
+        },
         plan.nodes.len(),
         if plan.nodes.len() == 1 { "" } else { "s" },
         dests.len(),
@@ -95,6 +100,9 @@ pub fn plan_text(plan: &Plan) -> String {
     }
     for w in &plan.warnings {
         let _ = writeln!(out, "Warning: {w}");
+    }
+    for n in &plan.notes {
+        let _ = writeln!(out, "Note: {n}");
     }
     out
 }

@@ -101,3 +101,86 @@ fn the_second_of_two_overlapping_plans_changes_nothing() {
         "and left no journal entry"
     );
 }
+
+#[test]
+fn an_edit_of_a_planned_statelite_row_aborts_the_move_and_changes_nothing() {
+    use clusterdb::{attrs, objects, table};
+    let (_d, mut db) = sample(10);
+    let env = NoderangeEnv::default();
+    let nodes: Vec<String> = {
+        let snap = db.read().unwrap();
+        snap.noderange("rack01", &env).unwrap()
+    };
+    {
+        // rack01 is AIX, its persistent files on its service node (a literal statemnt).
+        let snap = db.write().unwrap();
+        let xm = attrs::node_attribs(&snap, table("noderes").unwrap(), &nodes[0], &["xcatmaster"])
+            .unwrap()["xcatmaster"]
+            .clone();
+        {
+            let mut tx = snap.tx();
+            for n in &nodes {
+                objects::upsert(
+                    &mut **tx,
+                    table("nodetype").unwrap(),
+                    "node",
+                    n,
+                    &[("os", Some("AIX".into()))],
+                )
+                .unwrap();
+            }
+            objects::upsert(
+                &mut **tx,
+                table("statelite").unwrap(),
+                "node",
+                "rack01",
+                &[("statemnt", Some(format!("{xm}:/statelite")))],
+            )
+            .unwrap();
+        }
+        snap.commit().unwrap();
+    }
+    let mut plan = {
+        let snap = db.read().unwrap();
+        takeover::plan(&snap, &request("rack01", "sn3"), &Offline, &env).unwrap()
+    };
+    assert!(plan.nodes.iter().all(|n| n
+        .changes
+        .iter()
+        .any(|c| c.table == "statelite"
+            && c.new.as_deref().is_some_and(|v| v.ends_with(":/statelite")))));
+    // Someone re-points the statelite row meanwhile.
+    {
+        let snap = db.write().unwrap();
+        objects::upsert(
+            &mut **snap.tx(),
+            table("statelite").unwrap(),
+            "node",
+            "rack01",
+            &[("statemnt", Some("nfs9:/statelite".into()))],
+        )
+        .unwrap();
+        snap.commit().unwrap();
+    }
+    let dump = |db: &mut ClusterDb| {
+        let snap = db.read().unwrap();
+        ["noderes", "statelite"].map(|t| tabio::tabdump(&snap, t).unwrap())
+    };
+    let before = dump(&mut db);
+    let err = takeover::apply(
+        &mut db,
+        &mut plan,
+        &RunMeta::default(),
+        &mut UnimplementedSteps,
+    )
+    .unwrap_err();
+    match err {
+        TakeoverError::Conflict(msg) => assert!(
+            msg.contains(": statemnt changed since the plan was made (")
+                && msg.contains("nfs9:/statelite"),
+            "{msg}"
+        ),
+        other => panic!("expected a conflict, got {other}"),
+    }
+    assert_eq!(dump(&mut db), before, "nothing changed");
+}

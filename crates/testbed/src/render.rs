@@ -306,6 +306,7 @@ HostKey {host_key}\n\
 PidFile /run/sshd.pid\n\
 AuthorizedKeysFile {authorized_keys}\n\
 PermitRootLogin prohibit-password\n\
+PermitUserEnvironment PATH\n\
 PubkeyAuthentication yes\n\
 PasswordAuthentication no\n\
 KbdInteractiveAuthentication no\n\

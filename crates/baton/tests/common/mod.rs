@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests on the test bed.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod bmc;
+
 use std::process::Output;
 use testbed::{Bed, BedGuard, Config, Dhcp};
 

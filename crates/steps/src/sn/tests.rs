@@ -201,6 +201,7 @@ fn step(id: usize, kind: StepKind, sn: &str, nodes: &[&str], pm: Option<&str>) -
         nodes: nodes.iter().map(|s| s.to_string()).collect(),
         scripts: vec![],
         provmethod: pm.map(str::to_string),
+        aix: false,
     }
 }
 
@@ -215,6 +216,7 @@ fn plan(steps: Vec<Step>) -> Plan {
         steps,
         warnings: vec![],
         forced: vec![],
+        notes: vec![],
     }
 }
 

@@ -1,0 +1,273 @@
+//! `baton rnetboot NORANGE [-d]`: network-boot nodes through their BMC (IPMI), as xCAT's
+//! rnetboot does for ipmi-managed nodes; with `-d`, a direct boot from the node's xcatmaster.
+
+use crate::exit::Failure;
+use crate::snmove::ExecArgs;
+use clap::Args;
+use clusterdb::backend::Filter;
+use clusterdb::{attrs, table, ClusterDb, DbUrl, NoderangeEnv};
+use std::collections::BTreeMap;
+use takeover::{Plan, Request, Step, StepKind, StepRunner, NODE_DONE};
+
+const RNETBOOT_HELP: &str = "\
+WHAT IT DOES
+  For each node, through its BMC (ipmi.bmc, ipmi.username, ipmi.password; an empty user or
+  password comes from the passwd table's `ipmi` row, else xCAT's USERID/PASSW0RD): sets the
+  boot device to PXE for the next boot, then power cycles the node (powers it on when it is
+  off). ipmitool does the talking (IPMI 2.0, lanplus); the password reaches it in its
+  environment (ipmitool -E), never on a command line. ipmi.bmc may carry a port: HOST:PORT.
+
+DIRECT BOOT (-d)
+  Only the node's xcatmaster answers its DHCP request: its reservation is written on the
+  service node that serves it (the first servicenode entry, else site.master) and removed from
+  the other service nodes of its servicenode list, each checked with the DHCP daemon's check
+  mode, before the BMC is touched. AIX nodes instead get a bootlist that boots from that server
+  (bootlist -m normal DEV bserver=XCATMASTER client=NODE, over ssh): their firmware sends its
+  bootp request straight to it. A node whose direct boot cannot be arranged is not booted, and
+  is reported.
+
+EXIT STATUS
+  0 every node was booted; 1 some node was not (each is named with the reason); 2 bad input.
+
+EXAMPLES
+  baton rnetboot cn0001
+  baton rnetboot rack01 -d --fanout 8";
+
+#[derive(Args, Debug)]
+#[command(after_long_help = RNETBOOT_HELP)]
+pub struct RnetbootArgs {
+    /// Direct boot: only the node's xcatmaster answers its DHCP request (and AIX's bootlist
+    /// names it)
+    #[arg(short = 'd', long = "direct")]
+    pub direct: bool,
+    /// BMCs worked on at once
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub fanout: usize,
+    /// Seconds one ipmitool call may take
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub timeout: u64,
+    /// The nodes
+    #[arg(value_name = "NORANGE")]
+    pub noderange: String,
+}
+
+/// xCAT's built-in IPMI credentials, used when neither the node nor the passwd table has any.
+const XCAT_DEFAULT_USER: &str = "USERID";
+const XCAT_DEFAULT_PASSWORD: &str = "PASSW0RD";
+
+/// Each node's BMC, or why it has none usable.
+fn bmcs(db: &mut ClusterDb, nodes: &[String]) -> Result<Vec<Result<ipmi::Bmc, String>>, Failure> {
+    let snap = db.read()?;
+    let rows = attrs::nodes_attribs(
+        &snap,
+        table("ipmi")?,
+        nodes,
+        &["bmc", "username", "password"],
+    )?;
+    let defaults = snap
+        .select(
+            table("passwd")?,
+            &["username", "password"],
+            Filter::Eq {
+                column: "key",
+                value: "ipmi",
+            },
+        )?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let default = |i: usize| defaults.get(i).cloned().flatten().filter(|v| !v.is_empty());
+    Ok(nodes
+        .iter()
+        .map(|n| {
+            let v = rows.get(n).cloned().unwrap_or_default();
+            let get = |i: usize| v.get(i).cloned().flatten().filter(|s| !s.trim().is_empty());
+            let addr = get(0).ok_or("no BMC address (ipmi.bmc)")?;
+            let (host, port) = ipmi::parse_address(&addr).map_err(|e| format!("ipmi.bmc: {e}"))?;
+            Ok(ipmi::Bmc {
+                host,
+                port,
+                user: get(1)
+                    .or_else(|| default(0))
+                    .unwrap_or_else(|| XCAT_DEFAULT_USER.into()),
+                password: get(2)
+                    .or_else(|| default(1))
+                    .unwrap_or_else(|| XCAT_DEFAULT_PASSWORD.into()),
+            })
+        })
+        .collect())
+}
+
+/// `-d`: the reservation only on the xcatmaster's service node (and AIX's bootlist naming it).
+/// Returns, per node, Ok or why the direct boot could not be arranged.
+fn arrange_direct(
+    url: &DbUrl,
+    db: &mut ClusterDb,
+    nodes: &[String],
+    timeout: u64,
+) -> Result<BTreeMap<String, Result<(), String>>, Failure> {
+    let (facts, master) = {
+        let snap = db.read()?;
+        (steps::sn::load_facts(&snap, nodes)?, snap.site("master")?)
+    };
+    let mut moves = crate::svccmds::standing_plan(&facts, nodes)?;
+    let mut add: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut remove: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut aix: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut out: BTreeMap<String, Result<(), String>> = BTreeMap::new();
+    for m in moves.iter_mut() {
+        let server = if m.new_sn.is_empty() {
+            master.clone().unwrap_or_default()
+        } else {
+            m.new_sn.clone()
+        };
+        if !remote::is_valid_host(&server) {
+            out.insert(
+                m.node.clone(),
+                Err("no service node and no site.master to answer its DHCP request".into()),
+            );
+            continue;
+        }
+        m.shape_mut().new_sn = server.clone();
+        out.insert(m.node.clone(), Ok(()));
+        if m.os.as_deref() == Some("AIX") {
+            // AIX firmware sends its bootp request straight to the bootlist's bserver: that
+            // is the direct boot; NIM, not dhcpd, answers it.
+            aix.entry(server).or_default().push(m.node.clone());
+            continue;
+        }
+        add.entry(server.clone()).or_default().push(m.node.clone());
+        let list = facts
+            .nodes
+            .get(&m.node)
+            .and_then(|f| f.servicenode.clone())
+            .unwrap_or_default();
+        for other in list.split(',').map(str::trim) {
+            if !other.is_empty() && other != server {
+                remove
+                    .entry(other.to_string())
+                    .or_default()
+                    .push(m.node.clone());
+            }
+        }
+    }
+    let exec = ExecArgs {
+        node_timeout: timeout.max(1),
+        ..ExecArgs::default()
+    };
+    let mut runner = crate::snmove::runner(url, db, &exec)?;
+    runner.sn.cleanup = steps::sn::Parts {
+        dhcp: true,
+        consoles: false,
+        bootfiles: false,
+    };
+    runner.sn.takeover_cleanup = false;
+    let step = |kind: StepKind, host: &str, nodes: &[String]| Step {
+        id: 1,
+        kind,
+        sn: host.to_string(),
+        nodes: nodes.to_vec(),
+        scripts: vec![],
+        provmethod: None,
+        aix: kind == StepKind::Bootlist,
+    };
+    let mut steps: Vec<Step> = Vec::new();
+    steps.extend(add.iter().map(|(h, n)| step(StepKind::Dhcp, h, n)));
+    steps.extend(
+        remove
+            .iter()
+            .map(|(h, n)| step(StepKind::CleanupOldSn, h, n)),
+    );
+    steps.extend(aix.iter().map(|(h, n)| step(StepKind::Bootlist, h, n)));
+    let plan = Plan {
+        request: Request::default(),
+        nodes: moves,
+        steps: steps.clone(),
+        warnings: vec![],
+        forced: vec![],
+        notes: vec![],
+    };
+    for s in &steps {
+        for r in runner.run(&plan, std::slice::from_ref(s)) {
+            for (n, v) in r.results {
+                if v != NODE_DONE {
+                    let what = match s.kind {
+                        StepKind::Dhcp => format!("its reservation on {}", s.sn),
+                        StepKind::CleanupOldSn => format!("removing its reservation from {}", s.sn),
+                        _ => format!("its bootlist naming {}", s.sn),
+                    };
+                    out.insert(n, Err(format!("direct boot not arranged: {what}: {v}")));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(url: &DbUrl, a: RnetbootArgs) -> Result<(), Failure> {
+    if a.fanout == 0 {
+        return Err(Failure::usage("--fanout must be at least 1"));
+    }
+    let mut db = ClusterDb::open(url)?;
+    let nodes = {
+        let snap = db.read()?;
+        snap.noderange(&a.noderange, &NoderangeEnv::from_env())?
+    };
+    if nodes.is_empty() {
+        return Err(Failure::usage("no node selected"));
+    }
+    if let Some(bad) = nodes.iter().find(|n| !remote::is_valid_host(n)) {
+        return Err(Failure::usage(format!(
+            "node name '{bad}' is not a valid host name"
+        )));
+    }
+    let mut results: BTreeMap<String, Result<String, String>> = BTreeMap::new();
+    let mut todo: Vec<(String, ipmi::Bmc)> = Vec::new();
+    for (n, b) in nodes.iter().zip(bmcs(&mut db, &nodes)?) {
+        match b {
+            Ok(b) => todo.push((n.clone(), b)),
+            Err(e) => {
+                results.insert(n.clone(), Err(e));
+            }
+        }
+    }
+    if a.direct && !todo.is_empty() {
+        let names: Vec<String> = todo.iter().map(|(n, _)| n.clone()).collect();
+        let arranged = arrange_direct(url, &mut db, &names, a.timeout)?;
+        todo.retain(|(n, _)| match arranged.get(n) {
+            Some(Err(e)) => {
+                results.insert(n.clone(), Err(e.clone()));
+                false
+            }
+            _ => true,
+        });
+    }
+    let tool = ipmi::Ipmitool {
+        timeout: std::time::Duration::from_secs(a.timeout.max(1)),
+        ..ipmi::Ipmitool::default()
+    };
+    let booted = ipmi::fan_out(&todo, a.fanout, |(_, bmc)| tool.netboot(bmc));
+    for ((n, _), r) in todo.iter().zip(booted) {
+        results.insert(n.clone(), r);
+    }
+    let mut failed = Vec::new();
+    for (n, r) in &results {
+        match r {
+            Ok(what) => println!("{n}: {what}"),
+            Err(e) => {
+                println!("{n}: failed: {e}");
+                failed.push(n.as_str());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::failed(format!(
+            "{} of {} nodes were not network-booted: {}",
+            failed.len(),
+            results.len(),
+            takeover::report::compress(&failed)
+        )))
+    }
+}
