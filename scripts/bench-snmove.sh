@@ -11,8 +11,10 @@
 # Needs cargo, hyperfine, sqlite3 and GNU time (apt-get install hyperfine sqlite3 time).
 # Every measured run starts from a fresh copy of the database (hyperfine --prepare).
 # --offline: the sample's service nodes do not exist, so addresses come from the database.
-# The run exits 4 (the service-node steps are journaled as pending in this version); that is
-# expected here and ignored (-i).
+# The sample's service nodes do not exist: BATON_SSH=false makes their steps fail at once (they
+# stay pending and the run exits 4, ignored with -i), after baton has built their input.
+# A last run with BATON_LOG=takeover=info splits the time into plan and commit (the target's
+# "planned and committed") and reports the peak memory right after the commit.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIZES=${SIZES:-"1000 10000 100000"}
@@ -30,7 +32,8 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 [ "${BUILD:-1}" = 0 ] || (cd "$ROOT" && cargo build --release -p baton)
 BATON=$TARGET/release/baton
 SUMMARY=$BENCH_DIR/summary.md
-printf '| nodes | baton snmove (plan + commit + journal) | sqlite3 floor (same writes, one transaction) | ratio | baton peak RSS |\n|---|---|---|---|---|\n' >"$SUMMARY"
+export BATON_SSH=false
+printf '| nodes | baton snmove, whole run | sqlite3 floor (same writes, one transaction) | ratio | plan | commit | plan + commit | peak RSS after commit | peak RSS, whole run |\n|---|---|---|---|---|---|---|---|---|\n' >"$SUMMARY"
 
 mean_ms() { # hyperfine JSON export -> mean in ms of command $2
     python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][int(sys.argv[2])]; print('%.0f ± %.0f' % (r['mean']*1000, r['stddev']*1000))" "$1" "$2"
@@ -66,13 +69,23 @@ PY
         --prepare "cp $BASE $RUN; rm -f $RUN-wal $RUN-shm" \
         -n "baton snmove ($N)" "BATON_DB=sqlite:$RUN $BATON snmove -s sn1 -D sn2-eth1 -i --offline --yes" \
         -n "sqlite3 floor ($N)" "sqlite3 $RUN < $D/floor.sql"
+    # One more run with the phase log: plan and commit times, peak memory after the commit.
     cp "$BASE" "$RUN"; rm -f "$RUN-wal" "$RUN-shm"
-    BATON_DB=sqlite:$RUN /usr/bin/time -o "$D/rss" -f '%M' "$BATON" snmove -s sn1 -D sn2-eth1 -i --offline --yes >/dev/null 2>&1 || true
+    BATON_LOG=takeover=info BATON_DB=sqlite:$RUN /usr/bin/time -o "$D/rss" -f '%M' \
+        "$BATON" snmove -s sn1 -D sn2-eth1 -i --offline --yes >/dev/null 2>"$D/log" || true
     RSS=$(tail -n 1 "$D/rss")
+    field() { # field NAME MESSAGE -> value of NAME= on the log line containing MESSAGE
+        grep -F "$2" "$D/log" | head -n 1 | sed -n "s/.* $1=\([0-9]*\).*/\1/p"
+    }
+    PLAN_MS=$(field ms "planned")
+    COMMIT_MS=$(field ms "committed")
+    COMMIT_RSS=$(field peak_rss_mib "committed")
     MOVED=$(BATON_DB=sqlite:$RUN "$BATON" nodels compute noderes.servicenode | grep -c ': sn2,sn1$' || true)
     [ "$MOVED" = "$N" ] || { echo "bench-snmove: only $MOVED of $N nodes moved" >&2; exit 1; }
     RATIO=$(python3 -c "print('%.1f' % ($(mean_raw "$D/h.json" 0) / $(mean_raw "$D/h.json" 1)))")
-    printf '| %s | %s ms | %s ms | %s× | %s MB |\n' "$N" "$(mean_ms "$D/h.json" 0)" "$(mean_ms "$D/h.json" 1)" "$RATIO" "$((RSS / 1024))" >>"$SUMMARY"
+    printf '| %s | %s ms | %s ms | %s× | %s ms | %s ms | %s ms | %s MB | %s MB |\n' "$N" \
+        "$(mean_ms "$D/h.json" 0)" "$(mean_ms "$D/h.json" 1)" "$RATIO" "$PLAN_MS" "$COMMIT_MS" \
+        "$((PLAN_MS + COMMIT_MS))" "$COMMIT_RSS" "$((RSS / 1024))" >>"$SUMMARY"
 done
 echo
 cat "$SUMMARY"
