@@ -131,63 +131,67 @@ impl FanOut {
                 }
             }
         };
-        let feeder = child.stdin.take().map(|mut w| {
-            let data = job.stdin.clone();
-            std::thread::spawn(move || {
-                let _ = w.write_all(&data);
-            })
-        });
-        let reader = |r: Option<Box<dyn Read + Send>>| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                if let Some(mut r) = r {
-                    let _ = r.read_to_end(&mut buf);
+        // Borrowed by the writer thread, not copied: a service node's batch can be a few
+        // hundred megabytes.
+        let data: &[u8] = &job.stdin;
+        std::thread::scope(|s| {
+            let feeder = child.stdin.take().map(|mut w| {
+                s.spawn(move || {
+                    let _ = w.write_all(data);
+                })
+            });
+            let reader = |r: Option<Box<dyn Read + Send>>| {
+                std::thread::spawn(move || {
+                    let mut buf = Vec::new();
+                    if let Some(mut r) = r {
+                        let _ = r.read_to_end(&mut buf);
+                    }
+                    String::from_utf8_lossy(&buf).into_owned()
+                })
+            };
+            let out = reader(
+                child
+                    .stdout
+                    .take()
+                    .map(|r| Box::new(r) as Box<dyn Read + Send>),
+            );
+            let err = reader(
+                child
+                    .stderr
+                    .take()
+                    .map(|r| Box::new(r) as Box<dyn Read + Send>),
+            );
+            let status = match child.wait_timeout(self.command_timeout) {
+                Ok(Some(s)) => Some(s),
+                Ok(None) | Err(_) => {
+                    // SAFETY: kill(2) on the process group we created; no memory is involved.
+                    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                    let _ = child.wait();
+                    None
                 }
-                String::from_utf8_lossy(&buf).into_owned()
-            })
-        };
-        let out = reader(
-            child
-                .stdout
-                .take()
-                .map(|r| Box::new(r) as Box<dyn Read + Send>),
-        );
-        let err = reader(
-            child
-                .stderr
-                .take()
-                .map(|r| Box::new(r) as Box<dyn Read + Send>),
-        );
-        let status = match child.wait_timeout(self.command_timeout) {
-            Ok(Some(s)) => Some(s),
-            Ok(None) | Err(_) => {
-                // SAFETY: kill(2) on the process group we created; no memory is involved.
-                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-                let _ = child.wait();
-                None
+            };
+            if let Some(f) = feeder {
+                let _ = f.join();
             }
-        };
-        if let Some(f) = feeder {
-            let _ = f.join();
-        }
-        let (stdout, stderr) = (
-            out.join().unwrap_or_default(),
-            err.join().unwrap_or_default(),
-        );
-        match status.and_then(|s| s.code()) {
-            None if status.is_none() => HostResult::Unreachable {
-                reason: format!("no answer within {} s", self.command_timeout.as_secs()),
-            },
-            Some(0) => HostResult::Ok { stdout },
-            Some(255) | None => HostResult::Unreachable {
-                reason: stderr.trim().to_string(),
-            },
-            Some(code) => HostResult::Failed {
-                code,
-                stdout,
-                stderr: stderr.trim().to_string(),
-            },
-        }
+            let (stdout, stderr) = (
+                out.join().unwrap_or_default(),
+                err.join().unwrap_or_default(),
+            );
+            match status.and_then(|s| s.code()) {
+                None if status.is_none() => HostResult::Unreachable {
+                    reason: format!("no answer within {} s", self.command_timeout.as_secs()),
+                },
+                Some(0) => HostResult::Ok { stdout },
+                Some(255) | None => HostResult::Unreachable {
+                    reason: stderr.trim().to_string(),
+                },
+                Some(code) => HostResult::Failed {
+                    code,
+                    stdout,
+                    stderr: stderr.trim().to_string(),
+                },
+            }
+        })
     }
 }
 
