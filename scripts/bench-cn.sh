@@ -76,8 +76,8 @@ DONE=$(grep -c ': BATON [0-9] ok$' "$WORK/pdsh.out" || true)
 [ "$DONE" = "$((2 * N))" ] || { echo "bench-cn: pdsh: $DONE of $((2 * N)) steps done" >&2; grep -v ': BATON [0-9] ok$' "$WORK/pdsh.out" | head -n 3 >&2; exit 1; }
 echo "check: baton and pdsh reconfigured all $N endpoints (every op reported ok)"
 
-# Measure: ROUNDS rounds, each running the three commands one after the other (after WARMUP
-# unrecorded rounds). hyperfine would run each command's runs back to back; on a shared machine
+# Measure: ROUNDS rounds, each running the three commands one after the other, starting with
+# a different one each round (after WARMUP unrecorded rounds). hyperfine would run each command's runs back to back; on a shared machine
 # whose load drifts over minutes, interleaving keeps the comparison fair. Besides wall time,
 # CPU time: the client's (the command and its children) and the server's (the bed's sshd,
 # its per-connection processes and the remote shells, all reaped into its cumulative times).
@@ -103,7 +103,8 @@ def client_cpu():
     return r.ru_utime + r.ru_stime
 res = {name: [] for name, _ in cmds}
 for r in range(warmup + rounds):
-    for name, cmd in cmds:
+    # Each round starts with another command, so none always runs first (or last).
+    for name, cmd in cmds[r % 3:] + cmds[:r % 3]:
         s0, c0, t0 = server_cpu(), client_cpu(), time.monotonic()
         subprocess.run([tb, "exec", "--name", bed, "scale", "--", "sh", "-c", cmd], check=True)
         wall, c, s = time.monotonic() - t0, client_cpu() - c0, server_cpu() - s0
