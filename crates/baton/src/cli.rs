@@ -90,6 +90,9 @@ pub enum Command {
     Man(ManArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
+    /// Run compute-node steps for the management node (on a service node; see --delegate)
+    #[command(hide = true)]
+    Agent(crate::agent::AgentArgs),
 }
 
 #[derive(Args, Debug)]

@@ -1,6 +1,7 @@
 //! The `baton` and `snmove` command lines. They parse arguments, open the cluster database, call
 //! the library crates and print; the logic lives in the libraries.
 
+mod agent;
 mod cli;
 pub mod exit;
 mod journalcmds;
@@ -63,6 +64,10 @@ pub fn snmove_main() -> i32 {
 }
 
 fn run(args: cli::Cli) -> Result<(), Failure> {
+    if let cli::Command::Agent(a) = args.command {
+        // Runs on a service node: no cluster database there.
+        return agent::run(a);
+    }
     let url = cli::db_url(args.db.as_deref())?;
     match args.command {
         cli::Command::Init => tablecmds::init(&url),
@@ -85,5 +90,6 @@ fn run(args: cli::Cli) -> Result<(), Failure> {
         cli::Command::Rnetboot(a) => rnetboot::run(&url, a),
         cli::Command::Man(a) => cli::man(a),
         cli::Command::Completions(a) => cli::completions(a),
+        cli::Command::Agent(a) => agent::run(a),
     }
 }

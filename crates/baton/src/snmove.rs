@@ -44,9 +44,21 @@ PRE-FLIGHT CHECKS (before anything changes; --force overrides)
   over ssh (not checked with --offline), it is not the node's current service node, and it has
   an address on each moved node's network.
 
+REACHING THE COMPUTE NODES
+  All of a node's steps run in one ssh session, --fanout nodes at a time, each within
+  --node-timeout. With --delegate auto (the default) the management node asks each new SN
+  once (`baton agent probe` over ssh) whether baton is installed there; if it is, the SN gets
+  its nodes' work in one ssh session (as JSON on standard input), fans out to them itself and
+  streams each node's result back, and the results are journaled as for a direct run. An SN
+  without baton is noted on stderr and its nodes are reached from the management node, through
+  the SN (ssh -J) unless --direct. --delegate always never falls back: nodes of an SN that is
+  down or lacks baton are pending with the reason, and `baton resume ID` runs them later.
+  --delegate never (or --direct) reaches every node from the management node.
+
 ENVIRONMENT
   BATON_DB     the cluster database URL (as --db)
   BATON_SSH    the ssh command (default `ssh`), e.g. `ssh -F /etc/baton/ssh_config`
+  BATON_AGENT  baton's path on the service nodes, for --delegate (default `baton` from PATH)
   XCAT_NODE_PREFIX, XCAT_NODE_SUFFIX   noderange prefix and suffix for bare numbers
 
 EXIT STATUS
@@ -125,9 +137,22 @@ pub struct ExecArgs {
     /// Seconds one node may take for all its steps (connection included)
     #[arg(long, default_value_t = 120, value_name = "SECS")]
     pub node_timeout: u64,
-    /// Connect to compute nodes directly, not through their new service node (ssh -J)
+    /// Connect to compute nodes directly, not through their new service node (ssh -J);
+    /// implies --delegate never
     #[arg(long)]
     pub direct: bool,
+    /// Let each new service node's baton run its nodes' steps (`auto`: where `baton agent
+    /// probe` answers on the SN, else directly from here)
+    #[arg(long, value_enum, default_value_t = Delegate::Auto, value_name = "WHEN")]
+    pub delegate: Delegate,
+}
+
+/// `--delegate`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delegate {
+    Auto,
+    Always,
+    Never,
 }
 
 impl Default for ExecArgs {
@@ -136,7 +161,31 @@ impl Default for ExecArgs {
             fanout: 64,
             node_timeout: 120,
             direct: false,
+            delegate: Delegate::Auto,
         }
+    }
+}
+
+impl ExecArgs {
+    /// Who fans out to the compute nodes. The service nodes' baton is `$BATON_AGENT`, or
+    /// `baton` from their PATH.
+    fn delegation(&self) -> Result<steps::delegate::Delegation, Failure> {
+        use steps::delegate::Mode;
+        let mode = match (self.delegate, self.direct) {
+            (Delegate::Always, true) => {
+                return Err(Failure::usage(
+                    "--direct and --delegate always contradict each other: the first has the management node reach every compute node itself",
+                ))
+            }
+            (Delegate::Never, _) | (Delegate::Auto, true) => Mode::Never,
+            (Delegate::Auto, false) => Mode::Auto,
+            (Delegate::Always, false) => Mode::Always,
+        };
+        let agent = std::env::var("BATON_AGENT")
+            .ok()
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| "baton".into());
+        Ok(steps::delegate::Delegation::new(mode, &agent))
     }
 }
 
@@ -220,7 +269,9 @@ pub fn runner(url: &DbUrl, db: &mut ClusterDb, exec: &ExecArgs) -> Result<steps:
             fanout,
             site,
             jump_via_sn: !exec.direct,
+            delegation: exec.delegation()?,
             progress,
+            notice: Box::new(|m: &str| eprintln!("Note: {m}")),
         },
         sn: sn_runner(url, exec)?,
     })
@@ -344,6 +395,7 @@ pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
         force: a.force,
     };
     takeover::plan::check_request(&req)?;
+    a.exec.delegation()?;
     if !a.liteonly && !a.json {
         println!("Moving nodes to their backup service nodes.");
     }

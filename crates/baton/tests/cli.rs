@@ -486,3 +486,43 @@ fn man_pages_and_completions_are_generated_from_the_help() {
     let zsh = db.run(&["completions", "zsh", "--snmove"]);
     assert!(zsh.contains("--destn"));
 }
+
+#[test]
+fn delegation_flags_and_the_agent_commands() {
+    let db = Db::new();
+    db.run(&["quickstart", "--no-demo", "--nodes", "20", "--racks", "2"]);
+    // Contradicting flags: refused before anything changes.
+    db.baton()
+        .args([
+            "snmove",
+            "-s",
+            "sn1",
+            "--offline",
+            "--direct",
+            "--delegate",
+            "always",
+            "--yes",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--direct and --delegate always"));
+    let journal = db.run(&["journal"]);
+    assert!(!journal.contains("snmove"), "nothing ran: {journal}");
+    // The probe a management node sends, and the agent refusing a batch it cannot read.
+    let hello = db.run(&["agent", "probe"]);
+    let v: serde_json::Value = serde_json::from_str(hello.trim()).unwrap();
+    assert_eq!(v["protocol"], 1);
+    db.baton()
+        .args(["agent", "run-cn-steps"])
+        .write_stdin("not json")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read the batch"));
+    // Help documents the choice; the agent stays out of the command list.
+    let help = db.run(&["snmove", "--help"]);
+    assert!(
+        help.contains("--delegate") && help.contains("baton agent probe"),
+        "{help}"
+    );
+    assert!(!db.run(&["--help"]).contains("agent"));
+}

@@ -22,8 +22,9 @@ pub struct Job {
     pub stdin: Vec<u8>,
 }
 
-/// What happened on one host.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What happened on one host. (Serialized, it is what a delegated run streams back.)
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum HostResult {
     /// The command ran and exited 0.
     Ok { stdout: String },
@@ -79,6 +80,17 @@ impl FanOut {
         jobs: Vec<Job>,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> BTreeMap<String, HostResult> {
+        let mut out = BTreeMap::new();
+        self.run_each(jobs, &mut |host, r, done, total| {
+            out.insert(host.to_string(), r);
+            progress(done, total);
+        });
+        out
+    }
+
+    /// Run every job and hand each host's result to `each(host, result, done, total)` as soon
+    /// as that host finishes (on the calling thread), e.g. to stream it on.
+    pub fn run_each(&self, jobs: Vec<Job>, each: &mut dyn FnMut(&str, HostResult, usize, usize)) {
         let total = jobs.len();
         let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
         let (tx, rx) = mpsc::channel();
@@ -97,12 +109,9 @@ impl FanOut {
                 });
             }
             drop(tx);
-            let mut out = BTreeMap::new();
-            for (host, r) in rx {
-                out.insert(host, r);
-                progress(out.len(), total);
+            for (done, (host, r)) in rx.into_iter().enumerate() {
+                each(&host, r, done + 1, total);
             }
-            out
         })
     }
 

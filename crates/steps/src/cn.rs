@@ -1,5 +1,6 @@
 //! Compute-node steps over ssh.
 
+use crate::delegate;
 use remote::fanout::{FanOut, HostResult, Job};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -27,7 +28,11 @@ pub struct CnRunner {
     pub site: SiteInfo,
     /// Reach each node through its new service node (`ssh -J`).
     pub jump_via_sn: bool,
+    /// Whether the service nodes' own baton runs the steps of their nodes.
+    pub delegation: delegate::Delegation,
     pub progress: Progress,
+    /// Things the user should know that change nothing (e.g. a fall-back to direct).
+    pub notice: Box<dyn Fn(&str) + Sync>,
 }
 
 /// One operation for one node (its arguments carry the tag of its step in the batch).
@@ -174,10 +179,45 @@ fn parse_report(stdout: &str) -> BTreeMap<usize, Result<(), String>> {
     out
 }
 
-impl takeover::StepRunner for CnRunner {
-    fn run(&mut self, plan: &Plan, steps: &[Step]) -> Vec<StepResult> {
-        let by_node: HashMap<&str, &NodeMove> =
-            plan.nodes.iter().map(|m| (m.node.as_str(), m)).collect();
+/// One node's share of a batch: the operations after the script (`OP TAG ARGS...`, as
+/// node.sh reads them) and the bytes for its standard input (`-P` script bodies). This is also
+/// what a delegated run sends to the service node.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NodeWork {
+    pub node: String,
+    pub ops: Vec<String>,
+    #[serde(default)]
+    pub stdin: Vec<u8>,
+}
+
+impl NodeWork {
+    /// The ssh job that runs this node's operations with node.sh.
+    pub fn job(&self, jump: Option<String>) -> Job {
+        let mut args = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            NODE_SCRIPT.to_string(),
+            "baton".to_string(),
+        ];
+        args.extend(self.ops.iter().cloned());
+        Job {
+            host: self.node.clone(),
+            jump,
+            args,
+            stdin: self.stdin.clone(),
+        }
+    }
+}
+
+/// A batch made ready to run: each node's work, and the steps that failed before any node was
+/// touched (a missing `-P` script), by their index in the batch.
+struct Prepared {
+    work: Vec<NodeWork>,
+    missing: HashMap<usize, String>,
+}
+
+impl CnRunner {
+    fn prepare(&self, by_node: &HashMap<&str, &NodeMove>, steps: &[Step]) -> Prepared {
         // -P scripts come from the site's postscripts directory; a missing one fails its step
         // before any node is touched.
         let mut scripts: HashMap<String, Vec<u8>> = HashMap::new();
@@ -217,104 +257,165 @@ impl takeover::StepRunner for CnRunner {
                     .extend(self.ops_for(m, s, i, &scripts));
             }
         }
-        let jobs: Vec<Job> = per_node
-            .iter()
+        let work = per_node
+            .into_iter()
             .map(|(node, ops)| {
-                let mut args = vec![
-                    "sh".to_string(),
-                    "-c".to_string(),
-                    NODE_SCRIPT.to_string(),
-                    "baton".to_string(),
-                ];
-                let mut stdin = Vec::new();
-                for op in ops {
-                    args.extend(op.args.iter().cloned());
-                    stdin.extend_from_slice(&op.stdin);
-                }
-                let jump = if self.jump_via_sn {
-                    by_node.get(node.as_str()).map(|m| m.new_sn.clone())
-                } else {
-                    None
+                let mut w = NodeWork {
+                    node,
+                    ops: Vec::new(),
+                    stdin: Vec::new(),
                 };
-                Job {
-                    host: node.clone(),
-                    jump,
-                    args,
-                    stdin,
+                for op in ops {
+                    w.ops.extend(op.args);
+                    w.stdin.extend_from_slice(&op.stdin);
                 }
+                w
             })
             .collect();
+        Prepared { work, missing }
+    }
+}
+
+/// Each step's result from the nodes' results: done when every node confirmed it, pending when
+/// some were unreachable, failed when one failed.
+fn step_results(
+    steps: &[Step],
+    missing: &HashMap<usize, String>,
+    results: &BTreeMap<String, HostResult>,
+) -> Vec<StepResult> {
+    let reports: HashMap<&str, BTreeMap<usize, Result<(), String>>> = results
+        .iter()
+        .filter_map(|(n, r)| match r {
+            HostResult::Ok { stdout } | HostResult::Failed { stdout, .. } => {
+                Some((n.as_str(), parse_report(stdout)))
+            }
+            HostResult::Unreachable { .. } => None,
+        })
+        .collect();
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if let Some(why) = missing.get(&i) {
+                return StepResult {
+                    state: StepState::Failed,
+                    detail: format!("{}: {why}", s.describe()),
+                    results: BTreeMap::new(),
+                };
+            }
+            let mut per = BTreeMap::new();
+            let (mut failed, mut unreachable) = (0, 0);
+            for n in &s.nodes {
+                let report = reports.get(n.as_str()).and_then(|r| r.get(&i));
+                let r = match (report, results.get(n)) {
+                    (Some(Ok(())), _) => NODE_DONE.to_string(),
+                    (Some(Err(e)), _) => {
+                        failed += 1;
+                        format!("failed: {e}")
+                    }
+                    (None, Some(HostResult::Failed { code, stderr, .. })) => {
+                        failed += 1;
+                        format!("failed: exit {code}: {stderr}")
+                    }
+                    (None, Some(HostResult::Unreachable { reason })) => {
+                        unreachable += 1;
+                        format!("unreachable: {reason}")
+                    }
+                    _ => {
+                        failed += 1;
+                        "failed: no report from the node".to_string()
+                    }
+                };
+                per.insert(n.clone(), r);
+            }
+            let state = if failed > 0 {
+                StepState::Failed
+            } else if unreachable > 0 {
+                StepState::Pending
+            } else {
+                StepState::Done
+            };
+            let mut detail = s.describe();
+            if failed + unreachable > 0 {
+                detail.push_str(&format!(
+                    ": {failed} failed, {unreachable} unreachable (pending)"
+                ));
+            }
+            StepResult {
+                state,
+                detail,
+                results: per,
+            }
+        })
+        .collect()
+}
+
+impl takeover::StepRunner for CnRunner {
+    fn run(&mut self, plan: &Plan, steps: &[Step]) -> Vec<StepResult> {
+        let by_node: HashMap<&str, &NodeMove> =
+            plan.nodes.iter().map(|m| (m.node.as_str(), m)).collect();
+        let Prepared { work, missing } = self.prepare(&by_node, steps);
         let what = steps
             .first()
             .map(|s| format!("compute nodes of {}", s.sn))
             .unwrap_or_default();
+        let total = work.len();
         let progress = &self.progress;
-        let results = self
-            .fanout
-            .run(jobs, &|done, total| progress(&what, done, total));
-
-        steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                if let Some(why) = missing.get(&i) {
-                    return StepResult {
-                        state: StepState::Failed,
-                        detail: format!("{}: {why}", s.describe()),
-                        results: BTreeMap::new(),
-                    };
+        let mut results = BTreeMap::new();
+        // Per service node: its agent fans out to its nodes, or the management node does.
+        let mut direct: Vec<Job> = Vec::new();
+        let mut by_sn: BTreeMap<String, Vec<NodeWork>> = BTreeMap::new();
+        for w in work {
+            let sn = by_node.get(w.node.as_str()).map(|m| m.new_sn.clone());
+            match sn {
+                Some(sn) if self.delegation.wants(&sn) => by_sn.entry(sn).or_default().push(w),
+                _ => {
+                    let jump = sn.filter(|_| self.jump_via_sn);
+                    direct.push(w.job(jump));
                 }
-                let mut per = BTreeMap::new();
-                let (mut failed, mut unreachable) = (0, 0);
-                for n in &s.nodes {
-                    let r = match results.get(n) {
-                        Some(HostResult::Ok { stdout })
-                        | Some(HostResult::Failed { stdout, .. })
-                            if parse_report(stdout).contains_key(&i) =>
-                        {
-                            match &parse_report(stdout)[&i] {
-                                Ok(()) => NODE_DONE.to_string(),
-                                Err(e) => {
-                                    failed += 1;
-                                    format!("failed: {e}")
-                                }
-                            }
-                        }
-                        Some(HostResult::Failed { code, stderr, .. }) => {
-                            failed += 1;
-                            format!("failed: exit {code}: {stderr}")
-                        }
-                        Some(HostResult::Unreachable { reason }) => {
-                            unreachable += 1;
-                            format!("unreachable: {reason}")
-                        }
-                        _ => {
-                            failed += 1;
-                            "failed: no report from the node".to_string()
-                        }
-                    };
-                    per.insert(n.clone(), r);
-                }
-                let state = if failed > 0 {
-                    StepState::Failed
-                } else if unreachable > 0 {
-                    StepState::Pending
-                } else {
-                    StepState::Done
-                };
-                let mut detail = s.describe();
-                if failed + unreachable > 0 {
-                    detail.push_str(&format!(
-                        ": {failed} failed, {unreachable} unreachable (pending)"
+            }
+        }
+        let mut usable: Vec<(String, Vec<NodeWork>)> = Vec::new();
+        for (sn, w) in by_sn {
+            match self.delegation.check(&self.fanout, &sn) {
+                delegate::Check::Use => usable.push((sn, w)),
+                delegate::Check::Direct(why) => {
+                    (self.notice)(&format!(
+                        "{sn}: {why}; the management node reaches its {} nodes itself",
+                        w.len()
                     ));
+                    let jump = Some(sn).filter(|_| self.jump_via_sn);
+                    direct.extend(w.iter().map(|w| w.job(jump.clone())));
                 }
-                StepResult {
-                    state,
-                    detail,
-                    results: per,
+                delegate::Check::Refuse(why) => {
+                    for w in w {
+                        results.insert(
+                            w.node,
+                            HostResult::Unreachable {
+                                reason: format!("delegated to {sn}: {why}"),
+                            },
+                        );
+                    }
                 }
-            })
-            .collect()
+            }
+        }
+        let shared = std::sync::Mutex::new(results);
+        let record = |host: &str, r: HostResult| {
+            if let Ok(mut m) = shared.lock() {
+                m.insert(host.to_string(), r);
+                progress(&what, m.len(), total);
+            }
+        };
+        std::thread::scope(|s| {
+            for (sn, w) in usable {
+                let (record, fanout, deleg) = (&record, &self.fanout, &self.delegation);
+                s.spawn(move || deleg.run(fanout, &sn, w, &mut |host, r| record(host, r)));
+            }
+            self.fanout
+                .run_each(direct, &mut |host, r, _, _| record(host, r));
+        });
+        let results = shared.into_inner().unwrap_or_default();
+        step_results(steps, &missing, &results)
     }
 }
 

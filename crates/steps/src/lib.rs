@@ -9,6 +9,7 @@
 //! checked the result; an unreachable one stays pending, with the reason.
 
 pub mod cn;
+pub mod delegate;
 pub mod sn;
 
 use takeover::{Plan, Side, Step, StepResult, StepRunner};

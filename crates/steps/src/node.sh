@@ -11,17 +11,20 @@ strip_block() { # path
 
 op_xcatinfo() { # tag value [file]
   f=${3:-/opt/xcat/xcatinfo}
-  mkdir -p "$(dirname $f)" || { fail "$1" "cannot create $(dirname $f)"; return; }
-  cur=""; [ -f $f ] && cur=$(cat $f)
-  new=$(printf '%s\n' "$cur" | awk -v v="$2" 'BEGIN{d=0} /^$/{next} /^XCATSERVER=/{print "XCATSERVER=" v; d=1; next} {print} END{if(!d) print "XCATSERVER=" v}')
+  [ -d "${f%/*}" ] || mkdir -p "${f%/*}" || { fail "$1" "cannot create ${f%/*}"; return; }
+  new="XCATSERVER=$2"
+  [ -f "$f" ] && new=$(awk -v v="$2" 'BEGIN{d=0} /^$/{next} /^XCATSERVER=/{print "XCATSERVER=" v; d=1; next} {print} END{if(!d) print "XCATSERVER=" v}' "$f")
   install_file $f "$new
 " || { fail "$1" "cannot write $f"; return; }
-  grep -qx "XCATSERVER=$2" $f && ok "$1" || fail "$1" "$f does not name $2"
+  has_line $f "XCATSERVER=$2" && ok "$1" || fail "$1" "$f does not name $2"
 }
 
 op_route() { # tag gateway
   out=$(ip route replace default via "$2" 2>&1) || { fail "$1" "ip route replace default via $2: $out"; return; }
-  ip route show default | grep -q "via $2 " && ok "$1" || fail "$1" "the default route is not via $2"
+  case " $(ip route show default) " in
+    *" via $2 "*) ok "$1" ;;
+    *) fail "$1" "the default route is not via $2" ;;
+  esac
 }
 
 # AIX (§5.2). netstat, route, niminit and bootlist are AIX's own commands, found in PATH.
@@ -83,7 +86,7 @@ op_syslog() { # tag master block
 $3"; else content="$3"; fi
   install_file $f "$content" || { fail "$1" "cannot write $f"; return; }
   why=$(restart rsyslog rsyslogd) || { fail "$1" "$why"; return; }
-  grep -qxF "*.* @$2" $f && ok "$1" || fail "$1" "$f does not forward to $2"
+  has_line $f "*.* @$2" && ok "$1" || fail "$1" "$f does not forward to $2"
 }
 
 op_ntp() { # tag server-lines
@@ -94,7 +97,7 @@ op_ntp() { # tag server-lines
 " || { fail "$1" "cannot write $f"; return; }
   why=$(restart chrony chronyd) || { fail "$1" "$why"; return; }
   first=$(printf '%s' "$2" | head -n 1)
-  grep -qxF "$first" $f && ok "$1" || fail "$1" "$f lacks '$first'"
+  has_line $f "$first" && ok "$1" || fail "$1" "$f lacks '$first'"
 }
 
 op_resolv() { # tag content

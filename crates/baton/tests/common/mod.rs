@@ -3,6 +3,7 @@
 
 pub mod bmc;
 
+use std::net::Ipv4Addr;
 use std::process::Output;
 use testbed::{Bed, BedGuard, Config, Dhcp};
 
@@ -18,6 +19,11 @@ pub fn bed(name: &str, sns: usize, cns: usize, dhcp: Dhcp) -> Option<BedGuard> {
 
 /// `baton ARGS` on the management node, as an administrator runs it there.
 pub fn baton(bed: &Bed, args: &[&str]) -> Output {
+    baton_with(bed, args, &[])
+}
+
+/// `baton ARGS` on the management node with more (or other) environment variables.
+pub fn baton_with(bed: &Bed, args: &[&str], env: &[(&str, &str)]) -> Output {
     let bin = assert_cmd::cargo::cargo_bin("baton");
     let ssh = format!("ssh -F {}", bed.ssh_config_path().display());
     let mut cmd = bed.command("mn", &[bin.as_os_str()]).unwrap();
@@ -28,6 +34,7 @@ pub fn baton(bed: &Bed, args: &[&str]) -> Output {
         )
         .env("BATON_SSH", ssh)
         .env("HOME", "/root")
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::null());
     let out = cmd.output().unwrap();
     eprintln!(
@@ -59,4 +66,40 @@ pub fn cns_of(bed: &Bed, sn: &str) -> Vec<String> {
         .into_iter()
         .filter(|c| bed.primary_sn(c).unwrap() == sn)
         .collect()
+}
+
+/// Every check the issue names, on one compute node now served by `sn`.
+pub fn assert_served_by(bed: &Bed, cn: &str, sn: &str) {
+    let ip: Ipv4Addr = bed.compute_ip(sn).unwrap();
+    assert!(
+        bed.probe_syslog(cn, sn).unwrap(),
+        "{cn}: a logger line reaches {sn}'s rsyslog"
+    );
+    let ntp = bed.probe_ntp(cn).unwrap();
+    assert_eq!(
+        bed.owner_of(ntp.server).as_deref(),
+        Some(sn),
+        "{cn}: chrony's server answers from {sn}: {ntp:?}"
+    );
+    let dns = bed.dns_lookup(cn, &format!("{cn}.cluster.test")).unwrap();
+    assert_eq!(dns.server, ip, "{cn}: its resolver is {sn}: {dns:?}");
+    let route = String::from_utf8(
+        bed.exec(cn, &["ip", "route", "show", "default"])
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        route.contains(&format!("via {ip} ")),
+        "{cn}: default route via {sn}: {route}"
+    );
+    let info = bed.read_node_text(cn, "/opt/xcat/xcatinfo").unwrap();
+    assert!(
+        info.lines().any(|l| l == format!("XCATSERVER={ip}")),
+        "{cn}: xcatinfo names {sn}: {info}"
+    );
+    assert!(
+        info.contains(&format!("NODE={cn}")),
+        "{cn}: other xcatinfo keys are kept: {info}"
+    );
 }
