@@ -34,6 +34,21 @@ pub fn check_request(req: &Request) -> Result<()> {
             "A node range or the source service node must be specified.",
         ));
     }
+    if req.spreads() && req.dest.as_deref().is_some_and(|d| !d.is_empty()) {
+        return Err(TakeoverError::validation(
+            "--spread and -d cannot be used together (-d sends every node to one service node).",
+        ));
+    }
+    if req.spreads() && req.dest_n.as_deref().is_some_and(|d| !d.is_empty()) {
+        return Err(TakeoverError::validation(
+            "--spread and -D cannot be used together (-D names one xcatmaster for every node; with --spread each node gets its new SN's address on its network).",
+        ));
+    }
+    if let Some(bad) = req.spread.iter().find(|s| !remote::is_valid_host(s)) {
+        return Err(TakeoverError::validation(format!(
+            "--spread: '{bad}' is not a valid service node name"
+        )));
+    }
     Ok(())
 }
 
@@ -227,25 +242,46 @@ fn split_list(v: Option<&str>) -> Vec<String> {
     v.unwrap_or("").split(',').map(str::to_string).collect()
 }
 
-/// Nodes whose primary service node is `sn1` (exact string match; nodes without a service node
-/// belong to `site.master`).
-fn nodes_of_source(snap: &Snapshot<'_>, sn1: &str) -> Result<Vec<String>> {
+/// Every node with its primary service node (the first entry of servicenode; `site.master` for
+/// nodes without one).
+fn primaries(snap: &Snapshot<'_>) -> Result<Vec<(String, Option<String>)>> {
     let idx = snap.index()?;
     let all: Vec<String> = idx.nodes.iter().map(|n| n.name.clone()).collect();
     let sns = attrs::nodes_attribs(snap, table("noderes")?, &all, &["servicenode"])?;
     let master = snap.site("master")?;
-    let mut out: Vec<String> = all
+    Ok(all
         .into_iter()
-        .filter(|n| {
-            let primary = match sns.get(n).and_then(|v| v[0].as_deref()) {
+        .map(|n| {
+            let primary = match sns.get(&n).and_then(|v| v[0].as_deref()) {
                 Some(list) => list.split(',').next().map(str::to_string),
                 None => master.clone(),
             };
-            primary.as_deref() == Some(sn1)
+            (n, primary)
         })
+        .collect())
+}
+
+/// Nodes whose primary service node is `sn1` (exact string match; nodes without a service node
+/// belong to `site.master`).
+fn nodes_of_source(snap: &Snapshot<'_>, sn1: &str) -> Result<Vec<String>> {
+    let mut out: Vec<String> = primaries(snap)?
+        .into_iter()
+        .filter(|(_, p)| p.as_deref() == Some(sn1))
+        .map(|(n, _)| n)
         .collect();
     out.sort();
     Ok(out)
+}
+
+/// The load of every service node: how many nodes have it as their primary.
+pub fn sn_loads(snap: &Snapshot<'_>) -> Result<BTreeMap<String, usize>> {
+    let mut load = BTreeMap::new();
+    for (_, p) in primaries(snap)? {
+        if let Some(p) = p.filter(|p| !p.is_empty()) {
+            *load.entry(p).or_default() += 1;
+        }
+    }
+    Ok(load)
 }
 
 /// Is `sn` a defined service node: a node with a servicenode-table row (its own or a group's)?
@@ -318,7 +354,11 @@ pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv
             }
         }
     }
-    for s in [&req.dest, &req.source].into_iter().flatten() {
+    for s in [&req.dest, &req.source]
+        .into_iter()
+        .flatten()
+        .chain(&req.spread)
+    {
         if seen.insert(s.clone()) {
             sn_names.push(s.clone());
         }
@@ -392,10 +432,37 @@ pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv
         ));
     }
 
-    // New service node (V12, V13).
+    // New service node (V12, V13), or the balancer's choice with --spread.
     let mut new_sn: HashMap<&str, String> = HashMap::new();
     let mut no_backup = Vec::new();
-    for n in &nodes {
+    let mut left: HashSet<String> = HashSet::new();
+    if req.spreads() {
+        let placed = spread(snap, req, &nodes, |n| {
+            split_list(val(&noderes, n, 0).as_deref())
+        })?;
+        for (n, why) in &placed.unplaced {
+            if req.spread_pool {
+                warnings.push(format!("{n}: not moved: {why}"));
+                left.insert(n.clone());
+            } else {
+                no_backup.push(format!(
+                    "Could not determine a backup service node for node {n}: {why}."
+                ));
+            }
+        }
+        for n in &placed.over_capacity {
+            warnings.push(format!(
+                "{n}: every service node it can go to is at its capacity; placed on {}",
+                placed.dest[n]
+            ));
+        }
+        for n in &nodes {
+            if let Some(d) = placed.dest.get(n) {
+                new_sn.insert(n, d.clone());
+            }
+        }
+    }
+    for n in nodes.iter().filter(|_| !req.spreads()) {
         let list = split_list(val(&noderes, n, 0).as_deref());
         if let Some(d) = &req.dest {
             new_sn.insert(n, d.clone());
@@ -417,6 +484,14 @@ pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv
     }
     if !no_backup.is_empty() {
         return Err(TakeoverError::Validation(no_backup));
+    }
+    let nodes: Vec<String> = nodes
+        .iter()
+        .filter(|n| !left.contains(*n))
+        .cloned()
+        .collect();
+    if nodes.is_empty() {
+        return Err(TakeoverError::Validation(warnings));
     }
     let mut destinations: Vec<String> = Vec::new();
     for n in &nodes {
@@ -647,6 +722,42 @@ pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv
         warnings,
         forced,
     })
+}
+
+/// The balancer's destinations for `nodes`: candidates are the `--spread` list, or each node's
+/// pool (`pool_of`), without the SN the node leaves and without the excluded SNs; loads are the
+/// current primaries not counting the moved nodes.
+fn spread(
+    snap: &Snapshot<'_>,
+    req: &Request,
+    nodes: &[String],
+    pool_of: impl Fn(&str) -> Vec<String>,
+) -> Result<crate::balance::Assignment> {
+    let mut load = sn_loads(snap)?;
+    let mut input = crate::balance::Input {
+        capacity: req.capacity.clone(),
+        excluded: req.exclude.iter().cloned().collect(),
+        ..Default::default()
+    };
+    for n in nodes {
+        let pool = pool_of(n);
+        let leaving = req.source.clone().or_else(|| pool.first().cloned());
+        if let Some(l) = pool.first().and_then(|p| load.get_mut(p)) {
+            *l = l.saturating_sub(1);
+        }
+        let cands = if req.spread.is_empty() {
+            pool
+        } else {
+            req.spread.clone()
+        };
+        let cands = cands
+            .into_iter()
+            .filter(|c| Some(c) != leaving.as_ref())
+            .collect();
+        input.nodes.push((n.clone(), cands));
+    }
+    input.load = load;
+    Ok(crate::balance::balance(&input))
 }
 
 /// xCAT treats an empty option value as not given.
