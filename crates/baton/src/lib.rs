@@ -11,6 +11,7 @@ mod quickstart;
 mod snmove;
 mod svccmds;
 mod tablecmds;
+mod watchcmd;
 
 use clap::Parser;
 use exit::Failure;
@@ -58,6 +59,8 @@ fn run(args: cli::Cli) -> Result<(), Failure> {
         cli::Command::Journal(a) => journalcmds::journal(&url, a),
         cli::Command::Resume(a) => journalcmds::resume(&url, a),
         cli::Command::Rollback(a) => journalcmds::rollback(&url, a),
+        cli::Command::Watch(a) => watchcmd::watch(&url, a),
+        cli::Command::Status(a) => watchcmd::status(&url, a),
         cli::Command::Migrate(a) => migrate::run(a),
         cli::Command::Makedhcp(a) => svccmds::makedhcp(&url, a),
         cli::Command::Nodeset(a) => svccmds::nodeset(&url, a),
