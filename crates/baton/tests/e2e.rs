@@ -5,45 +5,8 @@
 
 mod common;
 
-use common::{baton, cns_of, journal, step_state};
-use std::net::Ipv4Addr;
+use common::{assert_served_by, baton, cns_of, journal, step_state};
 use testbed::{Bed, Dhcp};
-
-/// Every check the issue names, on one compute node now served by `sn`.
-fn assert_served_by(bed: &Bed, cn: &str, sn: &str) {
-    let ip: Ipv4Addr = bed.compute_ip(sn).unwrap();
-    assert!(
-        bed.probe_syslog(cn, sn).unwrap(),
-        "{cn}: a logger line reaches {sn}'s rsyslog"
-    );
-    let ntp = bed.probe_ntp(cn).unwrap();
-    assert_eq!(
-        bed.owner_of(ntp.server).as_deref(),
-        Some(sn),
-        "{cn}: chrony's server answers from {sn}: {ntp:?}"
-    );
-    let dns = bed.dns_lookup(cn, &format!("{cn}.cluster.test")).unwrap();
-    assert_eq!(dns.server, ip, "{cn}: its resolver is {sn}: {dns:?}");
-    let route = String::from_utf8(
-        bed.exec(cn, &["ip", "route", "show", "default"])
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    assert!(
-        route.contains(&format!("via {ip} ")),
-        "{cn}: default route via {sn}: {route}"
-    );
-    let info = bed.read_node_text(cn, "/opt/xcat/xcatinfo").unwrap();
-    assert!(
-        info.lines().any(|l| l == format!("XCATSERVER={ip}")),
-        "{cn}: xcatinfo names {sn}: {info}"
-    );
-    assert!(
-        info.contains(&format!("NODE={cn}")),
-        "{cn}: other xcatinfo keys are kept: {info}"
-    );
-}
 
 #[test]
 fn e2e_dead_sn_takeover_repoints_running_compute_nodes() {

@@ -62,6 +62,8 @@ pub struct Watcher<P: Prober, A: Actions> {
     /// The Prometheus text, refreshed every round (served by [`crate::metrics::serve`]).
     pub metrics: Arc<Mutex<String>>,
     standby_logged: bool,
+    /// The last failure logged per SN: a failure that repeats every round is logged once.
+    failures: BTreeMap<String, String>,
 }
 
 impl<P: Prober, A: Actions> Watcher<P, A> {
@@ -79,6 +81,7 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
             status,
             metrics: Arc::new(Mutex::new(String::new())),
             standby_logged: false,
+            failures: BTreeMap::new(),
         }
     }
 
@@ -198,7 +201,8 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
         }
         if let Some(f) = &self.cfg.fence {
             if let Err(e) = f.run(sn) {
-                error!(sn = %sn, "not taken over: fencing failed (retried next round): {e}");
+                let msg = format!("not taken over: fencing failed (retried every round): {e}");
+                self.log_failure(sn, msg);
                 events.push(Event::FenceFailed(sn.to_string(), e));
                 return;
             }
@@ -207,6 +211,7 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
         match self.actions.takeover(sn, &exclude, false) {
             Ok(text) => {
                 warn!(sn = %sn, "took over its {nodes} nodes: {text}");
+                self.failures.remove(sn);
                 self.status.takeovers += 1;
                 if let Some(h) = self.handled(sn) {
                     h.handled = true;
@@ -214,13 +219,23 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
                 events.push(Event::Moved(sn.to_string(), text));
             }
             Err(e) => {
-                error!(sn = %sn, "takeover failed (retried next round): {e}");
+                let msg = format!("takeover failed (retried every round): {e}");
+                self.log_failure(sn, msg);
                 events.push(Event::MoveFailed(sn.to_string(), e));
             }
         }
     }
 
+    /// Log a failure unless it is the same as the last one logged for this SN.
+    fn log_failure(&mut self, sn: &str, msg: String) {
+        if self.failures.get(sn) != Some(&msg) {
+            error!(sn = %sn, "{msg}");
+            self.failures.insert(sn.to_string(), msg);
+        }
+    }
+
     fn cleanup(&mut self, sn: &str, events: &mut Vec<Event>) {
+        self.failures.remove(sn);
         if self.cfg.report_only {
             return;
         }

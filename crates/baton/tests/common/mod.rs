@@ -1,7 +1,8 @@
 //! Helpers shared by the end-to-end tests on the test bed.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::process::Output;
+use std::net::Ipv4Addr;
+use std::process::{Command, Output};
 use testbed::{Bed, BedGuard, Config, Dhcp};
 
 pub fn bed(name: &str, sns: usize, cns: usize, dhcp: Dhcp) -> Option<BedGuard> {
@@ -14,8 +15,8 @@ pub fn bed(name: &str, sns: usize, cns: usize, dhcp: Dhcp) -> Option<BedGuard> {
     Some(Bed::up_guarded(cfg).expect("the test bed comes up"))
 }
 
-/// `baton ARGS` on the management node, as an administrator runs it there.
-pub fn baton(bed: &Bed, args: &[&str]) -> Output {
+/// The command `baton ARGS` on the management node, as an administrator runs it there.
+pub fn baton_command(bed: &Bed, args: &[&str]) -> Command {
     let bin = assert_cmd::cargo::cargo_bin("baton");
     let ssh = format!("ssh -F {}", bed.ssh_config_path().display());
     let mut cmd = bed.command("mn", &[bin.as_os_str()]).unwrap();
@@ -27,7 +28,12 @@ pub fn baton(bed: &Bed, args: &[&str]) -> Output {
         .env("BATON_SSH", ssh)
         .env("HOME", "/root")
         .stdin(std::process::Stdio::null());
-    let out = cmd.output().unwrap();
+    cmd
+}
+
+/// `baton ARGS` on the management node; its output.
+pub fn baton(bed: &Bed, args: &[&str]) -> Output {
+    let out = baton_command(bed, args).output().unwrap();
     eprintln!(
         "baton {args:?} -> {:?}\n{}{}",
         out.status.code(),
@@ -57,4 +63,40 @@ pub fn cns_of(bed: &Bed, sn: &str) -> Vec<String> {
         .into_iter()
         .filter(|c| bed.primary_sn(c).unwrap() == sn)
         .collect()
+}
+
+/// Every check the issue names, on one compute node now served by `sn`.
+pub fn assert_served_by(bed: &Bed, cn: &str, sn: &str) {
+    let ip: Ipv4Addr = bed.compute_ip(sn).unwrap();
+    assert!(
+        bed.probe_syslog(cn, sn).unwrap(),
+        "{cn}: a logger line reaches {sn}'s rsyslog"
+    );
+    let ntp = bed.probe_ntp(cn).unwrap();
+    assert_eq!(
+        bed.owner_of(ntp.server).as_deref(),
+        Some(sn),
+        "{cn}: chrony's server answers from {sn}: {ntp:?}"
+    );
+    let dns = bed.dns_lookup(cn, &format!("{cn}.cluster.test")).unwrap();
+    assert_eq!(dns.server, ip, "{cn}: its resolver is {sn}: {dns:?}");
+    let route = String::from_utf8(
+        bed.exec(cn, &["ip", "route", "show", "default"])
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        route.contains(&format!("via {ip} ")),
+        "{cn}: default route via {sn}: {route}"
+    );
+    let info = bed.read_node_text(cn, "/opt/xcat/xcatinfo").unwrap();
+    assert!(
+        info.lines().any(|l| l == format!("XCATSERVER={ip}")),
+        "{cn}: xcatinfo names {sn}: {info}"
+    );
+    assert!(
+        info.contains(&format!("NODE={cn}")),
+        "{cn}: other xcatinfo keys are kept: {info}"
+    );
 }
