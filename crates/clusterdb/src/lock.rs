@@ -54,6 +54,10 @@ fn lock_file(url: &DbUrl, name: &str) -> Result<Option<PathBuf>> {
 /// holds it.
 pub fn try_session_lock(url: &DbUrl, name: &str) -> Result<Option<SessionLock>> {
     if let Some(path) = lock_file(url, name)? {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::Store(format!("cannot create {}: {e}", dir.display())))?;
+        }
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
