@@ -125,6 +125,7 @@ pub fn watch(url: &DbUrl, a: WatchArgs) -> Result<(), Failure> {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let prober = prober(a.timeout, services(&a.services)?)?;
     let fence = a.fence.as_ref().map(|p| {
@@ -192,7 +193,13 @@ pub fn status(url: &DbUrl, a: StatusArgs) -> Result<(), Failure> {
             let from = format!(
                 "watcher pid {}{} ({})",
                 s.pid,
-                if s.active { ", active" } else { ", standby" },
+                if s.report_only {
+                    ", report-only"
+                } else if s.active {
+                    ", active"
+                } else {
+                    ", standby"
+                },
                 path.display()
             );
             (s, from)

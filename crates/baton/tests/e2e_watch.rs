@@ -26,17 +26,10 @@ impl Watcher {
         let state = bed.state_dir().join(format!("{name}.json"));
         let log = bed.state_dir().join(format!("{name}.log"));
         let state_s = state.display().to_string();
-        let mut args = vec![
-            "watch",
-            "--interval",
-            "0.5",
-            "--timeout",
-            "2",
-            "--threshold",
-            "3",
-            "--state-file",
-            &state_s,
-        ];
+        let mut args = vec!["watch", "--state-file", &state_s];
+        if !extra.contains(&"--interval") {
+            args.extend(["--interval", "0.5", "--timeout", "2", "--threshold", "3"]);
+        }
         args.extend_from_slice(extra);
         let child = baton_command(bed, &args)
             .stdout(Stdio::null())
@@ -272,4 +265,91 @@ fn e2e_watch_flapping_sn_moves_once_and_only_one_of_two_watchers_acts() {
         b.status().is_some_and(|s| s["active"] == true)
     });
     b.stop(bed);
+}
+
+/// The benchmark of scripts/bench-watch.sh (ignored in the test suite): a bed of 3 SNs and
+/// `BENCH_CNS` compute nodes, all primary on sn1 with the pool sn1,sn2,sn3; the time from
+/// killing sn1 to every node switched and reconfigured (the takeover's steps done), with
+/// `baton watch --interval 1 --timeout 2 --threshold 3` (3 s detection), and as the baseline in the same run
+/// `baton snmove -s sn1 --spread sn2,sn3` started by hand right after the kill. Each run is
+/// checked afterwards with every compute-node probe (not timed). Prints one line per run.
+#[test]
+#[ignore]
+fn bench_watch_failover() {
+    let cns: usize = std::env::var("BENCH_CNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    for run in 0..runs {
+        for method in ["watch", "snmove"] {
+            let name = format!("wb{}{}", &method[..1], cns);
+            let Some(mut guard) = common::bed(&name, 3, cns, Dhcp::Isc) else {
+                return;
+            };
+            let bed: &mut Bed = &mut guard;
+            let all = bed.cns().join(",");
+            assert!(baton(bed, &["chdef", &all, "servicenode=sn1,sn2,sn3"])
+                .status
+                .success());
+            let mut w = (method == "watch").then(|| {
+                Watcher::start(
+                    bed,
+                    "bench",
+                    &["--interval", "1", "--timeout", "2", "--threshold", "3"],
+                )
+            });
+            if let Some(w) = &w {
+                let t = Instant::now();
+                while !all_up(w, &["sn1", "sn2", "sn3"]) {
+                    assert!(
+                        t.elapsed() < Duration::from_secs(60),
+                        "SNs not up: {:?}\n{}",
+                        w.status(),
+                        w.log()
+                    );
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+            let t0 = Instant::now();
+            bed.kill_node("sn1").unwrap();
+            let killed = t0.elapsed();
+            let mut detected = Duration::ZERO;
+            match &w {
+                Some(w) => {
+                    wait_for("sn1 down", Duration::from_secs(60), || {
+                        w.health("sn1").as_deref() == Some("down")
+                    });
+                    detected = t0.elapsed();
+                    wait_for("the takeover", Duration::from_secs(300), || {
+                        w.status().is_some_and(|s| s["takeovers"] == 1)
+                    });
+                }
+                None => {
+                    let out = baton(
+                        bed,
+                        &["snmove", "-s", "sn1", "--spread", "sn2,sn3", "--yes"],
+                    );
+                    assert_eq!(out.status.code(), Some(4), "only sn1's cleanup pending");
+                }
+            }
+            let total = t0.elapsed();
+            for cn in bed.cns() {
+                let sn = primary(bed, &cn);
+                assert_served_by(bed, &cn, &sn);
+            }
+            println!(
+                "BENCH method={method} cns={cns} run={run} kill_s={:.2} detect_s={:.2} total_s={:.2}",
+                killed.as_secs_f64(),
+                detected.as_secs_f64(),
+                total.as_secs_f64()
+            );
+            if let Some(w) = w.as_mut() {
+                w.stop(bed);
+            }
+        }
+    }
 }

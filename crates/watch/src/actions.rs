@@ -8,8 +8,9 @@ use clusterdb::backend::Filter;
 use clusterdb::lock::SessionLock;
 use clusterdb::{table, ClusterDb, DbUrl, NoderangeEnv, Snapshot};
 use std::collections::{BTreeMap, BTreeSet};
+use takeover::journal::StepState;
 use takeover::journal::{self, run_state};
-use takeover::{Request, RunMeta, StepRunner};
+use takeover::{Request, RunMeta, Side, StepResult, StepRunner};
 
 /// The lock every `baton watch` of one cluster database competes for.
 pub const LOCK_NAME: &str = "watch";
@@ -95,6 +96,34 @@ pub fn waiting_on(snap: &Snapshot<'_>, sn: &str) -> takeover::Result<Vec<i64>> {
     Ok(ids)
 }
 
+/// Steps on service nodes the watcher knows are not up (the failed SN's cleanup) stay pending
+/// without an ssh attempt that could only time out; they run when the SN returns.
+struct SkipDown {
+    inner: Box<dyn StepRunner>,
+    down: Vec<String>,
+}
+
+impl StepRunner for SkipDown {
+    fn run(&mut self, plan: &takeover::Plan, steps: &[takeover::Step]) -> Vec<StepResult> {
+        let skip = |s: &takeover::Step| s.kind.side() == Side::Sn && self.down.contains(&s.sn);
+        if !steps.iter().any(skip) {
+            return self.inner.run(plan, steps);
+        }
+        steps
+            .iter()
+            .map(|s| StepResult {
+                state: StepState::Pending,
+                detail: format!(
+                    "{}: {} is down (baton watch); runs when it is back",
+                    s.describe(),
+                    s.sn
+                ),
+                results: Default::default(),
+            })
+            .collect()
+    }
+}
+
 impl Actions for DbActions {
     fn service_nodes(&mut self) -> Result<BTreeMap<String, usize>, String> {
         let snap = self.db.read().map_err(|e| e.to_string())?;
@@ -147,8 +176,11 @@ impl Actions for DbActions {
             args: format!("-s {sn}"),
             ..self.meta.clone()
         };
-        let mut runner = (self.runner)(&mut self.db)?;
-        let out = takeover::apply(&mut self.db, &mut plan, &meta, runner.as_mut())
+        let mut runner = SkipDown {
+            inner: (self.runner)(&mut self.db)?,
+            down: exclude.to_vec(),
+        };
+        let out = takeover::apply(&mut self.db, &mut plan, &meta, &mut runner)
             .map_err(|e| e.to_string())?;
         let pending = out
             .steps

@@ -119,6 +119,8 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
                 }
             }
         }
+        // Publish what was seen before acting (a takeover can take a while).
+        self.publish(now);
         if self.may_act(&mut events) {
             for sn in changed {
                 self.cleanup(&sn, &mut events);
