@@ -9,19 +9,22 @@
 #
 #   scripts/bench-watch.sh            # build (release), measure, print a summary
 #
-# Environment: SIZES="6 50", RUNS=3, BUILD=0 (reuse the build), CARGO_TARGET_DIR.
+# Environment: SIZES="6 50", RUNS=3, BUILD=0 (reuse the build), PROFILE=debug (the debug
+# build instead of release), CARGO_TARGET_DIR.
 # Needs root and the test-bed packages of .ci/run. Uses beds named wbw<N> and wbs<N>.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIZES=${SIZES:-"6 50"}
 RUNS=${RUNS:-3}
 cd "$ROOT"
-[ "${BUILD:-1}" = 0 ] || cargo test --release -p baton --test e2e_watch --no-run >/dev/null
+REL=--release
+[ "${PROFILE:-release}" = release ] || REL=
+[ "${BUILD:-1}" = 0 ] || cargo test $REL -p baton --test e2e_watch --no-run >/dev/null
 OUT=$(mktemp /tmp/baton-bench-watch.XXXXXX)
 trap 'rm -f "$OUT"' EXIT INT TERM
 for N in $SIZES; do
     echo "== $N compute nodes, $RUNS runs" >&2
-    BENCH_CNS=$N BENCH_RUNS=$RUNS cargo test --release -q -p baton --test e2e_watch \
+    BENCH_CNS=$N BENCH_RUNS=$RUNS cargo test $REL -q -p baton --test e2e_watch \
         bench_watch_failover -- --ignored --nocapture --test-threads 1 2>/dev/null |
         grep '^BENCH ' | tee -a "$OUT" >&2
 done

@@ -251,24 +251,6 @@ pub fn status(url: &DbUrl, a: StatusArgs) -> Result<(), Failure> {
         })
         .collect();
     let header = ["SN", "HEALTH", "NODES", "DETAIL"].map(String::from);
-    let mut w = [0usize; 3];
-    for r in std::iter::once(&header).chain(&rows) {
-        for i in 0..3 {
-            w[i] = w[i].max(r[i].len());
-        }
-    }
-    for r in std::iter::once(&header).chain(&rows) {
-        let line = format!(
-            "{:w0$}  {:w1$}  {:>w2$}  {}",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            w0 = w[0],
-            w1 = w[1],
-            w2 = w[2]
-        );
-        println!("{}", line.trim_end());
-    }
+    print!("{}", takeover::report::columns("", &header, &rows));
     Ok(())
 }

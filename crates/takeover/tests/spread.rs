@@ -2,25 +2,13 @@
 //! primary, 120 nodes; sn2 and sn3 serve 90 each): the balancer's destinations go into the plan,
 //! and the loads end up even.
 
+mod common;
+
 use clusterdb::sample::SampleSpec;
 use clusterdb::{tabio, ClusterDb, DbUrl, NoderangeEnv};
+use common::Offline;
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use takeover::{Plan, Request, RunMeta, TakeoverError, UnimplementedSteps};
-
-struct Offline;
-
-impl takeover::Env for Offline {
-    fn resolve_local(&self, _: &str) -> Option<IpAddr> {
-        None
-    }
-    fn resolve_dns(&self, _: &str) -> Option<IpAddr> {
-        None
-    }
-    fn sn_addresses(&self, sn: &str) -> Result<Vec<IpAddr>, String> {
-        Err(format!("{sn}: offline test"))
-    }
-}
 
 fn sample() -> (tempfile::TempDir, ClusterDb) {
     let dir = tempfile::tempdir().unwrap();
