@@ -76,6 +76,10 @@ pub enum Command {
     Resume(crate::journalcmds::RunIdArgs),
     /// Restore the values a takeover changed, and re-point the nodes back
     Rollback(crate::journalcmds::RunIdArgs),
+    /// Watch the service nodes; take over the nodes of one that fails, spread over their pools
+    Watch(crate::watchcmd::WatchArgs),
+    /// Show each service node's health and how many nodes it serves
+    Status(crate::watchcmd::StatusArgs),
     /// Copy a cluster database to another backend (e.g. embedded SQLite to PostgreSQL)
     Migrate(crate::migrate::MigrateArgs),
     /// Write the nodes' DHCP reservations on their service nodes (ISC dhcpd or Kea)

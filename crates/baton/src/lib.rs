@@ -13,6 +13,7 @@ mod rnetboot;
 mod snmove;
 mod svccmds;
 mod tablecmds;
+mod watchcmd;
 
 use clap::Parser;
 use exit::Failure;
@@ -83,6 +84,8 @@ fn run(args: cli::Cli) -> Result<(), Failure> {
         cli::Command::Journal(a) => journalcmds::journal(&url, a),
         cli::Command::Resume(a) => journalcmds::resume(&url, a),
         cli::Command::Rollback(a) => journalcmds::rollback(&url, a),
+        cli::Command::Watch(a) => watchcmd::watch(&url, a),
+        cli::Command::Status(a) => watchcmd::status(&url, a),
         cli::Command::Migrate(a) => migrate::run(a),
         cli::Command::Makedhcp(a) => svccmds::makedhcp(&url, a),
         cli::Command::Nodeset(a) => svccmds::nodeset(&url, a),

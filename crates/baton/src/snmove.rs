@@ -24,7 +24,10 @@ WHAT IT DOES
 SELECTING NODES
   NORANGE selects the nodes; -s SN1 alone selects every node whose primary service node (the
   first entry of servicenode) is exactly SN1. The new SN is -d, or else each node's second
-  servicenode entry (so a repeated move toggles between the two). The new xcatmaster is -D, or
+  servicenode entry (so a repeated move toggles between the two), or with --spread SN,SN,... the
+  listed SN that is least loaded (nodes it serves as their primary; --capacity SN=N weights
+  that and caps it): the nodes are placed one by one so the loads end up even, the same way
+  `baton watch` spreads a failed SN's nodes over their pools. The new xcatmaster is -D, or
   else the new SN's address on the node's network (networks table), read from the SN with
   `ip -o addr` over ssh, or with --offline from the database (hosts.ip, hosts.otherinterfaces,
   nics.nicips).
@@ -69,6 +72,7 @@ EXIT STATUS
 EXAMPLES
   snmove -s sn1 --dry-run              what would move where, and the steps
   snmove -s sn1 -d sn2 -D sn2-eth1     all of sn1's nodes to sn2
+  snmove -s sn1 --spread sn2,sn3       sn1's nodes shared out between sn2 and sn3
   snmove rack01 -i                     rack01 to its backup SNs, database only
   snmove -s sn1 --json --yes           for scripts";
 
@@ -121,11 +125,39 @@ pub struct SnmoveArgs {
     /// Plan from the addresses recorded in the database; do not contact the destination SNs
     #[arg(long)]
     pub offline: bool,
+    /// Spread the nodes over these service nodes, evening out their loads (instead of -d)
+    #[arg(long, value_name = "SN,SN,...", value_delimiter = ',', conflicts_with_all = ["dest", "dest_n"])]
+    pub spread: Vec<String>,
+    #[command(flatten)]
+    pub balance: BalanceArgs,
     #[command(flatten)]
     pub exec: ExecArgs,
     /// [NORANGE]
     #[arg(value_name = "NORANGE")]
     pub args: Vec<String>,
+}
+
+/// Limits for spreading nodes over service nodes (snmove --spread, baton watch).
+#[derive(Args, Debug, Clone, Default)]
+pub struct BalanceArgs {
+    /// Most nodes a service node should serve when spreading (e.g. sn2=500,sn3=250); full SNs
+    /// get nodes only when every candidate is full
+    #[arg(long, value_name = "SN=N,...", value_delimiter = ',', value_parser = parse_capacity)]
+    pub capacity: Vec<(String, usize)>,
+}
+
+fn parse_capacity(s: &str) -> Result<(String, usize), String> {
+    let (sn, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}' is not SN=N (e.g. sn2=500)"))?;
+    let n: usize = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}': the capacity of {sn} is not a whole number"))?;
+    if !remote::is_valid_host(sn.trim()) {
+        return Err(format!("'{s}': '{sn}' is not a valid service node name"));
+    }
+    Ok((sn.trim().to_string(), n))
 }
 
 /// How steps reach the nodes (also for resume and rollback).
@@ -293,9 +325,18 @@ pub struct SnmoveCommand {
 }
 
 /// Name resolution and service-node queries for planning.
-struct CliEnv {
+pub struct CliEnv {
     resolver: SystemResolver,
     ssh: Ssh,
+}
+
+impl CliEnv {
+    pub fn new() -> Result<Self, Failure> {
+        Ok(CliEnv {
+            resolver: SystemResolver::new(true),
+            ssh: Ssh::from_env().map_err(|e| Failure::usage(e.to_string()))?,
+        })
+    }
 }
 
 impl takeover::Env for CliEnv {
@@ -393,16 +434,21 @@ pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
         noretarget: a.noretarget,
         offline: a.offline,
         force: a.force,
+        spread: a
+            .spread
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        capacity: a.balance.capacity.iter().cloned().collect(),
+        ..Default::default()
     };
     takeover::plan::check_request(&req)?;
     a.exec.delegation()?;
     if !a.liteonly && !a.json {
         println!("Moving nodes to their backup service nodes.");
     }
-    let env = CliEnv {
-        resolver: SystemResolver::new(true),
-        ssh: Ssh::from_env().map_err(|e| Failure::usage(e.to_string()))?,
-    };
+    let env = CliEnv::new()?;
     let mut db = ClusterDb::open(url)?;
     let mut plan = {
         let snap = db.read()?;

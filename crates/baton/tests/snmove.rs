@@ -997,3 +997,86 @@ fn liteonly_plans_only_the_copy_and_bad_statelite_rows_are_named() {
         assert_eq!(c.dump(&["noderes", "statelite"]), before);
     }
 }
+
+#[test]
+fn spread_shares_the_nodes_out_evenly_and_refuses_bad_input() {
+    let c = Cluster::new();
+    let mut nodelist = c.ok(&["tabdump", "nodelist"]);
+    let mut hosts = c.ok(&["tabdump", "hosts"]);
+    let mut noderes = String::from("#node,servicenode,xcatmaster\n");
+    // cn1 and n2..n6 on sn1; n7, n8 already on sn3.
+    for i in 1..=8 {
+        let name = if i == 1 {
+            "cn1".to_string()
+        } else {
+            format!("n{i}")
+        };
+        if i > 1 {
+            nodelist += &format!("\"{name}\",\"compute,all\",\n");
+            hosts += &format!("\"{name}\",\"10.1.2.{i}\",\n");
+        }
+        let pool = if i <= 6 { "sn1,sn2" } else { "sn3,sn2" };
+        noderes += &format!("\"{name}\",\"{pool}\",\"{}-eth1\"\n", &pool[..3]);
+    }
+    c.restore("nodelist", &nodelist);
+    c.restore("hosts", &hosts);
+    c.restore("noderes", &noderes);
+
+    let plan = c.plan(&["-s", "sn1", "--spread", "sn2,sn3"]);
+    let nodes = plan["plan"]["nodes"].as_array().unwrap();
+    let to = |sn: &str| nodes.iter().filter(|n| n["new_sn"] == sn).count();
+    // sn3 starts with 2: the six go 4 to sn2 and 2 to sn3, 4 and 4 in the end.
+    assert_eq!((to("sn2"), to("sn3")), (4, 2));
+    assert_eq!(
+        plan["plan"]["request"]["spread"],
+        serde_json::json!(["sn2", "sn3"])
+    );
+    let text = c.ok(&["snmove", "-s", "sn1", "--spread", "sn2,sn3", "--dry-run"]);
+    assert!(
+        text.contains("To sn2: 4 nodes") && text.contains("To sn3: 2 nodes"),
+        "{text}"
+    );
+    // sn3 may serve 3: it gets one node, sn2 the rest.
+    let plan = c.plan(&["-s", "sn1", "--spread", "sn2,sn3", "--capacity", "sn3=3"]);
+    let n = plan["plan"]["nodes"].as_array().unwrap();
+    assert_eq!(n.iter().filter(|x| x["new_sn"] == "sn3").count(), 1);
+
+    let before = c.dump(&TABLES);
+    for (args, want) in [
+        (
+            vec!["-s", "sn1", "--spread", "sn2", "-d", "sn3"],
+            "cannot be used with",
+        ),
+        (
+            vec!["-s", "sn1", "--spread", "sn2", "-D", "x"],
+            "cannot be used with",
+        ),
+        (
+            vec!["-s", "sn1", "--spread", "sn2", "--capacity", "sn2=lots"],
+            "not a whole number",
+        ),
+        (
+            vec!["-s", "sn1", "--spread", "sn2;reboot"],
+            "not a valid service node name",
+        ),
+        (
+            vec!["-s", "sn1", "--spread", "sn1"],
+            "Could not determine a backup service node for node cn1",
+        ),
+    ] {
+        let (code, out, err) = c.snmove(&args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    assert_eq!(c.dump(&TABLES), before, "nothing changed");
+
+    // Applied: the database follows the plan.
+    assert_eq!(c.snmove(&["-s", "sn1", "--spread", "sn2,sn3"]).0, PARTIAL);
+    let out = c.ok(&["nodels", "compute", "noderes.servicenode"]);
+    let on = |sn: &str| {
+        out.lines()
+            .filter(|l| l.contains(&format!(": {sn},")))
+            .count()
+    };
+    assert_eq!((on("sn2"), on("sn3")), (4, 4), "{out}");
+}

@@ -90,4 +90,14 @@ pub trait Backend: Send {
     /// Start a transaction. `write` transactions take the store's write lock up front, so two
     /// writers serialize instead of failing half-way.
     fn begin(&mut self, write: bool) -> Result<Box<dyn Tx + '_>>;
+    /// Take the lock `name` for as long as this connection lives, without waiting: Ok(false)
+    /// when another session holds it. Database servers only (file databases use
+    /// [`crate::lock`]'s file lock).
+    fn try_session_lock(&mut self, name: &str) -> Result<bool> {
+        let _ = name;
+        Err(crate::Error::Unsupported(format!(
+            "a session lock on {}",
+            self.describe()
+        )))
+    }
 }

@@ -13,6 +13,7 @@ pub mod conninfo;
 pub mod ddl;
 pub mod index;
 mod keycache;
+pub mod lock;
 pub mod migrate;
 pub mod mysqldb;
 pub mod objects;
@@ -101,6 +102,11 @@ impl ClusterDb {
 
     pub fn describe(&self) -> String {
         self.backend.describe()
+    }
+
+    /// See [`backend::Backend::try_session_lock`]; [`lock::try_session_lock`] picks the kind.
+    pub fn try_session_lock(&mut self, name: &str) -> Result<bool> {
+        self.backend.try_session_lock(name)
     }
 
     /// A read-only snapshot: every read through it sees the same state.

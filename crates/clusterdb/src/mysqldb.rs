@@ -197,6 +197,19 @@ impl Backend for MysqlBackend {
         self.params.describe()
     }
 
+    fn try_session_lock(&mut self, name: &str) -> Result<bool> {
+        // GET_LOCK names are server-wide (at most 64 characters): one per database.
+        let lock: String = format!("baton-{name}:{}", self.params.dbname)
+            .chars()
+            .take(64)
+            .collect();
+        let got: Option<Option<i64>> = self
+            .conn
+            .exec_first("SELECT GET_LOCK(?, 0)", (lock,))
+            .map_err(|e| self.err(e))?;
+        Ok(got.flatten() == Some(1))
+    }
+
     fn ensure_schema(&mut self) -> Result<()> {
         let have = self.existing_columns()?;
         let complete = schema().all_tables().all(|t| {

@@ -225,6 +225,15 @@ impl Backend for PgBackend {
             done: false,
         }))
     }
+
+    fn try_session_lock(&mut self, name: &str) -> Result<bool> {
+        let key = crate::lock::key_of(name);
+        let row = self
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .map_err(|e| self.err(e))?;
+        Ok(row.get::<_, bool>(0))
+    }
 }
 
 struct PgTx<'a> {

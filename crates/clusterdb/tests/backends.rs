@@ -37,6 +37,7 @@ const CASES: &[(&str, Case)] = &[
         a_failed_restore_changes_nothing,
     ),
     ("key lists are one query", key_lists_of_any_size),
+    ("one session lock holder", one_session_lock_holder),
     (
         "updates count matched rows",
         updates_count_rows_matched_not_changed,
@@ -963,4 +964,26 @@ fn migrate_there_and_back(t: &TestDb) {
     assert!(dump(&mut back, "nodelist").contains("\"off1\",\"all\""));
     let j = dump(&mut back, "baton_journal");
     assert!(j.lines().nth(1).unwrap().starts_with("\"2\","), "{j}");
+}
+
+/// The single-watcher lock: a second session is refused while the first lives, and gets it
+/// once the first is gone (PostgreSQL advisory lock, MySQL GET_LOCK, flock for SQLite files).
+fn one_session_lock_holder(t: &TestDb) {
+    let url = t.db_url();
+    let first = clusterdb::lock::try_session_lock(&url, "watch")
+        .unwrap()
+        .expect("the first session gets the lock");
+    assert!(
+        clusterdb::lock::try_session_lock(&url, "watch")
+            .unwrap()
+            .is_none(),
+        "a second session is refused: {}",
+        first.describe
+    );
+    let other = clusterdb::lock::try_session_lock(&url, "other").unwrap();
+    assert!(other.is_some(), "another name is another lock");
+    drop(first);
+    assert!(clusterdb::lock::try_session_lock(&url, "watch")
+        .unwrap()
+        .is_some());
 }

@@ -8,6 +8,7 @@
 //! resolution, service node addresses) and a [`StepRunner`] (the steps themselves).
 
 pub mod apply;
+pub mod balance;
 pub mod journal;
 pub mod model;
 pub mod plan;
@@ -18,7 +19,7 @@ pub use apply::{
     NODE_DONE,
 };
 pub use model::*;
-pub use plan::{plan, Env};
+pub use plan::{plan, sn_loads, Env};
 
 /// Why a takeover did not (fully) happen. Each kind has its own exit status.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,7 @@
 //! (`--json`, and the journal keeps the plan it applied).
 
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 /// What the user asked for, as xCAT's snmove options.
@@ -30,6 +30,26 @@ pub struct Request {
     pub offline: bool,
     /// Apply even when pre-flight checks fail.
     pub force: bool,
+    /// `--spread`: the SNs to spread the nodes over, balancing their loads (instead of `-d`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spread: Vec<String>,
+    /// Spread each node over its own pool (its servicenode list): what the watcher asks for.
+    /// Nodes whose pool has no SN left stay where they are, with a warning.
+    #[serde(default)]
+    pub spread_pool: bool,
+    /// SNs that must receive no node (failing ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// Most nodes an SN should serve, for spreading (`--capacity SN=N`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub capacity: BTreeMap<String, usize>,
+}
+
+impl Request {
+    /// The destinations come from the balancer.
+    pub fn spreads(&self) -> bool {
+        self.spread_pool || !self.spread.is_empty()
+    }
 }
 
 /// One attribute change on a node's own row.

@@ -34,6 +34,21 @@ pub fn check_request(req: &Request) -> Result<()> {
             "A node range or the source service node must be specified.",
         ));
     }
+    if req.spreads() && req.dest.as_deref().is_some_and(|d| !d.is_empty()) {
+        return Err(TakeoverError::validation(
+            "--spread and -d cannot be used together (-d sends every node to one service node).",
+        ));
+    }
+    if req.spreads() && req.dest_n.as_deref().is_some_and(|d| !d.is_empty()) {
+        return Err(TakeoverError::validation(
+            "--spread and -D cannot be used together (-D names one xcatmaster for every node; with --spread each node gets its new SN's address on its network).",
+        ));
+    }
+    if let Some(bad) = req.spread.iter().find(|s| !remote::is_valid_host(s)) {
+        return Err(TakeoverError::validation(format!(
+            "--spread: '{bad}' is not a valid service node name"
+        )));
+    }
     Ok(())
 }
 
@@ -239,26 +254,59 @@ const NODERES_COLS: [&str; 5] = [
     "monserver",
 ];
 
+/// A node's primary service node: the first entry of its servicenode, `site.master` without one.
+fn primary_of<'a>(servicenode: Option<&'a str>, master: Option<&'a str>) -> Option<&'a str> {
+    match servicenode {
+        Some(list) => list.split(',').next(),
+        None => master,
+    }
+}
+
+/// Every node (index order) with the given noderes columns, and `site.master`.
+struct EveryNode {
+    names: Vec<String>,
+    rows: Vec<Vec<Value>>,
+    master: Option<String>,
+}
+
+fn every_node(snap: &Snapshot<'_>, cols: &[&str]) -> Result<EveryNode> {
+    let idx = snap.index()?;
+    let names: Vec<String> = idx.nodes.iter().map(|n| n.name.clone()).collect();
+    let rows = attrs::nodes_attribs_list(snap, table("noderes")?, &names, cols)?;
+    Ok(EveryNode {
+        names,
+        rows,
+        master: snap.site("master")?,
+    })
+}
+
 /// Nodes whose primary service node is `sn1` (exact string match; nodes without a service node
 /// belong to `site.master`), sorted, with their noderes values (read once for every node).
 fn nodes_of_source(snap: &Snapshot<'_>, sn1: &str) -> Result<(Vec<String>, Vec<Vec<Value>>)> {
-    let idx = snap.index()?;
-    let all: Vec<String> = idx.nodes.iter().map(|n| n.name.clone()).collect();
-    let rows = attrs::nodes_attribs_list(snap, table("noderes")?, &all, &NODERES_COLS)?;
-    let master = snap.site("master")?;
-    let mut out: Vec<(String, Vec<Value>)> = all
+    let EveryNode {
+        names,
+        rows,
+        master,
+    } = every_node(snap, &NODERES_COLS)?;
+    let mut out: Vec<(String, Vec<Value>)> = names
         .into_iter()
         .zip(rows)
-        .filter(|(_, v)| {
-            let primary = match v[0].as_deref() {
-                Some(list) => list.split(',').next(),
-                None => master.as_deref(),
-            };
-            primary == Some(sn1)
-        })
+        .filter(|(_, v)| primary_of(v[0].as_deref(), master.as_deref()) == Some(sn1))
         .collect();
     out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(out.into_iter().unzip())
+}
+
+/// The load of every service node: how many nodes have it as their primary.
+pub fn sn_loads(snap: &Snapshot<'_>) -> Result<BTreeMap<String, usize>> {
+    let EveryNode { rows, master, .. } = every_node(snap, &["servicenode"])?;
+    let mut load = BTreeMap::new();
+    for v in &rows {
+        if let Some(p) = primary_of(v[0].as_deref(), master.as_deref()).filter(|p| !p.is_empty()) {
+            *load.entry(p.to_string()).or_default() += 1;
+        }
+    }
+    Ok(load)
 }
 
 /// Is `sn` a defined service node: a node with a servicenode-table row (its own or a group's)?
@@ -344,7 +392,11 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             }
         }
     }
-    for s in [&req.dest, &req.source].into_iter().flatten() {
+    for s in [&req.dest, &req.source]
+        .into_iter()
+        .flatten()
+        .chain(&req.spread)
+    {
         if seen.insert(s.clone()) {
             sn_names.push(s.clone());
         }
@@ -432,10 +484,37 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
         ));
     }
 
-    // New service node (V12, V13).
+    // New service node (V12, V13), or the balancer's choice with --spread.
     let mut new_sn: HashMap<&str, String> = HashMap::new();
     let mut no_backup = Vec::new();
-    for n in &nodes {
+    let mut left: HashSet<String> = HashSet::new();
+    if req.spreads() {
+        let placed = spread(snap, req, &nodes, |n| {
+            split_list(val(&noderes, n, 0).as_deref())
+        })?;
+        for (n, why) in &placed.unplaced {
+            if req.spread_pool {
+                warnings.push(format!("{n}: not moved: {why}"));
+                left.insert(n.clone());
+            } else {
+                no_backup.push(format!(
+                    "Could not determine a backup service node for node {n}: {why}."
+                ));
+            }
+        }
+        for n in &placed.over_capacity {
+            warnings.push(format!(
+                "{n}: every service node it can go to is at its capacity; placed on {}",
+                placed.dest[n]
+            ));
+        }
+        for n in &nodes {
+            if let Some(d) = placed.dest.get(n) {
+                new_sn.insert(n, d.clone());
+            }
+        }
+    }
+    for n in nodes.iter().filter(|_| !req.spreads()) {
         let list = split_list(val(&noderes, n, 0).as_deref());
         if let Some(d) = &req.dest {
             new_sn.insert(n, d.clone());
@@ -457,6 +536,14 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     }
     if !no_backup.is_empty() {
         return Err(TakeoverError::Validation(no_backup));
+    }
+    let nodes: Vec<String> = nodes
+        .iter()
+        .filter(|n| !left.contains(*n))
+        .cloned()
+        .collect();
+    if nodes.is_empty() {
+        return Err(TakeoverError::Validation(warnings));
     }
     let mut destinations: Vec<String> = Vec::new();
     for n in &nodes {
@@ -845,6 +932,42 @@ fn statelite_rule(
     } else {
         Ok(Lite::External(effective))
     }
+}
+
+/// The balancer's destinations for `nodes`: candidates are the `--spread` list, or each node's
+/// pool (`pool_of`), without the SN the node leaves and without the excluded SNs; loads are the
+/// current primaries not counting the moved nodes.
+fn spread(
+    snap: &Snapshot<'_>,
+    req: &Request,
+    nodes: &[String],
+    pool_of: impl Fn(&str) -> Vec<String>,
+) -> Result<crate::balance::Assignment> {
+    let mut load = sn_loads(snap)?;
+    let mut input = crate::balance::Input {
+        capacity: req.capacity.clone(),
+        excluded: req.exclude.iter().cloned().collect(),
+        ..Default::default()
+    };
+    for n in nodes {
+        let pool = pool_of(n);
+        let leaving = req.source.clone().or_else(|| pool.first().cloned());
+        if let Some(l) = pool.first().and_then(|p| load.get_mut(p)) {
+            *l = l.saturating_sub(1);
+        }
+        let cands = if req.spread.is_empty() {
+            pool
+        } else {
+            req.spread.clone()
+        };
+        let cands = cands
+            .into_iter()
+            .filter(|c| Some(c) != leaving.as_ref())
+            .collect();
+        input.nodes.push((n.clone(), cands));
+    }
+    input.load = load;
+    Ok(crate::balance::balance(&input))
 }
 
 /// xCAT treats an empty option value as not given.

@@ -68,25 +68,7 @@ pub fn plan_text(plan: &Plan) -> String {
             }
         }
         let header = ["NODES", "ATTRIBUTE", "OLD", "NEW"].map(String::from);
-        let mut widths = [0usize; 4];
-        for r in std::iter::once(&header).chain(&rows) {
-            for (i, c) in r.iter().enumerate() {
-                widths[i] = widths[i].max(c.len());
-            }
-        }
-        for r in std::iter::once(&header).chain(&rows) {
-            let line = format!(
-                "  {:w0$}  {:w1$}  {:w2$}  {}",
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                w0 = widths[0],
-                w1 = widths[1],
-                w2 = widths[2]
-            );
-            let _ = writeln!(out, "{}", line.trim_end());
-        }
+        out.push_str(&columns("  ", &header, &rows));
     }
     let _ = writeln!(out, "\nSteps, in order:");
     for s in &plan.steps {
@@ -103,6 +85,32 @@ pub fn plan_text(plan: &Plan) -> String {
     }
     for n in &plan.notes {
         let _ = writeln!(out, "Note: {n}");
+    }
+    out
+}
+
+/// Rows of four columns under a header, each column as wide as its widest cell (the last one
+/// unpadded), every line starting with `indent`.
+pub fn columns(indent: &str, header: &[String; 4], rows: &[[String; 4]]) -> String {
+    let mut out = String::new();
+    let mut widths = [0usize; 4];
+    for r in std::iter::once(header).chain(rows) {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.len());
+        }
+    }
+    for r in std::iter::once(header).chain(rows) {
+        let line = format!(
+            "{indent}{:w0$}  {:w1$}  {:w2$}  {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     out
 }

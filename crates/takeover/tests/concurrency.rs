@@ -1,24 +1,12 @@
 //! Two takeovers planned from the same state: the first to commit wins, the second finds a
 //! planned old value changed, names the node and attribute, and changes nothing.
 
+mod common;
+
 use clusterdb::sample::SampleSpec;
 use clusterdb::{tabio, ClusterDb, DbUrl, NoderangeEnv};
-use std::net::IpAddr;
+use common::Offline;
 use takeover::{Request, RunMeta, TakeoverError, UnimplementedSteps};
-
-struct Offline;
-
-impl takeover::Env for Offline {
-    fn resolve_local(&self, _: &str) -> Option<IpAddr> {
-        None
-    }
-    fn resolve_dns(&self, _: &str) -> Option<IpAddr> {
-        None
-    }
-    fn sn_addresses(&self, sn: &str) -> Result<Vec<IpAddr>, String> {
-        Err(format!("{sn}: offline test"))
-    }
-}
 
 fn sample(nodes: usize) -> (tempfile::TempDir, ClusterDb) {
     let dir = tempfile::tempdir().unwrap();

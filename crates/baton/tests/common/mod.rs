@@ -4,7 +4,7 @@
 pub mod bmc;
 
 use std::net::Ipv4Addr;
-use std::process::Output;
+use std::process::{Command, Output};
 use testbed::{Bed, BedGuard, Config, Dhcp};
 
 pub fn bed(name: &str, sns: usize, cns: usize, dhcp: Dhcp) -> Option<BedGuard> {
@@ -17,13 +17,9 @@ pub fn bed(name: &str, sns: usize, cns: usize, dhcp: Dhcp) -> Option<BedGuard> {
     Some(Bed::up_guarded(cfg).expect("the test bed comes up"))
 }
 
-/// `baton ARGS` on the management node, as an administrator runs it there.
-pub fn baton(bed: &Bed, args: &[&str]) -> Output {
-    baton_with(bed, args, &[])
-}
-
-/// `baton ARGS` on the management node with more (or other) environment variables.
-pub fn baton_with(bed: &Bed, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// The command `baton ARGS` on the management node, as an administrator runs it there, with
+/// more (or other) environment variables.
+pub fn baton_command_with(bed: &Bed, args: &[&str], env: &[(&str, &str)]) -> Command {
     let bin = assert_cmd::cargo::cargo_bin("baton");
     let ssh = format!("ssh -F {}", bed.ssh_config_path().display());
     let mut cmd = bed.command("mn", &[bin.as_os_str()]).unwrap();
@@ -36,7 +32,22 @@ pub fn baton_with(bed: &Bed, args: &[&str], env: &[(&str, &str)]) -> Output {
         .env("HOME", "/root")
         .envs(env.iter().copied())
         .stdin(std::process::Stdio::null());
-    let out = cmd.output().unwrap();
+    cmd
+}
+
+/// The command `baton ARGS` on the management node.
+pub fn baton_command(bed: &Bed, args: &[&str]) -> Command {
+    baton_command_with(bed, args, &[])
+}
+
+/// `baton ARGS` on the management node; its output.
+pub fn baton(bed: &Bed, args: &[&str]) -> Output {
+    baton_with(bed, args, &[])
+}
+
+/// `baton ARGS` on the management node with more (or other) environment variables.
+pub fn baton_with(bed: &Bed, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let out = baton_command_with(bed, args, env).output().unwrap();
     eprintln!(
         "baton {args:?} -> {:?}\n{}{}",
         out.status.code(),

@@ -1,0 +1,256 @@
+//! `baton watch` (the failover daemon) and `baton status` (each SN's health and load).
+
+use crate::exit::Failure;
+use crate::snmove::{run_meta, runner, BalanceArgs, CliEnv, ExecArgs};
+use clap::Args;
+use clusterdb::{ClusterDb, DbUrl};
+use remote::Ssh;
+use std::path::PathBuf;
+use std::time::Duration;
+use watch::probe::{Service, SshProber};
+
+const WATCH_HELP: &str = "\
+WHAT IT DOES
+  Probes every service node (nodes with a servicenode-table row) each --interval: one ssh
+  session runs `ss -lntu` on it, which proves sshd answers and shows whether DHCP (UDP 67),
+  TFTP (UDP 69), NTP (UDP 123) and syslog (UDP/TCP 514) listen (--services picks which count).
+  After --threshold failed rounds in a row an SN is declared down: the --fence program runs
+  (it must exit 0 within --fence-timeout), then its nodes (those whose primary SN it is) are
+  spread over the other members of each node's servicenode pool, evening out the loads
+  (--capacity weights them), never onto an SN that failed its last probe. The move is an
+  ordinary takeover: one journal entry whose command names `baton watch`, steps as snmove runs
+  them, `baton resume`/`baton rollback` work on it. Nodes whose pool has no SN left stay and
+  are logged.
+
+SAFETY
+  Only one watcher acts per cluster database: a PostgreSQL session advisory lock, a MySQL
+  GET_LOCK, or for SQLite files flock(2) on <db>.watch.lock. The others watch on standby and
+  take over when the active one exits. An SN comes back after --threshold passed rounds in a
+  row; nothing is moved back to it, and its pending cleanups (DHCP, boot and console entries
+  of nodes it no longer serves) are run with the journal's resume. An SN that goes down again
+  with no node left causes no move. --report-only logs what would be done and changes nothing.
+
+OUTPUT
+  State changes and actions are logged on stderr. The state of every SN is written to
+  --state-file after each round (read by `baton status`) and served in Prometheus text format
+  on --metrics (http://ADDR/metrics).
+
+EXAMPLES
+  baton watch --interval 2 --threshold 3 --fence /etc/baton/poweroff-sn
+  baton watch --report-only
+  baton status";
+
+#[derive(Args, Debug)]
+#[command(after_help = WATCH_HELP)]
+pub struct WatchArgs {
+    /// Seconds between probe rounds
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    pub interval: f64,
+    /// Seconds one probe may take (ssh connection included)
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub timeout: u64,
+    /// Failed rounds in a row that declare an SN down (and passed rounds that bring it back)
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub threshold: u32,
+    /// Services whose socket must be listening (comma-separated: dhcp,tftp,ntp,syslog; `none`
+    /// for ssh alone)
+    #[arg(long, value_name = "LIST", default_value = "dhcp,tftp,ntp,syslog")]
+    pub services: String,
+    /// Fencing program, run with the SN's name as last argument (and in BATON_SN) before its
+    /// nodes are moved; must exit 0
+    #[arg(long, value_name = "PROGRAM")]
+    pub fence: Option<String>,
+    /// An argument for the fencing program, before the SN's name (repeatable)
+    #[arg(long = "fence-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub fence_args: Vec<String>,
+    /// Seconds the fencing program may take
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub fence_timeout: u64,
+    /// Log what would be done; change nothing
+    #[arg(long)]
+    pub report_only: bool,
+    /// Address of the Prometheus endpoint (`off` for none)
+    #[arg(long, default_value = "127.0.0.1:9105", value_name = "ADDR")]
+    pub metrics: String,
+    /// The state file `baton status` reads (default $BATON_WATCH_STATE or /run/baton/watch.json)
+    #[arg(long, value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub balance: BalanceArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The watcher's state file (default $BATON_WATCH_STATE or /run/baton/watch.json)
+    #[arg(long, value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+    /// Seconds one probe may take, when no watcher's state is fresh
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub timeout: u64,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn services(list: &str) -> Result<Vec<Service>, Failure> {
+    if list.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| Service::parse(s).map_err(Failure::usage))
+        .collect()
+}
+
+fn prober(timeout: u64, services: Vec<Service>) -> Result<SshProber, Failure> {
+    let mut ssh = Ssh::from_env().map_err(|e| Failure::usage(e.to_string()))?;
+    ssh.connect_timeout = Duration::from_secs(timeout.max(1));
+    let mut fanout = remote::fanout::FanOut::new(ssh);
+    fanout.command_timeout = Duration::from_secs(timeout.max(1));
+    Ok(SshProber { fanout, services })
+}
+
+pub fn watch(url: &DbUrl, a: WatchArgs) -> Result<(), Failure> {
+    if !(a.interval.is_finite() && a.interval > 0.0) {
+        return Err(Failure::usage(
+            "--interval must be a positive number of seconds",
+        ));
+    }
+    if a.threshold == 0 {
+        return Err(Failure::usage("--threshold must be at least 1"));
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    let prober = prober(a.timeout, services(&a.services)?)?;
+    let fence = a.fence.as_ref().map(|p| {
+        let mut argv = vec![p.clone()];
+        argv.extend(a.fence_args.iter().cloned());
+        watch::fence::Fence {
+            argv,
+            timeout: Duration::from_secs(a.fence_timeout.max(1)),
+        }
+    });
+    let words: Vec<String> = std::env::args().skip(1).collect();
+    let mut meta = run_meta("baton", None, &words);
+    meta.command = format!("baton watch (pid {})", std::process::id());
+    let exec = a.exec.clone();
+    let runner_url = url.clone();
+    let env = CliEnv::new()?;
+    let mut actions = watch::actions::DbActions::new(
+        url.clone(),
+        Box::new(env),
+        Box::new(move |db: &mut ClusterDb| {
+            runner(&runner_url, db, &exec)
+                .map(|r| Box::new(r) as Box<dyn takeover::StepRunner>)
+                .map_err(|f| f.message)
+        }),
+        meta,
+    )?;
+    actions.capacity = a.balance.capacity.iter().cloned().collect();
+    let cfg = watch::Config {
+        interval: Duration::from_secs_f64(a.interval),
+        threshold: a.threshold,
+        report_only: a.report_only,
+        fence,
+        state_file: Some(a.state_file.unwrap_or_else(watch::status::default_path)),
+    };
+    let mut w = watch::Watcher::new(cfg, prober, actions);
+    if a.metrics != "off" {
+        let addr = watch::metrics::serve(&a.metrics, w.metrics.clone())
+            .map_err(|e| Failure::usage(format!("--metrics {}: {e}", a.metrics)))?;
+        tracing::info!("metrics on http://{addr}/metrics");
+    }
+    tracing::info!(
+        "watching every {} s, down after {} failed rounds{}",
+        a.interval,
+        a.threshold,
+        if a.report_only { " (report only)" } else { "" }
+    );
+    w.run(&|| false);
+    Ok(())
+}
+
+pub fn status(url: &DbUrl, a: StatusArgs) -> Result<(), Failure> {
+    let mut db = ClusterDb::open(url)?;
+    let loads = {
+        let snap = db.read()?;
+        watch::actions::loads(&snap)?
+    };
+    let path = a.state_file.unwrap_or_else(watch::status::default_path);
+    let now = watch::status::unix_now();
+    let fresh = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<watch::status::StatusFile>(&b).ok())
+        .filter(|s| now.saturating_sub(s.updated) <= (3.0 * s.interval_secs).ceil() as u64 + 5);
+    let (mut st, source) = match fresh {
+        Some(s) => {
+            let from = format!(
+                "watcher pid {}{} ({})",
+                s.pid,
+                if s.report_only {
+                    ", report-only"
+                } else if s.active {
+                    ", active"
+                } else {
+                    ", standby"
+                },
+                path.display()
+            );
+            (s, from)
+        }
+        None => {
+            let mut p = prober(a.timeout, Service::ALL.to_vec())?;
+            (
+                watch::watcher::probe_once(&mut p, &loads),
+                "probed now (no running watcher)".to_string(),
+            )
+        }
+    };
+    // The load is the database's, now.
+    for (sn, s) in st.sns.iter_mut() {
+        s.nodes = loads.get(sn).copied().unwrap_or(0);
+    }
+    if a.json {
+        let v = serde_json::json!({ "source": source, "status": st });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(|e| Failure::failed(e.to_string()))?
+        );
+        return Ok(());
+    }
+    println!("Service node health: {source}");
+    let rows: Vec<[String; 4]> = st
+        .sns
+        .iter()
+        .map(|(sn, s)| {
+            let h = &s.health;
+            let failed: Vec<&str> = h
+                .last
+                .checks
+                .iter()
+                .filter(|(_, ok)| !**ok)
+                .map(|(c, _)| c.as_str())
+                .collect();
+            let detail = match &h.last.error {
+                Some(e) if failed.is_empty() => e.clone(),
+                Some(e) => format!("failed: {} ({e})", failed.join(",")),
+                None => String::new(),
+            };
+            [
+                sn.clone(),
+                h.health.as_str().to_string(),
+                s.nodes.to_string(),
+                detail,
+            ]
+        })
+        .collect();
+    let header = ["SN", "HEALTH", "NODES", "DETAIL"].map(String::from);
+    print!("{}", takeover::report::columns("", &header, &rows));
+    Ok(())
+}

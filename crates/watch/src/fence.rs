@@ -1,0 +1,108 @@
+//! The fencing hook: a site program (e.g. a power-off through the BMC) run before any node of a
+//! down SN is handed to another, so the SN cannot come back half-alive and answer for them. The
+//! SN's name is the program's last argument and `BATON_SN` in its environment: never shell text.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use wait_timeout::ChildExt;
+
+/// The hook: a program and its own arguments.
+#[derive(Debug, Clone)]
+pub struct Fence {
+    pub argv: Vec<String>,
+    pub timeout: Duration,
+}
+
+impl Fence {
+    /// Fence `sn`: Ok when the program exited 0 within the timeout; Err says why not.
+    pub fn run(&self, sn: &str) -> Result<(), String> {
+        let (prog, args) = self
+            .argv
+            .split_first()
+            .ok_or_else(|| "the fencing command is empty".to_string())?;
+        let mut child = Command::new(prog)
+            .args(args)
+            .arg(sn)
+            .env("BATON_SN", sn)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run the fencing command {prog}: {e}"))?;
+        let status = match child.wait_timeout(self.timeout) {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "the fencing command {prog} did not finish within {} s",
+                    self.timeout.as_secs()
+                ));
+            }
+            Err(e) => return Err(format!("waiting for the fencing command {prog}: {e}")),
+        };
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut err);
+        }
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the fencing command {prog} failed ({status}): {}",
+                err.trim()
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fence(script: &str, secs: u64) -> Fence {
+        Fence {
+            argv: vec!["sh".into(), "-c".into(), script.into(), "fence".into()],
+            timeout: Duration::from_secs(secs),
+        }
+    }
+
+    #[test]
+    fn the_sn_is_an_argument_and_an_env_var_never_shell_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let f = Fence {
+            argv: vec![
+                "sh".into(),
+                "-c".into(),
+                "printf '%s|%s' \"$1\" \"$BATON_SN\" > \"$0\"".into(),
+                out.display().to_string(),
+            ],
+            timeout: Duration::from_secs(10),
+        };
+        f.run("sn1;touch x").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "sn1;touch x|sn1;touch x"
+        );
+    }
+
+    #[test]
+    fn failure_and_timeout_are_errors() {
+        let e = fence("echo no BMC answer >&2; exit 3", 10)
+            .run("sn1")
+            .unwrap_err();
+        assert!(e.contains("failed") && e.contains("no BMC answer"), "{e}");
+        let e = fence("sleep 30", 1).run("sn1").unwrap_err();
+        assert!(e.contains("did not finish within 1 s"), "{e}");
+        let e = Fence {
+            argv: vec!["/nonexistent/fence".into()],
+            timeout: Duration::from_secs(1),
+        }
+        .run("sn1")
+        .unwrap_err();
+        assert!(e.contains("cannot run"), "{e}");
+        fence("exit 0", 10).run("sn1").unwrap();
+    }
+}

@@ -1,0 +1,566 @@
+//! The watch loop: each round probes every service node, updates its health, and acts on what
+//! changed: a down SN is fenced (if a hook is configured) and its nodes are spread over their
+//! pools, never to an SN that is not up; a returned SN gets its pending cleanups. Acting needs
+//! the single-watcher lock; without it the watcher only observes (standby).
+
+use crate::fence::Fence;
+use crate::health::{Health, SnHealth, Transition};
+use crate::probe::Prober;
+use crate::status::{unix_now, SnStatus, StatusFile};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tracing::{error, info, warn};
+
+/// What acting on the cluster takes (the database, the takeover, the lock).
+pub trait Actions {
+    /// The service nodes to watch, each with the number of nodes whose primary SN it is.
+    fn service_nodes(&mut self) -> Result<BTreeMap<String, usize>, String>;
+    /// Become the single active watcher (kept until the process ends): Ok(false) when another
+    /// watcher is active.
+    fn try_lock(&mut self) -> Result<bool, String>;
+    /// Move `sn`'s nodes over their pools, never to `exclude`; with `dry`, only plan. Returns a
+    /// summary for the log.
+    fn takeover(&mut self, sn: &str, exclude: &[String], dry: bool) -> Result<String, String>;
+    /// Run the steps still pending on `sn` (journal entries that wait for it).
+    fn cleanup(&mut self, sn: &str) -> Result<String, String>;
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub interval: Duration,
+    /// Failed rounds in a row that declare an SN down (and passed rounds that bring it back).
+    pub threshold: u32,
+    /// Log what would be done; change nothing.
+    pub report_only: bool,
+    pub fence: Option<Fence>,
+    pub state_file: Option<PathBuf>,
+}
+
+/// What a round did, for the log and for tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Down(String),
+    Returned(String),
+    NothingToMove(String),
+    WouldMove(String, String),
+    FenceFailed(String, String),
+    Moved(String, String),
+    MoveFailed(String, String),
+    Cleaned(String, String),
+    CleanupFailed(String, String),
+    Standby,
+    Active,
+}
+
+pub struct Watcher<P: Prober, A: Actions> {
+    pub cfg: Config,
+    pub prober: P,
+    pub actions: A,
+    pub status: StatusFile,
+    /// The Prometheus text, refreshed every round (served by [`crate::metrics::serve`]).
+    pub metrics: Arc<Mutex<String>>,
+    standby_logged: bool,
+    /// The last failure logged per SN: a failure that repeats every round is logged once.
+    failures: BTreeMap<String, String>,
+}
+
+impl<P: Prober, A: Actions> Watcher<P, A> {
+    pub fn new(cfg: Config, prober: P, actions: A) -> Self {
+        let status = StatusFile {
+            pid: std::process::id(),
+            interval_secs: cfg.interval.as_secs_f64(),
+            report_only: cfg.report_only,
+            ..Default::default()
+        };
+        Watcher {
+            cfg,
+            prober,
+            actions,
+            status,
+            metrics: Arc::new(Mutex::new(String::new())),
+            standby_logged: false,
+            failures: BTreeMap::new(),
+        }
+    }
+
+    /// One round.
+    pub fn tick(&mut self) -> Vec<Event> {
+        let mut events = Vec::new();
+        let now = unix_now();
+        match self.actions.service_nodes() {
+            Ok(sns) => {
+                self.status.sns.retain(|sn, _| sns.contains_key(sn));
+                for (sn, nodes) in sns {
+                    self.status.sns.entry(sn).or_default().nodes = nodes;
+                }
+            }
+            Err(e) => error!("cannot read the service nodes from the database: {e}"),
+        }
+        let names: Vec<String> = self.status.sns.keys().cloned().collect();
+        let mut seen = self.prober.probe(&names);
+        let mut changed = Vec::new();
+        for (sn, st) in self.status.sns.iter_mut() {
+            let obs = seen.remove(sn).unwrap_or_default();
+            let why = obs.error.clone().unwrap_or_default();
+            match st.health.observe(obs, self.cfg.threshold, now) {
+                Transition::None => {}
+                Transition::Failing => warn!(sn = %sn, "failing: {why}"),
+                Transition::Recovered => info!(sn = %sn, "passes its probes again"),
+                Transition::Down => {
+                    error!(sn = %sn, nodes = st.nodes, "declared down after {} failed rounds: {why}", self.cfg.threshold);
+                    events.push(Event::Down(sn.clone()));
+                }
+                Transition::Returned => {
+                    info!(sn = %sn, "returned: up again for {} rounds", self.cfg.threshold);
+                    events.push(Event::Returned(sn.clone()));
+                    changed.push(sn.clone());
+                }
+            }
+        }
+        // Publish what was seen before acting (a takeover can take a while).
+        self.publish(now);
+        if self.may_act(&mut events) {
+            for sn in changed {
+                self.cleanup(&sn, &mut events);
+            }
+            let pending: Vec<String> = self
+                .status
+                .sns
+                .iter()
+                .filter(|(_, s)| s.health.health == Health::Down && !s.health.handled)
+                .map(|(sn, _)| sn.clone())
+                .collect();
+            for sn in pending {
+                self.handle_down(&sn, &mut events);
+            }
+        }
+        self.publish(now);
+        events
+    }
+
+    /// Report-only watchers never act, so they need no lock; others act only with it.
+    fn may_act(&mut self, events: &mut Vec<Event>) -> bool {
+        if self.cfg.report_only || self.status.active {
+            return true;
+        }
+        match self.actions.try_lock() {
+            Ok(true) => {
+                info!("active: this watcher holds the lock and acts");
+                self.status.active = true;
+                events.push(Event::Active);
+                true
+            }
+            Ok(false) => {
+                if !self.standby_logged {
+                    info!("standby: another watcher holds the lock; watching only");
+                    self.standby_logged = true;
+                }
+                events.push(Event::Standby);
+                false
+            }
+            Err(e) => {
+                error!("cannot take the single-watcher lock: {e}");
+                false
+            }
+        }
+    }
+
+    fn handled(&mut self, sn: &str) -> Option<&mut SnHealth> {
+        self.status.sns.get_mut(sn).map(|s| &mut s.health)
+    }
+
+    fn handle_down(&mut self, sn: &str, events: &mut Vec<Event>) {
+        let nodes = self.status.sns.get(sn).map_or(0, |s| s.nodes);
+        if nodes == 0 {
+            info!(sn = %sn, "down, but it is no node's primary service node: nothing to move");
+            events.push(Event::NothingToMove(sn.to_string()));
+            if let Some(h) = self.handled(sn) {
+                h.handled = true;
+            }
+            return;
+        }
+        // Never to an SN that is not up itself.
+        let exclude: Vec<String> = self
+            .status
+            .sns
+            .iter()
+            .filter(|(_, s)| s.health.health != Health::Up)
+            .map(|(n, _)| n.clone())
+            .collect();
+        if self.cfg.report_only {
+            let text = self
+                .actions
+                .takeover(sn, &exclude, true)
+                .unwrap_or_else(|e| format!("no takeover possible: {e}"));
+            warn!(sn = %sn, "report-only: would take over its {nodes} nodes: {text}");
+            events.push(Event::WouldMove(sn.to_string(), text));
+            if let Some(h) = self.handled(sn) {
+                h.handled = true;
+            }
+            return;
+        }
+        if let Some(f) = &self.cfg.fence {
+            if let Err(e) = f.run(sn) {
+                let msg = format!("not taken over: fencing failed (retried every round): {e}");
+                self.log_failure(sn, msg);
+                events.push(Event::FenceFailed(sn.to_string(), e));
+                return;
+            }
+            info!(sn = %sn, "fenced");
+        }
+        match self.actions.takeover(sn, &exclude, false) {
+            Ok(text) => {
+                warn!(sn = %sn, "took over its {nodes} nodes: {text}");
+                self.failures.remove(sn);
+                self.status.takeovers += 1;
+                if let Some(h) = self.handled(sn) {
+                    h.handled = true;
+                }
+                events.push(Event::Moved(sn.to_string(), text));
+            }
+            Err(e) => {
+                let msg = format!("takeover failed (retried every round): {e}");
+                self.log_failure(sn, msg);
+                events.push(Event::MoveFailed(sn.to_string(), e));
+            }
+        }
+    }
+
+    /// Log a failure unless it is the same as the last one logged for this SN.
+    fn log_failure(&mut self, sn: &str, msg: String) {
+        if self.failures.get(sn) != Some(&msg) {
+            error!(sn = %sn, "{msg}");
+            self.failures.insert(sn.to_string(), msg);
+        }
+    }
+
+    fn cleanup(&mut self, sn: &str, events: &mut Vec<Event>) {
+        self.failures.remove(sn);
+        if self.cfg.report_only {
+            return;
+        }
+        match self.actions.cleanup(sn) {
+            Ok(text) => {
+                info!(sn = %sn, "pending cleanups: {text}");
+                events.push(Event::Cleaned(sn.to_string(), text));
+            }
+            Err(e) => {
+                error!(sn = %sn, "pending cleanups failed: {e}");
+                events.push(Event::CleanupFailed(sn.to_string(), e));
+            }
+        }
+    }
+
+    fn publish(&mut self, now: u64) {
+        self.status.updated = now;
+        if let Some(p) = &self.cfg.state_file {
+            if let Err(e) = self.status.write(p) {
+                error!("cannot write the state file {}: {e}", p.display());
+            }
+        }
+        if let Ok(mut m) = self.metrics.lock() {
+            *m = crate::metrics::render(&self.status);
+        }
+    }
+
+    /// Rounds every `interval` until `stop` says so.
+    pub fn run(&mut self, stop: &dyn Fn() -> bool) {
+        while !stop() {
+            let t0 = Instant::now();
+            self.tick();
+            let left = self.cfg.interval.saturating_sub(t0.elapsed());
+            let until = Instant::now() + left;
+            while Instant::now() < until && !stop() {
+                std::thread::sleep(left.min(Duration::from_millis(100)));
+            }
+        }
+    }
+}
+
+/// A status entry for `baton status` when no watcher runs: one probe round, read as is.
+pub fn probe_once<P: Prober>(prober: &mut P, sns: &BTreeMap<String, usize>) -> StatusFile {
+    let names: Vec<String> = sns.keys().cloned().collect();
+    let mut seen = prober.probe(&names);
+    let mut st = StatusFile {
+        updated: unix_now(),
+        ..Default::default()
+    };
+    for (sn, nodes) in sns {
+        let mut h = SnHealth::default();
+        h.observe(seen.remove(sn).unwrap_or_default(), 1, st.updated);
+        st.sns.insert(
+            sn.clone(),
+            SnStatus {
+                health: h,
+                nodes: *nodes,
+            },
+        );
+    }
+    st
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::Observation;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// Per round, the SNs that fail.
+    struct Script {
+        rounds: Vec<Vec<&'static str>>,
+        i: usize,
+    }
+
+    impl Prober for Script {
+        fn probe(&mut self, sns: &[String]) -> BTreeMap<String, Observation> {
+            let down = self.rounds.get(self.i).cloned().unwrap_or_default();
+            self.i += 1;
+            sns.iter()
+                .map(|sn| {
+                    let ok = !down.contains(&sn.as_str());
+                    let o = Observation {
+                        checks: [("ssh".to_string(), ok)].into(),
+                        error: (!ok).then(|| "refused".into()),
+                    };
+                    (sn.clone(), o)
+                })
+                .collect()
+        }
+    }
+
+    /// A cluster in memory: sn → its nodes; a takeover spreads them over the others not
+    /// excluded.
+    #[derive(Default)]
+    struct World {
+        nodes: BTreeMap<String, usize>,
+        calls: Vec<String>,
+        locked_elsewhere: bool,
+    }
+
+    #[derive(Clone, Default)]
+    struct Mock(Rc<RefCell<World>>);
+
+    impl Actions for Mock {
+        fn service_nodes(&mut self) -> Result<BTreeMap<String, usize>, String> {
+            Ok(self.0.borrow().nodes.clone())
+        }
+        fn try_lock(&mut self) -> Result<bool, String> {
+            Ok(!self.0.borrow().locked_elsewhere)
+        }
+        fn takeover(&mut self, sn: &str, exclude: &[String], dry: bool) -> Result<String, String> {
+            let mut w = self.0.borrow_mut();
+            w.calls.push(format!(
+                "takeover {sn} dry={dry} exclude={}",
+                exclude.join(",")
+            ));
+            if dry {
+                return Ok("plan".into());
+            }
+            let n = w.nodes.insert(sn.to_string(), 0).unwrap_or(0);
+            let to: Vec<String> = w
+                .nodes
+                .keys()
+                .filter(|k| *k != sn && !exclude.contains(k))
+                .cloned()
+                .collect();
+            for i in 0..n {
+                *w.nodes.get_mut(&to[i % to.len()]).unwrap() += 1;
+            }
+            Ok("moved".into())
+        }
+        fn cleanup(&mut self, sn: &str) -> Result<String, String> {
+            self.0.borrow_mut().calls.push(format!("cleanup {sn}"));
+            Ok("none".into())
+        }
+    }
+
+    fn watcher(
+        rounds: Vec<Vec<&'static str>>,
+        cfg: impl FnOnce(&mut Config),
+    ) -> (Watcher<Script, Mock>, Mock) {
+        let mock = Mock::default();
+        mock.0.borrow_mut().nodes =
+            [("sn1".into(), 6), ("sn2".into(), 3), ("sn3".into(), 3)].into();
+        let mut c = Config {
+            interval: Duration::from_millis(1),
+            threshold: 3,
+            report_only: false,
+            fence: None,
+            state_file: None,
+        };
+        cfg(&mut c);
+        let w = Watcher::new(c, Script { rounds, i: 0 }, mock.clone());
+        (w, mock)
+    }
+
+    fn run_all(w: &mut Watcher<Script, Mock>) -> Vec<Event> {
+        let n = w.prober.rounds.len();
+        (0..n).flat_map(|_| w.tick()).collect()
+    }
+
+    #[test]
+    fn a_down_sn_is_taken_over_once_never_to_a_failing_one() {
+        let r = vec![
+            vec![],
+            vec!["sn1"],
+            vec!["sn1", "sn3"],
+            vec!["sn1"],
+            vec!["sn1"],
+            vec!["sn1"],
+        ];
+        let (mut w, mock) = watcher(r, |_| {});
+        let ev = run_all(&mut w);
+        assert!(ev.contains(&Event::Down("sn1".into())), "{ev:?}");
+        let calls = mock.0.borrow().calls.clone();
+        // Declared down in round 4; sn3 failed round 3 but passed round 4: it is up again.
+        assert_eq!(calls, ["takeover sn1 dry=false exclude=sn1"], "{calls:?}");
+        assert_eq!(w.status.takeovers, 1);
+        assert_eq!(mock.0.borrow().nodes["sn1"], 0);
+    }
+
+    #[test]
+    fn failing_sns_are_excluded() {
+        let r = vec![vec![], vec!["sn1"], vec!["sn1"], vec!["sn1", "sn3"]];
+        let (mut w, mock) = watcher(r, |_| {});
+        run_all(&mut w);
+        let calls = mock.0.borrow().calls.clone();
+        assert_eq!(calls, ["takeover sn1 dry=false exclude=sn1,sn3"]);
+        assert_eq!(mock.0.borrow().nodes["sn2"], 9, "all to sn2");
+    }
+
+    #[test]
+    fn flapping_causes_no_storm_and_nothing_moves_back() {
+        // Flaps below the threshold, goes down once, comes back, flaps, goes down again.
+        let mut r: Vec<Vec<&str>> = vec![vec![]];
+        for _ in 0..10 {
+            r.push(vec!["sn1"]);
+            r.push(vec![]);
+        }
+        r.extend([vec!["sn1"], vec!["sn1"], vec!["sn1"]]);
+        r.extend([vec![], vec![], vec![]]);
+        for _ in 0..5 {
+            r.extend([
+                vec!["sn1"],
+                vec!["sn1"],
+                vec!["sn1"],
+                vec![],
+                vec![],
+                vec![],
+            ]);
+        }
+        let (mut w, mock) = watcher(r, |_| {});
+        let ev = run_all(&mut w);
+        let downs = ev.iter().filter(|e| matches!(e, Event::Down(_))).count();
+        assert_eq!(downs, 6, "{ev:?}");
+        let moves: Vec<String> = mock
+            .0
+            .borrow()
+            .calls
+            .iter()
+            .filter(|c| c.starts_with("takeover"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            moves.len(),
+            1,
+            "one takeover, then nothing left to move: {moves:?}"
+        );
+        assert_eq!(
+            ev.iter()
+                .filter(|e| matches!(e, Event::NothingToMove(_)))
+                .count(),
+            5
+        );
+        // Each return runs the pending cleanups; nothing is moved back.
+        assert_eq!(
+            mock.0
+                .borrow()
+                .calls
+                .iter()
+                .filter(|c| *c == "cleanup sn1")
+                .count(),
+            6
+        );
+        assert_eq!(mock.0.borrow().nodes["sn1"], 0);
+    }
+
+    #[test]
+    fn report_only_plans_and_changes_nothing() {
+        let r = vec![
+            vec![],
+            vec!["sn1"],
+            vec!["sn1"],
+            vec!["sn1"],
+            vec!["sn1"],
+            vec![],
+            vec![],
+            vec![],
+        ];
+        let (mut w, mock) = watcher(r, |c| c.report_only = true);
+        let ev = run_all(&mut w);
+        assert!(ev.contains(&Event::WouldMove("sn1".into(), "plan".into())));
+        assert_eq!(mock.0.borrow().calls, ["takeover sn1 dry=true exclude=sn1"]);
+        assert_eq!(mock.0.borrow().nodes["sn1"], 6);
+    }
+
+    #[test]
+    fn a_standby_watcher_never_acts_until_it_gets_the_lock() {
+        let r = vec![vec![], vec!["sn1"], vec!["sn1"], vec!["sn1"], vec!["sn1"]];
+        let (mut w, mock) = watcher(r, |_| {});
+        mock.0.borrow_mut().locked_elsewhere = true;
+        for _ in 0..4 {
+            w.tick();
+        }
+        assert!(mock.0.borrow().calls.is_empty());
+        assert!(!w.status.active);
+        // The other watcher is gone: this one takes over the SN still down and unhandled.
+        mock.0.borrow_mut().locked_elsewhere = false;
+        let ev = w.tick();
+        assert!(ev.contains(&Event::Active), "{ev:?}");
+        assert_eq!(mock.0.borrow().calls.len(), 1);
+    }
+
+    #[test]
+    fn a_failed_fence_stops_the_takeover_until_it_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let gate = dir.path().join("fence-ok");
+        let r = vec![vec![], vec!["sn1"], vec!["sn1"], vec!["sn1"], vec!["sn1"]];
+        let (mut w, mock) = watcher(r, |c| {
+            c.fence = Some(Fence {
+                argv: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "test -e \"$0\"".into(),
+                    gate.display().to_string(),
+                ],
+                timeout: Duration::from_secs(10),
+            })
+        });
+        let ev: Vec<Event> = (0..4).flat_map(|_| w.tick()).collect();
+        assert!(
+            ev.iter().any(|e| matches!(e, Event::FenceFailed(..))),
+            "{ev:?}"
+        );
+        assert!(mock.0.borrow().calls.is_empty(), "no move without fencing");
+        std::fs::write(&gate, "").unwrap();
+        let ev = w.tick();
+        assert!(ev.iter().any(|e| matches!(e, Event::Moved(..))), "{ev:?}");
+    }
+
+    #[test]
+    fn state_file_and_metrics_follow_each_round() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.json");
+        let r = vec![vec![], vec!["sn2"]];
+        let (mut w, _mock) = watcher(r, |c| c.state_file = Some(p.clone()));
+        run_all(&mut w);
+        let st = StatusFile::read_fresh(&p, unix_now(), 60).unwrap();
+        assert_eq!(st.sns["sn2"].health.health, Health::Failing);
+        assert_eq!(st.sns["sn1"].nodes, 6);
+        let m = w.metrics.lock().unwrap().clone();
+        assert!(m.contains("baton_sn_up{sn=\"sn2\"} 0"), "{m}");
+    }
+}
