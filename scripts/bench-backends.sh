@@ -146,6 +146,10 @@ for N in $SIZES; do
             --command-name "snmove ($B)" \
             "BATON_DB='$URL' '$BATON' snmove -s sn1 -D sn2-eth1 -i --offline --yes >/dev/null 2>&1" \
             | sed -e "s/$PW/***/g"
+        # hyperfine ignores the exit status (the SN steps fail on purpose): check that the last
+        # run really moved every node (a journal row over max_allowed_packet would not).
+        MOVED=$(BATON_DB=$URL "$BATON" nodels compute noderes.servicenode | grep -c ': sn2,sn1$' || true)
+        [ "$MOVED" = "$N" ] || { echo "bench-backends: $B: only $MOVED of $N nodes moved" >&2; exit 1; }
         M=$(mean "$D/snmove-$B.csv")
         [ "$B" = sqlite ] && REF=$M
         RATIO=$(awk -v a="$M" -v b="${REF:-$M}" 'BEGIN { printf "%.1f×", a / b }')
