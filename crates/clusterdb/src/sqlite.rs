@@ -232,26 +232,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn insert_rows(&mut self, table: &TableSpec, columns: &[&str], rows: &[Row]) -> Result<usize> {
-        // SQLite keeps an explicit INTEGER PRIMARY KEY and moves AUTOINCREMENT's counter past it.
-        let q = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            ident(&table.name),
-            columns
-                .iter()
-                .map(|c| ident(c))
-                .collect::<Vec<_>>()
-                .join(","),
-            (1..=columns.len())
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        );
-        let mut st = self.tx.prepare_cached(&q).map_err(sql)?;
-        for r in rows {
-            st.execute(params_from_iter(r.iter()))
-                .map_err(|e| Error::Store(format!("cannot insert into {}: {e}", table.name)))?;
-        }
-        Ok(rows.len())
+        insert_rows_on(&self.tx, table, columns, rows)
     }
 
     fn update(
@@ -260,21 +241,7 @@ impl Tx for SqliteTx<'_> {
         key: &[(&str, &str)],
         set: &[(&str, Value)],
     ) -> Result<usize> {
-        let sets: Vec<String> = set
-            .iter()
-            .enumerate()
-            .map(|(i, (c, _))| format!("{} = ?{}", ident(c), key.len() + i + 1))
-            .collect();
-        let q = format!(
-            "UPDATE {} SET {} WHERE {}",
-            ident(&table.name),
-            sets.join(", "),
-            where_key(key)
-        );
-        let mut params: Vec<Value> = key.iter().map(|(_, v)| Some(v.to_string())).collect();
-        params.extend(set.iter().map(|(_, v)| v.clone()));
-        let mut st = self.tx.prepare_cached(&q).map_err(sql)?;
-        st.execute(params_from_iter(params.iter())).map_err(sql)
+        update_on(&self.tx, table, key, set)
     }
 
     fn update_in(
@@ -284,20 +251,11 @@ impl Tx for SqliteTx<'_> {
         keys: &[String],
         set: &[(&str, Value)],
     ) -> Result<usize> {
-        let (q, params) = update_in_sql(&ident(&table.name), column, keys, set, &|c| ident(c))?;
-        let mut st = self.tx.prepare_cached(&q).map_err(sql)?;
-        st.execute(params_from_iter(params.iter())).map_err(sql)
+        update_in_on(&self.tx, table, column, keys, set)
     }
 
     fn delete(&mut self, table: &TableSpec, key: &[(&str, &str)]) -> Result<usize> {
-        let q = format!(
-            "DELETE FROM {} WHERE {}",
-            ident(&table.name),
-            where_key(key)
-        );
-        let mut st = self.tx.prepare_cached(&q).map_err(sql)?;
-        st.execute(params_from_iter(key.iter().map(|(_, v)| v)))
-            .map_err(sql)
+        delete_on(&self.tx, table, key)
     }
 
     fn delete_all(&mut self, table: &TableSpec) -> Result<usize> {
@@ -339,30 +297,98 @@ pub(crate) fn filter_clause(
     Ok((q, params))
 }
 
-/// `UPDATE ... WHERE column IN (the keys as one JSON array)` and its parameters (the array
-/// first, then the values). Shared by both SQLite layouts.
-pub(crate) fn update_in_sql(
-    table: &str,
-    column: &str,
-    keys: &[String],
+// The writes both SQLite layouts make the same way, on a connection: the embedded file's
+// transaction or one of xCAT's table files (both quote identifiers alike).
+
+/// Insert rows exactly as given. SQLite keeps an explicit INTEGER PRIMARY KEY and moves
+/// AUTOINCREMENT's counter past it.
+pub(crate) fn insert_rows_on(
+    c: &Connection,
+    table: &TableSpec,
+    columns: &[&str],
+    rows: &[Row],
+) -> Result<usize> {
+    let q = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        ident(&table.name),
+        columns
+            .iter()
+            .map(|c| ident(c))
+            .collect::<Vec<_>>()
+            .join(","),
+        (1..=columns.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut st = c.prepare_cached(&q).map_err(sql)?;
+    for r in rows {
+        st.execute(params_from_iter(r.iter()))
+            .map_err(|e| Error::Store(format!("cannot insert into {}: {e}", table.name)))?;
+    }
+    Ok(rows.len())
+}
+
+pub(crate) fn update_on(
+    c: &Connection,
+    table: &TableSpec,
+    key: &[(&str, &str)],
     set: &[(&str, Value)],
-    col: &dyn Fn(&str) -> String,
-) -> Result<(String, Vec<Value>)> {
+) -> Result<usize> {
     let sets: Vec<String> = set
         .iter()
         .enumerate()
-        .map(|(i, (c, _))| format!("{} = ?{}", col(c), i + 2))
+        .map(|(i, (c, _))| format!("{} = ?{}", ident(c), key.len() + i + 1))
         .collect();
     let q = format!(
-        "UPDATE {table} SET {} WHERE {} IN (SELECT value FROM json_each(?1))",
+        "UPDATE {} SET {} WHERE {}",
+        ident(&table.name),
         sets.join(", "),
-        col(column)
+        where_key(key)
+    );
+    let mut params: Vec<Value> = key.iter().map(|(_, v)| Some(v.to_string())).collect();
+    params.extend(set.iter().map(|(_, v)| v.clone()));
+    let mut st = c.prepare_cached(&q).map_err(sql)?;
+    st.execute(params_from_iter(params.iter())).map_err(sql)
+}
+
+/// `UPDATE ... WHERE column IN (the keys as one JSON array)`: one statement for any number of
+/// keys.
+pub(crate) fn update_in_on(
+    c: &Connection,
+    table: &TableSpec,
+    column: &str,
+    keys: &[String],
+    set: &[(&str, Value)],
+) -> Result<usize> {
+    let sets: Vec<String> = set
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| format!("{} = ?{}", ident(c), i + 2))
+        .collect();
+    let q = format!(
+        "UPDATE {} SET {} WHERE {} IN (SELECT value FROM json_each(?1))",
+        ident(&table.name),
+        sets.join(", "),
+        ident(column)
     );
     let mut params = vec![Some(
         serde_json::to_string(keys).map_err(|e| Error::Store(e.to_string()))?,
     )];
     params.extend(set.iter().map(|(_, v)| v.clone()));
-    Ok((q, params))
+    let mut st = c.prepare_cached(&q).map_err(sql)?;
+    st.execute(params_from_iter(params.iter())).map_err(sql)
+}
+
+pub(crate) fn delete_on(c: &Connection, table: &TableSpec, key: &[(&str, &str)]) -> Result<usize> {
+    let q = format!(
+        "DELETE FROM {} WHERE {}",
+        ident(&table.name),
+        where_key(key)
+    );
+    let mut st = c.prepare_cached(&q).map_err(sql)?;
+    st.execute(params_from_iter(key.iter().map(|(_, v)| v)))
+        .map_err(sql)
 }
 
 /// Every row of a prepared select, `n` columns each, as text.

@@ -32,7 +32,9 @@
 use crate::backend::{Backend, Filter, Row, Tx, Value};
 use crate::ddl::{self, Dialect};
 use crate::schema::TableSpec;
-use crate::sqlite::{filter_clause, read_rows, sql};
+use crate::sqlite::{
+    delete_on, filter_clause, insert_rows_on, read_rows, sql, update_in_on, update_on,
+};
 use crate::{Error, Result};
 use rusqlite::{params_from_iter, Connection, OpenFlags};
 use std::collections::{HashMap, HashSet};
@@ -286,14 +288,6 @@ impl Drop for XTx<'_> {
     }
 }
 
-fn where_key(key: &[(&str, &str)]) -> String {
-    key.iter()
-        .enumerate()
-        .map(|(i, (c, _))| format!("{} = ?{}", ddl::quote(D, c), i + 1))
-        .collect::<Vec<_>>()
-        .join(" AND ")
-}
-
 impl Tx for XTx<'_> {
     fn table_exists(&mut self, table: &TableSpec) -> Result<bool> {
         Ok(self.file(table)?.is_some())
@@ -373,26 +367,8 @@ impl Tx for XTx<'_> {
     }
 
     fn insert_rows(&mut self, table: &TableSpec, columns: &[&str], rows: &[Row]) -> Result<usize> {
-        let q = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            ddl::quote(D, &table.name),
-            columns
-                .iter()
-                .map(|c| ddl::quote(D, c))
-                .collect::<Vec<_>>()
-                .join(","),
-            (1..=columns.len())
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        );
         let c = self.file_for_write(table)?;
-        let mut st = c.prepare_cached(&q).map_err(sql)?;
-        for r in rows {
-            st.execute(params_from_iter(r.iter()))
-                .map_err(|e| Error::Store(format!("cannot insert into {}: {e}", table.name)))?;
-        }
-        Ok(rows.len())
+        insert_rows_on(c, table, columns, rows)
     }
 
     fn update(
@@ -401,22 +377,8 @@ impl Tx for XTx<'_> {
         key: &[(&str, &str)],
         set: &[(&str, Value)],
     ) -> Result<usize> {
-        let sets: Vec<String> = set
-            .iter()
-            .enumerate()
-            .map(|(i, (c, _))| format!("{} = ?{}", ddl::quote(D, c), key.len() + i + 1))
-            .collect();
-        let q = format!(
-            "UPDATE {} SET {} WHERE {}",
-            ddl::quote(D, &table.name),
-            sets.join(", "),
-            where_key(key)
-        );
-        let mut params: Vec<Value> = key.iter().map(|(_, v)| Some(v.to_string())).collect();
-        params.extend(set.iter().map(|(_, v)| v.clone()));
         let c = self.file_for_write(table)?;
-        let mut st = c.prepare_cached(&q).map_err(sql)?;
-        st.execute(params_from_iter(params.iter())).map_err(sql)
+        update_on(c, table, key, set)
     }
 
     fn update_in(
@@ -426,25 +388,13 @@ impl Tx for XTx<'_> {
         keys: &[String],
         set: &[(&str, Value)],
     ) -> Result<usize> {
-        let (q, params) =
-            crate::sqlite::update_in_sql(&ddl::quote(D, &table.name), column, keys, set, &|c| {
-                ddl::quote(D, c)
-            })?;
         let c = self.file_for_write(table)?;
-        let mut st = c.prepare_cached(&q).map_err(sql)?;
-        st.execute(params_from_iter(params.iter())).map_err(sql)
+        update_in_on(c, table, column, keys, set)
     }
 
     fn delete(&mut self, table: &TableSpec, key: &[(&str, &str)]) -> Result<usize> {
-        let q = format!(
-            "DELETE FROM {} WHERE {}",
-            ddl::quote(D, &table.name),
-            where_key(key)
-        );
         let c = self.file_for_write(table)?;
-        let mut st = c.prepare_cached(&q).map_err(sql)?;
-        st.execute(params_from_iter(key.iter().map(|(_, v)| v)))
-            .map_err(sql)
+        delete_on(c, table, key)
     }
 
     fn delete_all(&mut self, table: &TableSpec) -> Result<usize> {
