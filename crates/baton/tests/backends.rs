@@ -9,11 +9,9 @@ mod common;
 use assert_cmd::Command;
 use clusterdb::sample::SampleSpec;
 use clusterdb::{tabio, ClusterDb, DbUrl, NoderangeEnv};
-use common::{new_db, Kind, TestDb};
+use common::{Case, Kind, TestDb};
 use std::net::IpAddr;
 use takeover::{Request, RunMeta, TakeoverError, UnimplementedSteps};
-
-type Case = fn(&TestDb);
 
 const CASES: &[(&str, Case)] = &[
     ("takeover: plan, apply, conflict, rollback", takeover_flow),
@@ -23,13 +21,7 @@ const CASES: &[(&str, Case)] = &[
 ];
 
 fn suite(kind: Kind) {
-    let Some(probe) = new_db(kind) else { return };
-    drop(probe);
-    for (name, case) in CASES {
-        eprintln!("[{}] {name}", kind.name());
-        let db = new_db(kind).unwrap();
-        case(&db);
-    }
+    common::run_cases(kind, CASES)
 }
 
 #[test]

@@ -8,11 +8,9 @@ mod common;
 use clusterdb::backend::{Filter, Value};
 use clusterdb::sample::SampleSpec;
 use clusterdb::{attrs, migrate, objects, tabio, table, ClusterDb, DbUrl};
-use common::{new_db, Kind, TestDb};
+use common::{Case, Kind, TestDb};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
-
-type Case = fn(&TestDb);
 
 const CASES: &[(&str, Case)] = &[
     ("conformance corpus", conformance_corpus),
@@ -61,13 +59,7 @@ const CASES: &[(&str, Case)] = &[
 ];
 
 fn suite(kind: Kind) {
-    let Some(probe) = new_db(kind) else { return };
-    drop(probe);
-    for (name, case) in CASES {
-        eprintln!("[{}] {name}", kind.name());
-        let db = new_db(kind).unwrap();
-        case(&db);
-    }
+    common::run_cases(kind, CASES)
 }
 
 #[test]

@@ -538,3 +538,18 @@ fn start_mariadb() -> Result<Server, String> {
     let _ = std::io::stderr().flush();
     Ok(Server { admin, owned: true })
 }
+
+/// A named case of a backend suite.
+pub type Case = fn(&TestDb);
+
+/// Run every case on a fresh database of `kind` (one server start per process); nothing when the
+/// backend is not available (the harness has said SKIPPED).
+pub fn run_cases(kind: Kind, cases: &[(&str, Case)]) {
+    let Some(probe) = new_db(kind) else { return };
+    drop(probe);
+    for (name, case) in cases {
+        eprintln!("[{}] {name}", kind.name());
+        let db = new_db(kind).unwrap();
+        case(&db);
+    }
+}
