@@ -180,6 +180,7 @@ fn arrange_direct(
     );
     steps.extend(aix.iter().map(|(h, n)| step(StepKind::Bootlist, h, n)));
     let plan = Plan {
+        read_at: None,
         request: Request::default(),
         nodes: moves,
         steps: steps.clone(),

@@ -229,6 +229,7 @@ fn run_steps(
     what: &str,
 ) -> Result<(), Failure> {
     let plan = Plan {
+        read_at: None,
         request: Request::default(),
         nodes,
         steps: steps.clone(),

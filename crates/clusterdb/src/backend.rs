@@ -80,6 +80,20 @@ pub trait Tx {
     /// Delete every row of the table.
     fn delete_all(&mut self, table: &TableSpec) -> Result<usize>;
     fn commit(self: Box<Self>) -> Result<()>;
+    /// The store's data version, read in this transaction; `None` when the store cannot tell.
+    /// Two equal values read on one connection mean nothing was written in between, by this
+    /// connection or any other, so what was read at the first still holds at the second.
+    fn data_version(&mut self) -> Result<Option<DataVersion>> {
+        Ok(None)
+    }
+}
+
+/// See [`Tx::data_version`]: SQLite's `PRAGMA data_version` (bumped by other connections'
+/// commits) with the connection's own count of changed rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataVersion {
+    pub others: i64,
+    pub own: u64,
 }
 
 pub trait Backend: Send {

@@ -111,12 +111,12 @@ impl ClusterDb {
 
     /// A read-only snapshot: every read through it sees the same state.
     pub fn read(&mut self) -> Result<Snapshot<'_>> {
-        Ok(Snapshot::new(self.backend.begin(false)?))
+        Snapshot::new(self.backend.begin(false)?)
     }
 
     /// A write transaction (holding the write lock from the start); `commit` makes it durable.
     pub fn write(&mut self) -> Result<Snapshot<'_>> {
-        Ok(Snapshot::new(self.backend.begin(true)?))
+        Snapshot::new(self.backend.begin(true)?)
     }
 }
 
@@ -125,15 +125,25 @@ pub struct Snapshot<'a> {
     tx: RefCell<Box<dyn Tx + 'a>>,
     index: OnceCell<index::NodeIndex>,
     site: OnceCell<std::collections::HashMap<String, String>>,
+    version: Option<backend::DataVersion>,
 }
 
 impl<'a> Snapshot<'a> {
-    fn new(tx: Box<dyn Tx + 'a>) -> Self {
-        Snapshot {
+    fn new(mut tx: Box<dyn Tx + 'a>) -> Result<Self> {
+        // First, before any read: a commit by another connection after this point changes it.
+        let version = tx.data_version()?;
+        Ok(Snapshot {
             tx: RefCell::new(tx),
             index: OnceCell::new(),
             site: OnceCell::new(),
-        }
+            version,
+        })
+    }
+
+    /// The store's data version when this snapshot began (see [`Tx::data_version`]): two
+    /// snapshots of one [`ClusterDb`] with the same `Some` value saw the same data.
+    pub fn version(&self) -> Option<backend::DataVersion> {
+        self.version
     }
 
     pub fn commit(self) -> Result<()> {

@@ -2,7 +2,7 @@
 //! Tables and columns are xCAT's own (same DDL as xCAT's `buildcreatestmt`), so the file can be
 //! inspected with the `sqlite3` tool and reads like an xCAT table.
 
-use crate::backend::{Backend, Filter, Row, Tx, Value, ENABLED_SQL};
+use crate::backend::{Backend, DataVersion, Filter, Row, Tx, Value, ENABLED_SQL};
 use crate::schema::{schema, TableSpec};
 use crate::{Error, Result};
 use rusqlite::{params_from_iter, Connection, OpenFlags, TransactionBehavior};
@@ -155,6 +155,19 @@ fn where_key(key: &[(&str, &str)]) -> String {
 }
 
 impl Tx for SqliteTx<'_> {
+    fn data_version(&mut self) -> Result<Option<DataVersion>> {
+        // data_version changes when another connection commits (sqlite.org/pragma.html), and
+        // only then; total_changes counts this connection's own row changes.
+        let others: i64 = self
+            .tx
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(sql)?;
+        Ok(Some(DataVersion {
+            others,
+            own: self.tx.total_changes(),
+        }))
+    }
+
     fn table_exists(&mut self, table: &TableSpec) -> Result<bool> {
         let n: i64 = self
             .tx

@@ -277,10 +277,16 @@ pub fn apply(
     meta: &RunMeta,
     runner: &mut dyn StepRunner,
 ) -> Result<Outcome> {
-    let started = std::time::Instant::now();
+    let (started, cpu) = (std::time::Instant::now(), crate::cpu_ms());
     let id = {
         let snap = db.write()?;
-        check_current(&snap, plan)?;
+        // Nothing committed since the plan's snapshot (the store says so): its old values
+        // still hold. Otherwise (or when the store cannot tell) read them again.
+        if plan.read_at.is_none() || snap.version() != plan.read_at {
+            check_current(&snap, plan)?;
+        } else {
+            tracing::debug!("database unchanged since the plan: old values not read again");
+        }
         let nodes: Vec<String> = plan.nodes.iter().map(|n| n.node.clone()).collect();
         let touched = touched(plan);
         // Per table: its written columns and the nodes' own rows.
@@ -337,6 +343,7 @@ pub fn apply(
         nodes = plan.nodes.len(),
         peak_rss_mib = crate::peak_rss_mib(),
         ms = started.elapsed().as_millis() as u64,
+        cpu_ms = crate::cpu_ms().zip(cpu).map(|(b, a)| b - a),
         "committed: values checked, rows written, journal entry recorded"
     );
     if meta.fault.as_deref() == Some("after-commit") {
@@ -369,7 +376,7 @@ fn run_steps(
             j += 1;
         }
         let batch: Vec<Step> = todo[i..j].iter().map(|t| t.step.clone()).collect();
-        let started = std::time::Instant::now();
+        let (started, cpu) = (std::time::Instant::now(), crate::cpu_ms());
         let results = runner.run(plan, &batch);
         tracing::info!(
             side = ?key.0,
@@ -377,6 +384,7 @@ fn run_steps(
             steps = batch.len(),
             peak_rss_mib = crate::peak_rss_mib(),
             ms = started.elapsed().as_millis() as u64,
+        cpu_ms = crate::cpu_ms().zip(cpu).map(|(b, a)| b - a),
             "step batch ran"
         );
         let snap = db.write()?;
@@ -640,6 +648,7 @@ pub fn inverse(plan: &Plan) -> Plan {
     std::mem::swap(&mut request.source_n, &mut request.dest_n);
     let steps = build_steps(&nodes, &request);
     Plan {
+        read_at: None,
         request,
         nodes,
         steps,

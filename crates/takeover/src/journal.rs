@@ -348,6 +348,7 @@ impl StoredPlan {
             })
             .collect();
         Plan {
+            read_at: None,
             request: self.request,
             nodes,
             steps,
@@ -409,6 +410,7 @@ mod tests {
             node("cn3", "10.0.0.3", "sn2"),
         ];
         Plan {
+            read_at: None,
             request: Request::default(),
             steps: vec![Step {
                 id: 1,

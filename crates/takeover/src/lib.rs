@@ -61,3 +61,16 @@ pub(crate) fn peak_rss_mib() -> Option<u64> {
         .ok()?;
     Some(kb / 1024)
 }
+
+/// CPU time used by this process so far (user + system), for the phase logs: wall time
+/// alone misleads on a loaded machine.
+pub(crate) fn cpu_ms() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces, so split after its ')').
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name, in the
+    // kernel's USER_HZ (100 on Linux).
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks * 10)
+}

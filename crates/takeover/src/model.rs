@@ -335,6 +335,10 @@ pub struct Plan {
     /// What the plan deliberately leaves alone, and why (external NFS servers, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The database's data version the plan was read at (`Snapshot::version`; not stored):
+    /// when the commit finds it unchanged, the old values need not be read again.
+    #[serde(skip)]
+    pub read_at: Option<clusterdb::backend::DataVersion>,
 }
 
 impl Plan {

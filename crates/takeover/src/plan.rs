@@ -330,13 +330,14 @@ fn is_service_node(snap: &Snapshot<'_>, sn: &str) -> Result<bool> {
 
 /// Compute the plan for `req` from `snap`.
 pub fn plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEnv) -> Result<Plan> {
-    let started = std::time::Instant::now();
+    let (started, cpu) = (std::time::Instant::now(), crate::cpu_ms());
     let plan = make_plan(snap, req, env, nr)?;
     tracing::info!(
         nodes = plan.nodes.len(),
         steps = plan.steps.len(),
         peak_rss_mib = crate::peak_rss_mib(),
         ms = started.elapsed().as_millis() as u64,
+        cpu_ms = crate::cpu_ms().zip(cpu).map(|(b, a)| b - a),
         "planned"
     );
     Ok(plan)
@@ -826,6 +827,7 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     }
     let steps = build_steps(&moves, req);
     Ok(Plan {
+        read_at: snap.version(),
         request: req.clone(),
         nodes: moves,
         steps,

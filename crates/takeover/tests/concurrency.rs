@@ -172,3 +172,53 @@ fn an_edit_of_a_planned_statelite_row_aborts_the_move_and_changes_nothing() {
     }
     assert_eq!(dump(&mut db), before, "nothing changed");
 }
+
+/// The commit may skip re-reading the planned values only when the database provably did not
+/// change; an edit through another connection between plan and commit must still be caught.
+#[test]
+fn an_edit_by_another_process_between_plan_and_commit_aborts_the_move() {
+    use clusterdb::{objects, table};
+    let (dir, mut db) = sample(20);
+    let env = NoderangeEnv::default();
+    let mut plan = {
+        let snap = db.read().unwrap();
+        takeover::plan(&snap, &request("rack01", "sn3"), &Offline, &env).unwrap()
+    };
+    let node = plan.nodes[3].node.clone();
+    {
+        let mut other = ClusterDb::open(&DbUrl::Sqlite(dir.path().join("c.db"))).unwrap();
+        let snap = other.write().unwrap();
+        objects::upsert(
+            &mut **snap.tx(),
+            table("noderes").unwrap(),
+            "node",
+            &node,
+            &[("servicenode", Some("sn9".into()))],
+        )
+        .unwrap();
+        snap.commit().unwrap();
+    }
+    let before = {
+        let snap = db.read().unwrap();
+        tabio::tabdump(&snap, "noderes").unwrap()
+    };
+    let err = takeover::apply(
+        &mut db,
+        &mut plan,
+        &RunMeta::default(),
+        &mut UnimplementedSteps,
+    )
+    .unwrap_err();
+    match err {
+        TakeoverError::Conflict(msg) => assert!(
+            msg.starts_with(&format!(
+                "{node}: servicenode changed since the plan was made ("
+            )),
+            "{msg}"
+        ),
+        other => panic!("expected a conflict, got {other}"),
+    }
+    let snap = db.read().unwrap();
+    assert_eq!(tabio::tabdump(&snap, "noderes").unwrap(), before);
+    assert!(takeover::journal::list(&snap).unwrap().is_empty());
+}

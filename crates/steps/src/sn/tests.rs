@@ -207,6 +207,7 @@ fn step(id: usize, kind: StepKind, sn: &str, nodes: &[&str], pm: Option<&str>) -
 
 fn plan(steps: Vec<Step>) -> Plan {
     Plan {
+        read_at: None,
         request: Request::default(),
         nodes: vec![
             node("cn1", "10.9.17.1"),
