@@ -7,6 +7,10 @@ use crate::schema::TableSpec;
 use crate::{Error, Result, Snapshot};
 use std::collections::{HashMap, HashSet};
 
+/// Maps keyed by node name hold up to hundreds of thousands of entries: a fast hash.
+type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
+type FastSet<K> = HashSet<K, ahash::RandomState>;
+
 /// Up to this many keys, the rows are asked for by key list, in one query.
 const KEY_LIST_MAX: usize = 5_000;
 
@@ -38,9 +42,9 @@ fn rows_by_key(
     snap: &Snapshot<'_>,
     spec: &TableSpec,
     keycol: &str,
-    keys: &HashSet<&str>,
+    keys: &FastSet<&str>,
     cols: &[&str],
-) -> Result<HashMap<String, Vec<Value>>> {
+) -> Result<FastMap<String, Vec<Value>>> {
     let mut select_cols = vec![keycol];
     select_cols.extend_from_slice(cols);
     let by_list = |list: &[String]| {
@@ -61,7 +65,7 @@ fn rows_by_key(
         if present.len() <= keys.len().saturating_mul(2) {
             snap.select(spec, &select_cols, Filter::Enabled)?
         } else {
-            let mut seen = HashSet::new();
+            let mut seen = FastSet::default();
             let list: Vec<String> = present
                 .into_iter()
                 .filter_map(|mut r| r.pop().flatten())
@@ -74,7 +78,7 @@ fn rows_by_key(
             }
         }
     };
-    let mut map = HashMap::with_capacity(rows.len().min(keys.len()));
+    let mut map = FastMap::with_capacity_and_hasher(rows.len().min(keys.len()), Default::default());
     for mut r in rows {
         let Some(key) = r.remove(0) else { continue };
         if !keys.contains(key.as_str()) {
@@ -94,14 +98,8 @@ pub fn nodes_attribs(
     nodes: &[String],
     cols: &[&str],
 ) -> Result<HashMap<String, Vec<Value>>> {
-    let mut out = HashMap::with_capacity(nodes.len());
-    for_each_node(snap, spec, nodes, None, cols, |i, vals| {
-        out.insert(
-            nodes[i].clone(),
-            vals.iter_mut().map(Option::take).collect(),
-        );
-    })?;
-    Ok(out)
+    let values = node_values(snap, spec, nodes, None, cols)?;
+    Ok(nodes.iter().cloned().zip(values).collect())
 }
 
 /// [`nodes_attribs`] by position: element `i` holds the values of `nodes[i]`.
@@ -111,17 +109,12 @@ pub fn nodes_attribs_list(
     nodes: &[String],
     cols: &[&str],
 ) -> Result<Vec<Vec<Value>>> {
-    let mut out = Vec::with_capacity(nodes.len());
-    for_each_node(snap, spec, nodes, None, cols, |_, vals| {
-        out.push(vals.iter_mut().map(Option::take).collect())
-    })?;
-    Ok(out)
+    node_values(snap, spec, nodes, None, cols)
 }
 
-/// The engine of [`nodes_attribs`]: calls `f(i, values)` for each node of `nodes` in order, with
-/// one inherited, evaluated value per column. `values` is a buffer reused for the next node.
-/// `groups`, when given, holds each node's groups (from the snapshot's index), so that callers
-/// reading many tables look them up once.
+/// Calls `f(i, values)` for each node of `nodes` in order, with one inherited, evaluated value
+/// per column. `groups`, when given, holds each node's groups (from the snapshot's index), so
+/// that callers reading many tables look them up once.
 pub(crate) fn for_each_node(
     snap: &Snapshot<'_>,
     spec: &TableSpec,
@@ -130,6 +123,29 @@ pub(crate) fn for_each_node(
     cols: &[&str],
     mut f: impl FnMut(usize, &mut [Value]),
 ) -> Result<()> {
+    for (i, mut v) in node_values(snap, spec, nodes, groups, cols)?
+        .into_iter()
+        .enumerate()
+    {
+        f(i, &mut v);
+    }
+    Ok(())
+}
+
+/// Below this many nodes the values are computed on the calling thread alone.
+const PARALLEL_MIN: usize = 20_000;
+
+/// The engine of the functions above: the table's rows for the nodes and their groups are read
+/// in one query, then each node's values are merged and evaluated from them. That second part
+/// needs no database, so large node lists are shared out over the machine's cores (in order:
+/// the first error is the first node's in `nodes` order, as on one thread).
+fn node_values(
+    snap: &Snapshot<'_>,
+    spec: &TableSpec,
+    nodes: &[String],
+    groups: Option<&[&[String]]>,
+    cols: &[&str],
+) -> Result<Vec<Vec<Value>>> {
     let keycol = spec
         .inherit_column()
         .ok_or_else(|| Error::Invalid(format!("table {} is not keyed by node", spec.name)))?;
@@ -164,54 +180,103 @@ pub(crate) fn for_each_node(
             &looked_up
         }
     };
-    let groups_of = |i: usize| groups_of.get(i).copied().unwrap_or(no_groups);
-    let mut keys: HashSet<&str> = nodes.iter().map(String::as_str).collect();
+    let mut keys: FastSet<&str> = nodes.iter().map(String::as_str).collect();
     let mut last_groups: Option<&[String]> = None;
-    for i in 0..nodes.len() {
-        let g = groups_of(i);
-        if last_groups != Some(g) {
+    for g in groups_of {
+        if last_groups != Some(*g) {
             keys.extend(g.iter().map(String::as_str));
-            last_groups = Some(g);
+            last_groups = Some(*g);
         }
     }
     let rows = rows_by_key(snap, spec, keycol, &keys, cols)?;
     drop(keys);
-
-    // The rows of a node's groups, in precedence order; consecutive nodes usually share their
-    // group list, so it is resolved again only when the list changes.
-    let mut group_rows: Vec<&Vec<Value>> = Vec::new();
-    let mut last_groups: Option<&[String]> = None;
-    let mut levels: Vec<&Vec<Value>> = Vec::new();
-    let mut vals: Vec<Value> = vec![None; cols.len()];
-    for (i, node) in nodes.iter().enumerate() {
-        let groups = groups_of(i);
-        if last_groups != Some(groups) {
-            group_rows.clear();
-            group_rows.extend(groups.iter().filter_map(|g| rows.get(g.as_str())));
-            last_groups = Some(groups);
-        }
-        levels.clear();
-        levels.extend(rows.get(node.as_str()));
-        levels.extend(group_rows.iter().copied());
-        for (c, delim) in delims.iter().enumerate() {
-            let mut set = levels
-                .iter()
-                .filter_map(|r| r[c].as_deref().filter(|v| !v.is_empty()));
-            let value = match delim {
-                Some(d) => match join_hierarchical(set, d) {
-                    Some(v) => evaluate(spec, cols[c], node, &v)?,
-                    None => None,
-                },
-                None => match set.next() {
-                    Some(v) => evaluate(spec, cols[c], node, v)?,
-                    None => None,
-                },
-            };
-            vals[c] = value;
-        }
-        f(i, &mut vals);
+    let merge = Merge {
+        spec,
+        cols,
+        delims: &delims,
+        rows: &rows,
+    };
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if parts < 2 || nodes.len() < PARALLEL_MIN {
+        return merge.values(nodes, groups_of);
     }
-    Ok(())
+    let chunk = nodes.len().div_ceil(parts);
+    let results: Vec<Result<Vec<Vec<Value>>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = nodes
+            .chunks(chunk)
+            .enumerate()
+            .map(|(k, part)| {
+                let groups = groups_of.get(k * chunk..).unwrap_or(&[]);
+                let merge = &merge;
+                s.spawn(move || merge.values(part, groups))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Invalid("a worker thread panicked".into())))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(nodes.len());
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+/// What a node's values are computed from: the rows of the nodes and groups of one table.
+struct Merge<'a> {
+    spec: &'a TableSpec,
+    cols: &'a [&'a str],
+    delims: &'a [Option<&'a str>],
+    rows: &'a FastMap<String, Vec<Value>>,
+}
+
+impl Merge<'_> {
+    /// The values of `nodes`, whose groups are `groups_of` (position for position; a missing
+    /// entry is no group).
+    fn values(&self, nodes: &[String], groups_of: &[&[String]]) -> Result<Vec<Vec<Value>>> {
+        let no_groups: &[String] = &[];
+        let rows = self.rows;
+        // The rows of a node's groups, in precedence order; consecutive nodes usually share
+        // their group list, so it is resolved again only when the list changes.
+        let mut group_rows: Vec<&Vec<Value>> = Vec::new();
+        let mut last_groups: Option<&[String]> = None;
+        let mut levels: Vec<&Vec<Value>> = Vec::new();
+        let mut out = Vec::with_capacity(nodes.len());
+        for (i, node) in nodes.iter().enumerate() {
+            let groups = groups_of.get(i).copied().unwrap_or(no_groups);
+            if last_groups != Some(groups) {
+                group_rows.clear();
+                group_rows.extend(groups.iter().filter_map(|g| rows.get(g.as_str())));
+                last_groups = Some(groups);
+            }
+            levels.clear();
+            levels.extend(rows.get(node.as_str()));
+            levels.extend(group_rows.iter().copied());
+            let mut vals = Vec::with_capacity(self.cols.len());
+            for (c, delim) in self.delims.iter().enumerate() {
+                let mut set = levels
+                    .iter()
+                    .filter_map(|r| r[c].as_deref().filter(|v| !v.is_empty()));
+                let col = self.cols[c];
+                vals.push(match delim {
+                    Some(d) => match join_hierarchical(set, d) {
+                        Some(v) => evaluate(self.spec, col, node, &v)?,
+                        None => None,
+                    },
+                    None => match set.next() {
+                        Some(v) => evaluate(self.spec, col, node, v)?,
+                        None => None,
+                    },
+                });
+            }
+            out.push(vals);
+        }
+        Ok(out)
+    }
 }
 
 /// Concatenate the values of every level, split on the delimiter, keep first occurrences.

@@ -75,6 +75,28 @@ pub trait Tx {
         keys: &[String],
         set: &[(&str, Value)],
     ) -> Result<usize>;
+    /// Insert one row per key of `keys`: `column` holds the key, `set` is the same for every
+    /// row. A backend may do it in one statement; by default the rows go to `insert_rows`.
+    fn insert_keys(
+        &mut self,
+        table: &TableSpec,
+        column: &str,
+        keys: &[String],
+        set: &[(&str, Value)],
+    ) -> Result<usize> {
+        let mut cols = vec![column];
+        cols.extend(set.iter().map(|(c, _)| *c));
+        let rows: Vec<Row> = keys
+            .iter()
+            .map(|k| {
+                let mut row = Vec::with_capacity(cols.len());
+                row.push(Some(k.clone()));
+                row.extend(set.iter().map(|(_, v)| v.clone()));
+                row
+            })
+            .collect();
+        self.insert_rows(table, &cols, &rows)
+    }
     /// Delete every row whose `key` columns equal the given values; returns rows deleted.
     fn delete(&mut self, table: &TableSpec, key: &[(&str, &str)]) -> Result<usize>;
     /// Delete every row of the table.

@@ -267,6 +267,16 @@ impl Tx for SqliteTx<'_> {
         update_in_on(&self.tx, table, column, keys, set)
     }
 
+    fn insert_keys(
+        &mut self,
+        table: &TableSpec,
+        column: &str,
+        keys: &[String],
+        set: &[(&str, Value)],
+    ) -> Result<usize> {
+        insert_keys_on(&self.tx, table, column, keys, set)
+    }
+
     fn delete(&mut self, table: &TableSpec, key: &[(&str, &str)]) -> Result<usize> {
         delete_on(&self.tx, table, key)
     }
@@ -391,6 +401,33 @@ pub(crate) fn update_in_on(
     params.extend(set.iter().map(|(_, v)| v.clone()));
     let mut st = c.prepare_cached(&q).map_err(sql)?;
     st.execute(params_from_iter(params.iter())).map_err(sql)
+}
+
+/// One statement for any number of keys: SQLite expands the JSON key list itself.
+pub(crate) fn insert_keys_on(
+    c: &Connection,
+    table: &TableSpec,
+    column: &str,
+    keys: &[String],
+    set: &[(&str, Value)],
+) -> Result<usize> {
+    let mut cols = vec![ident(column)];
+    cols.extend(set.iter().map(|(c, _)| ident(c)));
+    let values: Vec<String> = (0..set.len()).map(|i| format!("?{}", i + 2)).collect();
+    let q = format!(
+        "INSERT INTO {} ({}) SELECT value{}{} FROM json_each(?1)",
+        ident(&table.name),
+        cols.join(","),
+        if values.is_empty() { "" } else { ", " },
+        values.join(", ")
+    );
+    let mut params = vec![Some(
+        serde_json::to_string(keys).map_err(|e| Error::Store(e.to_string()))?,
+    )];
+    params.extend(set.iter().map(|(_, v)| v.clone()));
+    let mut st = c.prepare_cached(&q).map_err(sql)?;
+    st.execute(params_from_iter(params.iter()))
+        .map_err(|e| Error::Store(format!("cannot insert into {}: {e}", table.name)))
 }
 
 pub(crate) fn delete_on(c: &Connection, table: &TableSpec, key: &[(&str, &str)]) -> Result<usize> {

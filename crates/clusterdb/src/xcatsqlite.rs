@@ -33,7 +33,8 @@ use crate::backend::{Backend, Filter, Row, Tx, Value};
 use crate::ddl::{self, Dialect};
 use crate::schema::TableSpec;
 use crate::sqlite::{
-    delete_on, filter_clause, insert_rows_on, read_rows, sql, update_in_on, update_on,
+    delete_on, filter_clause, insert_keys_on, insert_rows_on, read_rows, sql, update_in_on,
+    update_on,
 };
 use crate::{Error, Result};
 use rusqlite::{params_from_iter, Connection, OpenFlags};
@@ -390,6 +391,17 @@ impl Tx for XTx<'_> {
     ) -> Result<usize> {
         let c = self.file_for_write(table)?;
         update_in_on(c, table, column, keys, set)
+    }
+
+    fn insert_keys(
+        &mut self,
+        table: &TableSpec,
+        column: &str,
+        keys: &[String],
+        set: &[(&str, Value)],
+    ) -> Result<usize> {
+        let c = self.file_for_write(table)?;
+        insert_keys_on(c, table, column, keys, set)
     }
 
     fn delete(&mut self, table: &TableSpec, key: &[(&str, &str)]) -> Result<usize> {

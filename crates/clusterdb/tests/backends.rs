@@ -41,6 +41,7 @@ const CASES: &[(&str, Case)] = &[
         updates_count_rows_matched_not_changed,
     ),
     ("update by key list", update_by_key_list),
+    ("insert by key list", insert_by_key_list),
     ("auto-increment ids", auto_increment_ids),
     ("concurrent writers serialize", concurrent_writers_serialize),
     (
@@ -492,6 +493,48 @@ fn update_by_key_list(t: &TestDb) {
         d[3].starts_with("\"n3\",\"sn2,sn1\",,,,,,,,,,,\"m3\""),
         "{d:?}"
     );
+}
+
+fn insert_by_key_list(t: &TestDb) {
+    let mut db = t.open();
+    load(
+        &mut db,
+        &tables(r#"{"nodehm":[{"node":"n0","conserver":"sn1","serialspeed":"9600"}]}"#),
+    );
+    let spec = table("nodehm").unwrap();
+    let keys: Vec<String> = (1..=30_000).map(|i| format!("n{i}")).collect();
+    let set = [("conserver", Some("sn2".to_string())), ("mgt", None)];
+    {
+        let snap = db.write().unwrap();
+        assert_eq!(
+            snap.tx().insert_keys(spec, "node", &keys, &set).unwrap(),
+            30_000
+        );
+        assert_eq!(snap.tx().insert_keys(spec, "node", &[], &set).unwrap(), 0);
+        snap.commit().unwrap();
+    }
+    let d = sorted(&dump(&mut db, "nodehm"));
+    assert_eq!(d.len(), 30_002, "the header, n0 and every key");
+    let n0 = d
+        .iter()
+        .find(|l| l.starts_with("\"n0\","))
+        .expect("n0 kept");
+    assert!(n0.contains("\"sn1\"") && n0.contains("\"9600\""), "{n0}");
+    for k in ["n1", "n29999", "n30000"] {
+        let line = d
+            .iter()
+            .find(|l| l.starts_with(&format!("\"{k}\",")))
+            .unwrap_or_else(|| panic!("{k} missing"));
+        assert!(line.contains("\"sn2\""), "{line}");
+        assert!(!line.contains("9600"), "{line}");
+    }
+    // A key that exists already: the whole call fails and the transaction is not committed.
+    let snap = db.write().unwrap();
+    let err = snap
+        .tx()
+        .insert_keys(spec, "node", &["n5".to_string()], &set)
+        .unwrap_err();
+    assert!(err.to_string().contains("nodehm"), "{err}");
 }
 
 fn auto_increment_ids(t: &TestDb) {

@@ -178,24 +178,26 @@ type ColumnValues<'p> = Vec<(&'p str, Value)>;
 struct RowWrites<'p> {
     /// (table, values to set) → nodes.
     updates: BTreeMap<(&'p str, ColumnValues<'p>), Vec<String>>,
-    inserts: BTreeMap<(&'p str, Vec<&'p str>), Vec<Vec<Value>>>,
+    /// (table, values of the new row) → nodes.
+    inserts: BTreeMap<(&'p str, ColumnValues<'p>), Vec<String>>,
 }
 
 impl<'p> RowWrites<'p> {
-    /// Set `set` on `node`'s own row of `table`; `exists` says whether it has one (read in the
-    /// same write transaction, so it cannot change before the commit).
-    fn add(&mut self, table: &'p str, node: &str, set: Vec<(&'p str, Value)>, exists: bool) {
-        if exists {
-            self.updates
-                .entry((table, set))
-                .or_default()
-                .push(node.to_string());
+    /// Set `set` on the own rows of `table` of `nodes`; `exists` says whether they have them
+    /// (read in the same write transaction, so it cannot change before the commit).
+    fn add(
+        &mut self,
+        table: &'p str,
+        nodes: Vec<String>,
+        set: Vec<(&'p str, Value)>,
+        exists: bool,
+    ) {
+        let to = if exists {
+            &mut self.updates
         } else {
-            let cols: Vec<&str> = set.iter().map(|(c, _)| *c).collect();
-            let mut row = vec![Some(node.to_string())];
-            row.extend(set.into_iter().map(|(_, v)| v));
-            self.inserts.entry((table, cols)).or_default().push(row);
-        }
+            &mut self.inserts
+        };
+        to.entry((table, set)).or_default().extend(nodes);
     }
 
     fn write(self, tx: &mut dyn Tx) -> Result<()> {
@@ -210,11 +212,9 @@ impl<'p> RowWrites<'p> {
                 )));
             }
         }
-        for ((t, cols), rows) in self.inserts {
+        for ((t, set), nodes) in self.inserts {
             let spec = table(t)?;
-            let mut all = vec![key_column(spec)];
-            all.extend(cols);
-            tx.insert_rows(spec, &all, &rows)?;
+            tx.insert_keys(spec, key_column(spec), &nodes, &set)?;
         }
         Ok(())
     }
@@ -224,20 +224,30 @@ fn key_column(spec: &clusterdb::schema::TableSpec) -> &str {
     spec.node_column.as_deref().unwrap_or("node")
 }
 
-/// Write each node's changes on its own rows (`before` says which rows exist).
+/// Write each node's changes on its own rows (`before` says which rows exist). Nodes that share
+/// a shape get the same writes, so the writes are worked out once per shape.
 fn write_changes(tx: &mut dyn Tx, plan: &Plan) -> Result<()> {
-    let mut w = RowWrites::default();
+    let mut by_shape: HashMap<*const MoveShape, usize> = HashMap::new();
+    let mut groups: Vec<(&MoveShape, Vec<String>)> = Vec::new();
     for n in &plan.nodes {
+        let g = *by_shape.entry(Arc::as_ptr(&n.shape)).or_insert_with(|| {
+            groups.push((&n.shape, Vec::new()));
+            groups.len() - 1
+        });
+        groups[g].1.push(n.node.clone());
+    }
+    let mut w = RowWrites::default();
+    for (shape, nodes) in groups {
         let mut by_table: BTreeMap<&str, Vec<(&str, Value)>> = BTreeMap::new();
-        for c in &n.changes {
+        for c in &shape.changes {
             by_table
                 .entry(&c.table)
                 .or_default()
                 .push((&c.column, c.new.clone()));
         }
         for (t, set) in by_table {
-            let exists = n.before.iter().any(|b| b.table == t && b.row.is_some());
-            w.add(t, &n.node, set, exists);
+            let exists = shape.before.iter().any(|b| b.table == t && b.row.is_some());
+            w.add(t, nodes.clone(), set, exists);
         }
     }
     w.write(tx)
@@ -270,6 +280,9 @@ fn auditlog(tx: &mut dyn Tx, meta: &RunMeta, command: &str) -> Result<()> {
     Ok(())
 }
 
+/// A node's shape in the plan and its own rows as the commit found them.
+type ShapeRows<'r> = (*const MoveShape, Vec<Option<&'r Vec<Value>>>);
+
 /// Commit the plan's database changes with its journal entry, then run its steps.
 pub fn apply(
     db: &mut ClusterDb,
@@ -295,29 +308,30 @@ pub fn apply(
             own.push((t, cols, own_rows(&snap, t, cols, &nodes)?));
         }
         // Nodes that moved alike and had the same rows still share one shape.
-        let mut shared: HashMap<(*const MoveShape, Vec<RowState>), Arc<MoveShape>> = HashMap::new();
+        // The key borrows the rows read: nothing is copied for a node whose shape exists.
+        let mut shared: HashMap<ShapeRows<'_>, Arc<MoveShape>> = HashMap::new();
         for n in plan.nodes.iter_mut() {
-            let before: Vec<RowState> = own
-                .iter()
-                .map(|(t, cols, rows)| RowState {
-                    table: t.to_string(),
-                    row: rows
-                        .get(&n.node)
-                        .map(|r| cols.iter().cloned().zip(r.iter().cloned()).collect()),
-                })
-                .collect();
-            let key = (Arc::as_ptr(&n.shape), before);
+            let rows: Vec<Option<&Vec<Value>>> =
+                own.iter().map(|(_, _, rows)| rows.get(&n.node)).collect();
+            let key = (Arc::as_ptr(&n.shape), rows);
             if let Some(s) = shared.get(&key) {
                 n.shape = s.clone();
                 continue;
             }
-            let after = key
-                .1
+            let before: Vec<RowState> = own
+                .iter()
+                .zip(&key.1)
+                .map(|((t, cols, _), row)| RowState {
+                    table: t.to_string(),
+                    row: row.map(|r| cols.iter().cloned().zip(r.iter().cloned()).collect()),
+                })
+                .collect();
+            let after = before
                 .iter()
                 .map(|b| written(b, &touched[&b.table], &n.changes))
                 .collect();
             let shape = Arc::new(MoveShape {
-                before: key.1.clone(),
+                before,
                 after,
                 ..(*n.shape).clone()
             });
@@ -534,7 +548,7 @@ pub fn rollback(
                         let set: Vec<(&str, Value)> =
                             row.iter().map(|(c, v)| (c.as_str(), v.clone())).collect();
                         let exists = current[b.table.as_str()].contains_key(&n.node);
-                        w.add(&b.table, &n.node, set, exists);
+                        w.add(&b.table, vec![n.node.clone()], set, exists);
                     }
                     None => {
                         let spec = table(&b.table)?;

@@ -292,16 +292,21 @@ struct NodeGroup {
 
 impl StoredPlan {
     fn of(plan: &Plan) -> Self {
+        // Shapes are mostly shared already: look each one up by address first, and by
+        // content (a hash of the whole shape) only once per distinct address.
+        let mut by_ptr: HashMap<*const MoveShape, usize> = HashMap::new();
         let mut index: HashMap<&MoveShape, usize> = HashMap::new();
         let mut groups: Vec<NodeGroup> = Vec::new();
         for n in &plan.nodes {
-            let g = *index.entry(&n.shape).or_insert_with(|| {
-                groups.push(NodeGroup {
-                    nodes: Vec::new(),
-                    ips: Vec::new(),
-                    shape: n.shape.clone(),
-                });
-                groups.len() - 1
+            let g = *by_ptr.entry(Arc::as_ptr(&n.shape)).or_insert_with(|| {
+                *index.entry(&n.shape).or_insert_with(|| {
+                    groups.push(NodeGroup {
+                        nodes: Vec::new(),
+                        ips: Vec::new(),
+                        shape: n.shape.clone(),
+                    });
+                    groups.len() - 1
+                })
             });
             groups[g].nodes.push(n.node.clone());
             groups[g].ips.push(n.ip.clone());

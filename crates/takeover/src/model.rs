@@ -165,7 +165,7 @@ pub struct MoveShape {
 /// Hands out one shared copy of each distinct shape.
 #[derive(Default)]
 pub struct Shapes {
-    seen: HashSet<Arc<MoveShape>>,
+    seen: HashSet<Arc<MoveShape>, ahash::RandomState>,
 }
 
 impl Shapes {

@@ -131,11 +131,31 @@ fn network_of(nets: &[Network], ip: IpAddr) -> Option<&Network> {
     nets.iter().rev().find(|n| in_net(ip, n.net, n.prefix))
 }
 
-/// Names the hosts table knows: node → ip, plus `otherinterfaces` aliases of the given nodes.
+/// A name's `hosts.ip`: an address, a value that is not one (authoritative: no DNS for it), or
+/// none.
+#[derive(Clone, Copy)]
+enum HostsIp {
+    Ip(IpAddr),
+    Invalid,
+    Unset,
+}
+
+impl HostsIp {
+    fn of(v: Option<&str>) -> Self {
+        match v.map(|s| s.trim().parse::<IpAddr>()) {
+            Some(Ok(ip)) => HostsIp::Ip(ip),
+            Some(Err(_)) => HostsIp::Invalid,
+            None => HostsIp::Unset,
+        }
+    }
+}
+
+/// What the hosts table says: the moved nodes' addresses (by position in the node list), and
+/// the service nodes' names with their `otherinterfaces` aliases.
 struct HostsTable {
+    /// `hosts.ip` of `nodes[i]`, as text (kept for the message when it is not an address).
+    node_ips: Vec<Value>,
     names: HashMap<String, IpAddr>,
-    /// Nodes whose hosts.ip is set but is not an address: authoritative, so no DNS for them.
-    invalid: HashMap<String, String>,
     /// node → every address recorded for it (ip, otherinterfaces, nics).
     addresses: HashMap<String, Vec<IpAddr>>,
 }
@@ -145,18 +165,10 @@ impl HostsTable {
         let mut names = HashMap::new();
         let mut addresses: HashMap<String, Vec<IpAddr>> = HashMap::new();
         let hosts = table("hosts")?;
-        let mut invalid = HashMap::new();
-        for (n, v) in attrs::nodes_attribs(snap, hosts, nodes, &["ip"])? {
-            match v[0].as_deref().map(|s| s.trim().parse::<IpAddr>()) {
-                Some(Ok(ip)) => {
-                    names.insert(n, ip);
-                }
-                Some(Err(_)) => {
-                    invalid.insert(n, v[0].clone().unwrap_or_default());
-                }
-                None => {}
-            }
-        }
+        let node_ips = attrs::nodes_attribs_list(snap, hosts, nodes, &["ip"])?
+            .into_iter()
+            .map(|mut v| v.pop().flatten())
+            .collect();
         let known = snap.index()?;
         let sns: Vec<String> = sns.iter().filter(|s| known.contains(s)).cloned().collect();
         for (sn, v) in attrs::nodes_attribs(snap, hosts, &sns, &["ip", "otherinterfaces"])? {
@@ -194,8 +206,8 @@ impl HostsTable {
             }
         }
         Ok(HostsTable {
+            node_ips,
             names,
-            invalid,
             addresses,
         })
     }
@@ -207,37 +219,53 @@ struct Resolver<'a, 's> {
     table: &'a HostsTable,
     snap: &'a Snapshot<'s>,
     /// Names looked up in the hosts table by their own row (not nodes, not service nodes).
-    extra: std::cell::RefCell<HashMap<String, Option<IpAddr>>>,
+    extra: std::cell::RefCell<HashMap<String, HostsIp>>,
 }
 
 impl Resolver<'_, '_> {
+    /// `nodes[p]`, whose hosts row was read with the others.
+    fn resolve_node(&self, p: usize, name: &str) -> Option<IpAddr> {
+        let row = HostsIp::of(self.table.node_ips.get(p).and_then(|v| v.as_deref()));
+        self.resolve_with(name, || row)
+    }
+
     fn resolve(&self, name: &str) -> Option<IpAddr> {
+        self.resolve_with(name, || {
+            self.table
+                .names
+                .get(name)
+                .map_or_else(|| self.hosts_row(name), |ip| HostsIp::Ip(*ip))
+        })
+    }
+
+    /// A literal address, then the hosts file, then the hosts table (`row`), then DNS unless
+    /// the table holds a value that is not an address.
+    fn resolve_with(&self, name: &str, row: impl FnOnce() -> HostsIp) -> Option<IpAddr> {
         if let Ok(ip) = name.parse() {
             return Some(ip);
         }
-        if let Some(ip) = self
-            .env
-            .resolve_local(name)
-            .or_else(|| self.table.names.get(name).copied())
-        {
+        if let Some(ip) = self.env.resolve_local(name) {
             return Some(ip);
         }
-        if self.table.invalid.contains_key(name) {
-            return None;
+        match row() {
+            HostsIp::Ip(ip) => Some(ip),
+            HostsIp::Invalid => None,
+            HostsIp::Unset => self.env.resolve_dns(name),
         }
-        self.hosts_row(name).or_else(|| self.env.resolve_dns(name))
     }
 
-    fn hosts_row(&self, name: &str) -> Option<IpAddr> {
+    fn hosts_row(&self, name: &str) -> HostsIp {
         if let Some(hit) = self.extra.borrow().get(name) {
             return *hit;
         }
-        let ip = table("hosts")
+        let row = table("hosts")
             .ok()
             .and_then(|t| attrs::node_attribs(self.snap, t, name, &["ip"]).ok())
-            .and_then(|m| m.get("ip")?.trim().parse().ok());
-        self.extra.borrow_mut().insert(name.to_string(), ip);
-        ip
+            .map_or(HostsIp::Unset, |m| {
+                HostsIp::of(m.get("ip").map(String::as_str))
+            });
+        self.extra.borrow_mut().insert(name.to_string(), row);
+        row
     }
 }
 
@@ -365,11 +393,6 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     }
 
     // Values by position in `nodes` (no per-table copy of every node name).
-    let pos: HashMap<&str, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
-        .collect();
     let get = |t: &str, cols: &[&str]| -> Result<Vec<Vec<Value>>> {
         Ok(attrs::nodes_attribs_list(snap, table(t)?, &nodes, cols)?)
     };
@@ -377,17 +400,15 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     let nodetype = get("nodetype", &["os", "provmethod"])?;
     let nodelist = get("nodelist", &["status"])?;
     let post = get("postscripts", &["postscripts", "postbootscripts"])?;
-    let val = |m: &[Vec<Value>], n: &str, i: usize| -> Option<String> {
-        pos.get(n)
-            .and_then(|&p| m[p][i].clone())
-            .filter(|v| !v.is_empty())
+    let val = |m: &[Vec<Value>], p: usize, i: usize| -> Option<String> {
+        m[p][i].clone().filter(|v| !v.is_empty())
     };
 
     // Every name that may need resolving: the nodes, and every service node they mention.
     let mut sn_names: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
-    for n in &nodes {
-        for s in split_list(val(&noderes, n, 0).as_deref()) {
+    for p in 0..nodes.len() {
+        for s in split_list(val(&noderes, p, 0).as_deref()) {
             if !s.is_empty() && seen.insert(s.clone()) {
                 sn_names.push(s);
             }
@@ -411,19 +432,21 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     };
 
     // V8: every node resolves.
-    let mut ips: HashMap<&str, IpAddr> = HashMap::with_capacity(nodes.len());
+    let mut ips: Vec<IpAddr> = Vec::with_capacity(nodes.len());
     let mut unresolved = Vec::new();
-    for n in &nodes {
-        match resolver.resolve(n) {
-            Some(ip) => {
-                ips.insert(n, ip);
+    for (p, n) in nodes.iter().enumerate() {
+        match resolver.resolve_node(p, n) {
+            Some(ip) => ips.push(ip),
+            None => {
+                // A placeholder: the plan stops below.
+                ips.push(IpAddr::from([0, 0, 0, 0]));
+                match hosts.node_ips[p].as_deref() {
+                    Some(v) => unresolved.push(format!(
+                        "Could not resolve node '{n}'. (its hosts.ip '{v}' is not an address)"
+                    )),
+                    None => unresolved.push(format!("Could not resolve node '{n}'.")),
+                }
             }
-            None => match hosts.invalid.get(n) {
-                Some(v) => unresolved.push(format!(
-                    "Could not resolve node '{n}'. (its hosts.ip '{v}' is not an address)"
-                )),
-                None => unresolved.push(format!("Could not resolve node '{n}'.")),
-            },
         }
     }
     if !unresolved.is_empty() {
@@ -440,8 +463,9 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     }
 
     // V10, V11.
-    let is_aix = |n: &str| val(&nodetype, n, 0).as_deref() == Some("AIX");
-    let aix = nodes.iter().filter(|n| is_aix(n)).count();
+    let aix = (0..nodes.len())
+        .filter(|&p| val(&nodetype, p, 0).as_deref() == Some("AIX"))
+        .count();
     if aix > 0 && aix < nodes.len() {
         return Err(TakeoverError::validation(
             "This command does not support a mix of AIX and Linux nodes.",
@@ -486,12 +510,17 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     }
 
     // New service node (V12, V13), or the balancer's choice with --spread.
-    let mut new_sn: HashMap<&str, String> = HashMap::new();
+    let mut new_sn: Vec<Option<String>> = vec![None; nodes.len()];
     let mut no_backup = Vec::new();
     let mut left: HashSet<String> = HashSet::new();
     if req.spreads() {
+        let pos: HashMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
         let placed = spread(snap, req, &nodes, |n| {
-            split_list(val(&noderes, n, 0).as_deref())
+            split_list(pos.get(n).and_then(|&p| val(&noderes, p, 0)).as_deref())
         })?;
         for (n, why) in &placed.unplaced {
             if req.spread_pool {
@@ -509,16 +538,14 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
                 placed.dest[n]
             ));
         }
-        for n in &nodes {
-            if let Some(d) = placed.dest.get(n) {
-                new_sn.insert(n, d.clone());
-            }
+        for (p, n) in nodes.iter().enumerate() {
+            new_sn[p] = placed.dest.get(n).cloned();
         }
     }
-    for n in nodes.iter().filter(|_| !req.spreads()) {
-        let list = split_list(val(&noderes, n, 0).as_deref());
+    for (p, n) in nodes.iter().enumerate().filter(|_| !req.spreads()) {
+        let list = split_list(val(&noderes, p, 0).as_deref());
         if let Some(d) = &req.dest {
-            new_sn.insert(n, d.clone());
+            new_sn[p] = Some(d.clone());
             continue;
         }
         if aix > 0 && list.len() > 2 {
@@ -528,7 +555,7 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
         }
         match list.get(1).filter(|s| !s.is_empty()) {
             Some(b) => {
-                new_sn.insert(n, b.clone());
+                new_sn[p] = Some(b.clone());
             }
             None => no_backup.push(format!(
                 "Could not determine a backup service node for node {n}."
@@ -538,18 +565,20 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     if !no_backup.is_empty() {
         return Err(TakeoverError::Validation(no_backup));
     }
-    let nodes: Vec<String> = nodes
+    // The nodes that move (by position), each with its new service node.
+    let kept: Vec<(usize, &String, String)> = nodes
         .iter()
-        .filter(|n| !left.contains(*n))
-        .cloned()
+        .enumerate()
+        .filter(|(_, n)| !left.contains(*n))
+        .filter_map(|(p, n)| Some((p, n, new_sn[p].clone()?)))
         .collect();
-    if nodes.is_empty() {
+    if kept.is_empty() {
         return Err(TakeoverError::Validation(warnings));
     }
     let mut destinations: Vec<String> = Vec::new();
-    for n in &nodes {
-        if !destinations.contains(&new_sn[n.as_str()]) {
-            destinations.push(new_sn[n.as_str()].clone());
+    for (_, _, d) in &kept {
+        if !destinations.contains(d) {
+            destinations.push(d.clone());
         }
     }
     if let Some(bad) = destinations.iter().find(|d| !remote::is_valid_host(d)) {
@@ -607,12 +636,11 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     let defaults = xcatdefaults(snap)?;
     let mut external_nfs: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut no_master = Vec::new();
-    let mut moves = Vec::with_capacity(nodes.len());
+    let mut moves = Vec::with_capacity(kept.len());
     let mut shapes = Shapes::default();
-    for n in &nodes {
-        let ip = ips[n.as_str()];
+    for (p, n, nsn) in kept {
+        let ip = ips[p];
         let net = network_of(&networks, ip);
-        let nsn = new_sn[n.as_str()].clone();
         let (new_xm, new_xm_ip) = match (&req.dest_n, net) {
             (Some(x), _) => {
                 if let (Some(xip), Some(net)) = (dest_n_ip, net) {
@@ -649,7 +677,7 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
                 "{n}: its address {ip} is on no network of the networks table"
             ));
         }
-        let old_list = split_list(val(&noderes, n, 0).as_deref());
+        let old_list = split_list(val(&noderes, p, 0).as_deref());
         let old_sn = req
             .source
             .clone()
@@ -659,7 +687,7 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
                 "{n}: the destination {nsn} is already its service node"
             ));
         }
-        let old_xm = req.source_n.clone().or_else(|| val(&noderes, n, 1));
+        let old_xm = req.source_n.clone().or_else(|| val(&noderes, p, 1));
         let old_xm_ip = old_xm
             .as_deref()
             .and_then(|x| resolver.resolve(x))
@@ -688,13 +716,13 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
         change(
             "servicenode",
             "noderes",
-            val(&noderes, n, 0),
+            val(&noderes, p, 0),
             Some(rotated.join(",")),
         );
         change(
             "xcatmaster",
             "noderes",
-            val(&noderes, n, 1),
+            val(&noderes, p, 1),
             Some(new_xm.clone()),
         );
         let follows_old = |v: &Option<String>| {
@@ -702,12 +730,12 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
                 .is_some_and(|v| Some(v) == old_xm.as_ref() || Some(v) == old_xm_ip.as_ref())
         };
         for (i, attr) in [(2, "tftpserver"), (3, "nfsserver")] {
-            let cur = val(&noderes, n, i);
+            let cur = val(&noderes, p, i);
             if follows_old(&cur) {
                 change(attr, "noderes", cur, Some(new_xm.clone()));
             }
         }
-        if let Some(mon) = val(&noderes, n, 4) {
+        if let Some(mon) = val(&noderes, p, 4) {
             let fields: Vec<&str> = mon.split(',').collect();
             if fields.len() < 2 {
                 warnings.push(format!(
@@ -722,7 +750,7 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
                 );
             }
         }
-        let cons = val(&nodehm, n, 0);
+        let cons = val(&nodehm, p, 0);
         if cons.is_some() && cons == old_sn {
             change("conserver", "nodehm", cons, Some(nsn.clone()));
         }
@@ -758,7 +786,7 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
                 }
             }
         }
-        if let Some(nfs) = val(&noderes, n, 3) {
+        if let Some(nfs) = val(&noderes, p, 3) {
             if !follows_old(&Some(nfs.clone())) && !names_old(&nfs) {
                 external_nfs.entry(nfs).or_default().push(n.clone());
             }
@@ -769,9 +797,9 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
         }
 
         let shape = MoveShape {
-            os: val(&nodetype, n, 0),
-            provmethod: val(&nodetype, n, 1),
-            status: val(&nodelist, n, 0),
+            os: val(&nodetype, p, 0),
+            provmethod: val(&nodetype, p, 1),
+            status: val(&nodelist, p, 0),
             old_sn,
             new_sn: nsn,
             old_xm,
@@ -782,8 +810,8 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             gateway_follows: net.is_some_and(|x| x.gateway_is_xcatmaster),
             scripts: select_scripts(
                 &defaults,
-                val(&post, n, 0),
-                val(&post, n, 1),
+                val(&post, p, 0),
+                val(&post, p, 1),
                 req.postscripts.as_deref(),
             ),
             nimtype: nimtypes.get(n.as_str()).cloned(),
