@@ -8,7 +8,7 @@ use crate::{Error, Result, Snapshot};
 use std::collections::{HashMap, HashSet};
 
 /// Maps keyed by node name hold up to hundreds of thousands of entries: a fast hash.
-type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
+pub type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
 type FastSet<K> = HashSet<K, ahash::RandomState>;
 
 /// Up to this many keys, the rows are asked for by key list, in one query.
@@ -87,6 +87,19 @@ fn rows_by_key(
         map.entry(key).or_insert(r);
     }
     Ok(map)
+}
+
+/// The raw enabled rows of `keys` themselves (no inheritance, no evaluation): key → `cols`.
+/// Cheap for many keys in a table of few rows (it reads the key column first).
+pub fn own_rows(
+    snap: &Snapshot<'_>,
+    spec: &TableSpec,
+    keycol: &str,
+    keys: &[String],
+    cols: &[&str],
+) -> Result<FastMap<String, Vec<Value>>> {
+    let keys: FastSet<&str> = keys.iter().map(String::as_str).collect();
+    rows_by_key(snap, spec, keycol, &keys, cols)
 }
 
 /// Inherited, evaluated values of `cols` of a node-keyed table, for every node in `nodes`.
@@ -175,7 +188,7 @@ fn node_values(
         None => {
             looked_up = nodes
                 .iter()
-                .map(|n| idx.get(n).map_or(no_groups, |e| e.groups.as_slice()))
+                .map(|n| idx.get(n).map_or(no_groups, |e| &e.groups[..]))
                 .collect();
             &looked_up
         }
@@ -248,7 +261,8 @@ impl Merge<'_> {
         let mut out = Vec::with_capacity(nodes.len());
         for (i, node) in nodes.iter().enumerate() {
             let groups = groups_of.get(i).copied().unwrap_or(no_groups);
-            if last_groups != Some(groups) {
+            // Most nodes share their list (same pointer): no need to compare the names.
+            if !last_groups.is_some_and(|l| std::ptr::eq(l, groups) || l == groups) {
                 group_rows.clear();
                 group_rows.extend(groups.iter().filter_map(|g| rows.get(g.as_str())));
                 last_groups = Some(groups);

@@ -140,7 +140,7 @@ fn node_groups<'i>(snap: &'i Snapshot<'_>, nodes: &[String]) -> Result<Vec<&'i [
     let idx = snap.index()?;
     Ok(nodes
         .iter()
-        .map(|n| idx.get(n).map_or(&[][..], |e| e.groups.as_slice()))
+        .map(|n| idx.get(n).map_or(&[][..], |e| &e.groups[..]))
         .collect())
 }
 
@@ -695,7 +695,7 @@ pub fn set_group_attrs(
             .filter_map(|n| {
                 let has = n.groups.iter().any(|g| g == group);
                 let want = list.contains(&n.name);
-                let mut g = n.groups.clone();
+                let mut g = n.groups.to_vec();
                 match (has, want) {
                     (false, true) => g.push(group.to_string()),
                     (true, false) => g.retain(|x| x != group),

@@ -8,7 +8,7 @@ use crate::plan::build_steps;
 use crate::{Result, TakeoverError};
 use clusterdb::backend::{Filter, Tx, Value};
 use clusterdb::{attrs, table, ClusterDb, Snapshot};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Who ran what, for the journal and xCAT's auditlog.
@@ -86,7 +86,14 @@ impl Outcome {
 /// Columns a plan writes, per table.
 fn touched(plan: &Plan) -> BTreeMap<String, Vec<String>> {
     let mut t: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for c in plan.nodes.iter().flat_map(|n| &n.changes) {
+    // Once per shape: nodes that share one have the same changes.
+    let mut seen: HashSet<*const MoveShape> = HashSet::new();
+    for c in plan
+        .nodes
+        .iter()
+        .filter(|n| seen.insert(Arc::as_ptr(&n.shape)))
+        .flat_map(|n| &n.changes)
+    {
         let cols = t.entry(c.table.clone()).or_default();
         if !cols.contains(&c.column) {
             cols.push(c.column.clone());
@@ -101,26 +108,11 @@ fn own_rows(
     t: &str,
     cols: &[String],
     nodes: &[String],
-) -> Result<HashMap<String, Vec<Value>>> {
+) -> Result<attrs::FastMap<String, Vec<Value>>> {
     let spec = table(t)?;
     let keycol = spec.node_column.as_deref().unwrap_or("node");
-    let mut select = vec![keycol];
-    select.extend(cols.iter().map(String::as_str));
-    let rows = snap.select(
-        spec,
-        &select,
-        Filter::In {
-            column: keycol,
-            keys: nodes,
-        },
-    )?;
-    let mut out = HashMap::new();
-    for mut r in rows {
-        if let Some(k) = r.remove(0) {
-            out.entry(k).or_insert(r);
-        }
-    }
-    Ok(out)
+    let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
+    Ok(attrs::own_rows(snap, spec, keycol, nodes, &cols)?)
 }
 
 /// Check every planned old value is still the effective value; name the first that is not.
@@ -515,7 +507,7 @@ pub fn rollback(
     }
     let nodes: Vec<String> = plan.nodes.iter().map(|n| n.node.clone()).collect();
     let touched = touched(&plan);
-    let mut current: HashMap<&str, HashMap<String, Vec<Value>>> = HashMap::new();
+    let mut current: HashMap<&str, attrs::FastMap<String, Vec<Value>>> = HashMap::new();
     for (t, cols) in &touched {
         current.insert(t.as_str(), own_rows(&snap, t, cols, &nodes)?);
     }

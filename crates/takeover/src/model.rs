@@ -166,15 +166,25 @@ pub struct MoveShape {
 #[derive(Default)]
 pub struct Shapes {
     seen: HashSet<Arc<MoveShape>, ahash::RandomState>,
+    /// The shape handed out last: consecutive nodes usually share it, and comparing is cheaper
+    /// than hashing the whole shape.
+    last: Option<Arc<MoveShape>>,
 }
 
 impl Shapes {
     pub fn share(&mut self, shape: MoveShape) -> Arc<MoveShape> {
-        if let Some(s) = self.seen.get(&shape) {
-            return s.clone();
+        if let Some(last) = self.last.as_ref().filter(|l| ***l == shape) {
+            return last.clone();
         }
-        let s = Arc::new(shape);
-        self.seen.insert(s.clone());
+        let s = match self.seen.get(&shape) {
+            Some(s) => s.clone(),
+            None => {
+                let s = Arc::new(shape);
+                self.seen.insert(s.clone());
+                s
+            }
+        };
+        self.last = Some(s.clone());
         s
     }
 }

@@ -638,6 +638,7 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     let mut no_master = Vec::new();
     let mut moves = Vec::with_capacity(kept.len());
     let mut shapes = Shapes::default();
+    let mut last_scripts: Option<((Value, Value), Vec<String>)> = None;
     for (p, n, nsn) in kept {
         let ip = ips[p];
         let net = network_of(&networks, ip);
@@ -796,6 +797,21 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             changes.clear();
         }
 
+        // Consecutive nodes mostly have the same postscripts: select them once per change.
+        let post_key = (val(&post, p, 0), val(&post, p, 1));
+        let scripts = match &last_scripts {
+            Some((k, v)) if *k == post_key => v.clone(),
+            _ => {
+                let v = select_scripts(
+                    &defaults,
+                    post_key.0.clone(),
+                    post_key.1.clone(),
+                    req.postscripts.as_deref(),
+                );
+                last_scripts = Some((post_key, v.clone()));
+                v
+            }
+        };
         let shape = MoveShape {
             os: val(&nodetype, p, 0),
             provmethod: val(&nodetype, p, 1),
@@ -808,12 +824,7 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             old_xm_ip,
             network: net.map(|x| x.name.clone()),
             gateway_follows: net.is_some_and(|x| x.gateway_is_xcatmaster),
-            scripts: select_scripts(
-                &defaults,
-                val(&post, p, 0),
-                val(&post, p, 1),
-                req.postscripts.as_deref(),
-            ),
+            scripts,
             nimtype: nimtypes.get(n.as_str()).cloned(),
             gateway: net.and_then(|x| x.gateway.clone()),
             statelite: lite_dirs,
