@@ -34,10 +34,11 @@ pub fn hierarchical_attrs(value: Option<&str>) -> HashMap<String, String> {
 
 /// The raw rows of a node-keyed table for the given keys: key → first enabled row's `cols`.
 ///
-/// Few keys: one query with the key list. Many keys (a large noderange, with its groups): the
-/// table's key column is read first; a table not much larger than the key set (group rows and
-/// some node rows) is then read whole, a larger one (a row per node, 100,000 nodes) by the list
-/// of the keys it holds. Either way a row whose key was not asked for is dropped at once.
+/// Few keys: one query with the key list. Many keys (a large noderange, with its groups): a
+/// table not much larger than the key set (group rows and some node rows) is read whole, a
+/// larger one (a row per node, 100,000 nodes) by the list of the keys it holds. The table's
+/// size comes from the store's row count, or from reading its key column first when the store
+/// cannot count cheaply. Either way a row whose key was not asked for is dropped at once.
 fn rows_by_key(
     snap: &Snapshot<'_>,
     spec: &TableSpec,
@@ -57,9 +58,17 @@ fn rows_by_key(
             },
         )
     };
+    let count = if keys.len() <= KEY_LIST_MAX {
+        None
+    } else {
+        snap.tx().row_count(spec)?
+    };
     let rows = if keys.len() <= KEY_LIST_MAX {
         let list: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
         by_list(&list)?
+    } else if count.is_some_and(|n| n <= keys.len().saturating_mul(2)) {
+        // The store says the table is not much larger than the key set: read it whole.
+        snap.select(spec, &select_cols, Filter::Enabled)?
     } else {
         let present = snap.select(spec, &[keycol], Filter::Enabled)?;
         if present.len() <= keys.len().saturating_mul(2) {

@@ -75,6 +75,12 @@ pub trait Tx {
         keys: &[String],
         set: &[(&str, Value)],
     ) -> Result<usize>;
+    /// How many rows `table` holds (disabled ones too), when the store can say cheaply;
+    /// `None` otherwise. Readers use it to choose between reading a table whole or by keys.
+    fn row_count(&mut self, table: &TableSpec) -> Result<Option<usize>> {
+        let _ = table;
+        Ok(None)
+    }
     /// Insert one row per key of `keys`: `column` holds the key, `set` is the same for every
     /// row. A backend may do it in one statement; by default the rows go to `insert_rows`.
     fn insert_keys(

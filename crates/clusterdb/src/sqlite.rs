@@ -267,6 +267,10 @@ impl Tx for SqliteTx<'_> {
         update_in_on(&self.tx, table, column, keys, set)
     }
 
+    fn row_count(&mut self, table: &TableSpec) -> Result<Option<usize>> {
+        row_count_on(&self.tx, table).map(Some)
+    }
+
     fn insert_keys(
         &mut self,
         table: &TableSpec,
@@ -401,6 +405,12 @@ pub(crate) fn update_in_on(
     params.extend(set.iter().map(|(_, v)| v.clone()));
     let mut st = c.prepare_cached(&q).map_err(sql)?;
     st.execute(params_from_iter(params.iter())).map_err(sql)
+}
+
+pub(crate) fn row_count_on(c: &Connection, table: &TableSpec) -> Result<usize> {
+    let q = format!("SELECT count(*) FROM {}", ident(&table.name));
+    let n: i64 = c.query_row(&q, [], |r| r.get(0)).map_err(sql)?;
+    Ok(n.max(0) as usize)
 }
 
 /// One statement for any number of keys: SQLite expands the JSON key list itself.

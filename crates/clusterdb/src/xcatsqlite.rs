@@ -33,7 +33,7 @@ use crate::backend::{Backend, Filter, Row, Tx, Value};
 use crate::ddl::{self, Dialect};
 use crate::schema::TableSpec;
 use crate::sqlite::{
-    delete_on, filter_clause, insert_keys_on, insert_rows_on, read_rows, sql, update_in_on,
+    delete_on, filter_clause, insert_keys_on, insert_rows_on, row_count_on, read_rows, sql, update_in_on,
     update_on,
 };
 use crate::{Error, Result};
@@ -292,6 +292,13 @@ impl Drop for XTx<'_> {
 impl Tx for XTx<'_> {
     fn table_exists(&mut self, table: &TableSpec) -> Result<bool> {
         Ok(self.file(table)?.is_some())
+    }
+
+    fn row_count(&mut self, table: &TableSpec) -> Result<Option<usize>> {
+        match self.file(table)? {
+            Some((c, _)) => row_count_on(c, table).map(Some),
+            None => Ok(Some(0)),
+        }
     }
 
     fn select(
