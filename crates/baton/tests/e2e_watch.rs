@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{assert_served_by, baton, baton_command, cns_of, journal, step_state};
+use common::{
+    assert_served_by, baton, baton_command_with, baton_with, cns_of, journal, step_state,
+};
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -31,7 +33,7 @@ impl Watcher {
             args.extend(["--interval", "0.5", "--timeout", "2", "--threshold", "3"]);
         }
         args.extend_from_slice(extra);
-        let child = baton_command(bed, &args)
+        let child = baton_command_with(bed, &args, &log_env())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -56,6 +58,16 @@ impl Watcher {
             let _ = bed.exec("mn", &["kill", &pid.to_string()]);
         }
         let _ = self.child.wait();
+    }
+}
+
+/// BATON_LOG passed on to baton inside the bed (whose commands get a clean environment), so
+/// that a benchmark run can show where the time goes.
+fn log_env() -> Vec<(&'static str, &'static str)> {
+    static LOG: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    match LOG.get_or_init(|| std::env::var("BATON_LOG").ok()) {
+        Some(v) => vec![("BATON_LOG", v.as_str())],
+        None => Vec::new(),
     }
 }
 
@@ -329,9 +341,10 @@ fn bench_watch_failover() {
                     });
                 }
                 None => {
-                    let out = baton(
+                    let out = baton_with(
                         bed,
                         &["snmove", "-s", "sn1", "--spread", "sn2,sn3", "--yes"],
+                        &log_env(),
                     );
                     assert_eq!(out.status.code(), Some(4), "only sn1's cleanup pending");
                 }
@@ -347,6 +360,17 @@ fn bench_watch_failover() {
                 detected.as_secs_f64(),
                 total.as_secs_f64()
             );
+            if !log_env().is_empty() {
+                // Where the time went, and why a node's step did not finish.
+                if let Some(w) = &w {
+                    eprintln!("watcher log:\n{}", w.log());
+                }
+                for s in journal(bed, 1)["steps"].as_array().into_iter().flatten() {
+                    if s["state"] != "done" {
+                        eprintln!("step {} {}: {}", s["kind"], s["state"], s["results"]);
+                    }
+                }
+            }
             if let Some(w) = w.as_mut() {
                 w.stop(bed);
             }

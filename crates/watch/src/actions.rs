@@ -103,12 +103,14 @@ struct SkipDown {
     down: Vec<String>,
 }
 
-impl StepRunner for SkipDown {
-    fn run(&mut self, plan: &takeover::Plan, steps: &[takeover::Step]) -> Vec<StepResult> {
-        let skip = |s: &takeover::Step| s.kind.side() == Side::Sn && self.down.contains(&s.sn);
-        if !steps.iter().any(skip) {
-            return self.inner.run(plan, steps);
-        }
+impl SkipDown {
+    fn skips(&self, steps: &[takeover::Step]) -> bool {
+        steps
+            .iter()
+            .any(|s| s.kind.side() == Side::Sn && self.down.contains(&s.sn))
+    }
+
+    fn pending(steps: &[takeover::Step]) -> Vec<StepResult> {
         steps
             .iter()
             .map(|s| StepResult {
@@ -119,6 +121,33 @@ impl StepRunner for SkipDown {
                     s.sn
                 ),
                 results: Default::default(),
+            })
+            .collect()
+    }
+}
+
+impl StepRunner for SkipDown {
+    fn run(&mut self, plan: &takeover::Plan, steps: &[takeover::Step]) -> Vec<StepResult> {
+        if self.skips(steps) {
+            return Self::pending(steps);
+        }
+        self.inner.run(plan, steps)
+    }
+
+    /// The other batches of the wave still run at once.
+    fn run_wave(
+        &mut self,
+        plan: &takeover::Plan,
+        batches: &[Vec<takeover::Step>],
+    ) -> Vec<Vec<StepResult>> {
+        let live: Vec<Vec<takeover::Step>> =
+            batches.iter().filter(|b| !self.skips(b)).cloned().collect();
+        let mut ran = self.inner.run_wave(plan, &live).into_iter();
+        batches
+            .iter()
+            .map(|b| match self.skips(b) {
+                true => Self::pending(b),
+                false => ran.next().unwrap_or_default(),
             })
             .collect()
     }
