@@ -279,6 +279,91 @@ fn e2e_watch_flapping_sn_moves_once_and_only_one_of_two_watchers_acts() {
     b.stop(bed);
 }
 
+#[test]
+fn e2e_watch_move_back_returns_the_nodes_to_a_returned_sn_but_not_those_moved_by_hand() {
+    let Some(mut guard) = common::bed("w2back", 3, 12, Dhcp::Isc) else {
+        return;
+    };
+    let bed: &mut Bed = &mut guard;
+    let mut moved = cns_of(bed, "sn1");
+    assert_eq!(moved.len(), 4);
+    // One node has no backup and stays (sn1 keeps a console: its conserver runs when back).
+    let stays = moved.pop().unwrap();
+    assert!(
+        baton(bed, &["chdef", &moved.join(","), "servicenode=sn1,sn2,sn3"])
+            .status
+            .success()
+    );
+    assert!(baton(bed, &["chdef", &stays, "servicenode=sn1"])
+        .status
+        .success());
+
+    let mut w = Watcher::start(bed, "wback", &["--move-back", "--move-back-after", "1"]);
+    wait_for("every SN probed up", Duration::from_secs(60), || {
+        all_up(&w, &["sn1", "sn2", "sn3"])
+    });
+    bed.kill_node("sn1").unwrap();
+    wait_for("the takeover of sn1", Duration::from_secs(120), || {
+        w.status().is_some_and(|s| s["takeovers"] == 1)
+    });
+    // The administrator moves one of them on by hand: it is not the watcher's to move back.
+    let by_hand = moved.remove(0);
+    let other = if primary(bed, &by_hand) == "sn2" {
+        "sn3"
+    } else {
+        "sn2"
+    };
+    let out = baton(bed, &["snmove", &by_hand, "-d", other, "--yes"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(journal_entries(bed).len(), 2);
+
+    bed.revive("sn1").unwrap();
+    let back = |bed: &Bed| {
+        journal_entries(bed)
+            .into_iter()
+            .filter(|e| {
+                e["command"]
+                    .as_str()
+                    .unwrap_or("")
+                    .ends_with("(moving nodes back to sn1)")
+            })
+            .collect::<Vec<_>>()
+    };
+    wait_for("the move back to sn1", Duration::from_secs(120), || {
+        back(bed).iter().any(|e| e["state"] != "committed")
+    });
+    let log = w.log();
+    assert!(log.contains("moved nodes back"), "{log}");
+    // sn1's cleanup ran before the move back (its entry is the takeover, journal entry 1).
+    assert_eq!(step_state(&journal(bed, 1), "cleanup-old-sn"), ["done"]);
+    let entry = back(bed).remove(0);
+    let id = entry["id"].as_u64().unwrap() as u32;
+    let steps = journal(bed, id);
+    for s in steps["steps"].as_array().unwrap() {
+        assert_eq!(s["state"], "done", "{s}");
+    }
+    for cn in &moved {
+        assert_eq!(primary(bed, cn), "sn1", "{cn} moved back");
+        assert_served_by(bed, cn, "sn1");
+    }
+    assert_eq!(primary(bed, &by_hand), other, "moved by hand: stays");
+    assert_served_by(bed, &by_hand, other);
+    assert_eq!(primary(bed, &stays), "sn1");
+    // Once per up period: more rounds, no second move back.
+    let rounds = w.status().unwrap()["sns"]["sn1"]["successes"]
+        .as_u64()
+        .unwrap();
+    wait_for("four more rounds", Duration::from_secs(30), || {
+        w.status().unwrap()["sns"]["sn1"]["successes"]
+            .as_u64()
+            .unwrap()
+            >= rounds + 4
+    });
+    assert_eq!(back(bed).len(), 1, "one move back");
+    assert_eq!(journal_entries(bed).len(), 3);
+    w.stop(bed);
+}
+
 /// The benchmark of scripts/bench-watch.sh (ignored in the test suite): a bed of 3 SNs and
 /// `BENCH_CNS` compute nodes, all primary on sn1 with the pool sn1,sn2,sn3; the time from
 /// killing sn1 to every node switched and reconfigured (the takeover's steps done), with
