@@ -26,9 +26,14 @@ SAFETY
   Only one watcher acts per cluster database: a PostgreSQL session advisory lock, a MySQL
   GET_LOCK, or for SQLite files flock(2) on <db>.watch.lock. The others watch on standby and
   take over when the active one exits. An SN comes back after --threshold passed rounds in a
-  row; nothing is moved back to it, and its pending cleanups (DHCP, boot and console entries
-  of nodes it no longer serves) are run with the journal's resume. An SN that goes down again
-  with no node left causes no move. --report-only logs what would be done and changes nothing.
+  row; its pending cleanups (DHCP, boot and console entries of nodes it no longer serves) are
+  run with the journal's resume. Nothing is moved back to it unless --move-back is given: then,
+  once its cleanups are done and it has stayed up for --move-back-after seconds more (the hold
+  starts anew if it fails a probe), the nodes the watcher's own takeovers moved away from it
+  and that are still on the SN they were moved to go back in one ordinary move (`snmove
+  NODES -d SN`, journaled); nodes moved elsewhere since stay. At most one takeover per down
+  period and one move back per up period. An SN that goes down again with no node left causes
+  no move. --report-only logs what would be done and changes nothing.
 
 OUTPUT
   State changes and actions are logged on stderr. The state of every SN is written to
@@ -38,6 +43,7 @@ OUTPUT
 EXAMPLES
   baton watch --interval 2 --threshold 3 --fence /etc/baton/poweroff-sn
   baton watch --report-only
+  baton watch --move-back --move-back-after 300
   baton status";
 
 #[derive(Args, Debug)]
@@ -69,6 +75,17 @@ pub struct WatchArgs {
     /// Log what would be done; change nothing
     #[arg(long)]
     pub report_only: bool,
+    /// Move the nodes taken over from an SN back to it when it returns (off: never)
+    #[arg(long)]
+    pub move_back: bool,
+    /// Seconds a returned SN must stay up before its nodes move back (with --move-back)
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        value_name = "SECS",
+        requires = "move_back"
+    )]
+    pub move_back_after: f64,
     /// Address of the Prometheus endpoint (`off` for none)
     #[arg(long, default_value = "127.0.0.1:9105", value_name = "ADDR")]
     pub metrics: String,
@@ -119,6 +136,11 @@ pub fn watch(url: &DbUrl, a: WatchArgs) -> Result<(), Failure> {
             "--interval must be a positive number of seconds",
         ));
     }
+    if !(a.move_back_after.is_finite() && a.move_back_after >= 0.0) {
+        return Err(Failure::usage(
+            "--move-back-after must be a number of seconds, 0 or more",
+        ));
+    }
     if a.threshold == 0 {
         return Err(Failure::usage("--threshold must be at least 1"));
     }
@@ -159,6 +181,8 @@ pub fn watch(url: &DbUrl, a: WatchArgs) -> Result<(), Failure> {
         report_only: a.report_only,
         fence,
         state_file: Some(a.state_file.unwrap_or_else(watch::status::default_path)),
+        move_back: a.move_back,
+        move_back_after: Duration::from_secs_f64(a.move_back_after),
     };
     let mut w = watch::Watcher::new(cfg, prober, actions);
     if a.metrics != "off" {
@@ -167,9 +191,14 @@ pub fn watch(url: &DbUrl, a: WatchArgs) -> Result<(), Failure> {
         tracing::info!("metrics on http://{addr}/metrics");
     }
     tracing::info!(
-        "watching every {} s, down after {} failed rounds{}",
+        "watching every {} s, down after {} failed rounds{}{}",
         a.interval,
         a.threshold,
+        if a.move_back {
+            format!(", moving nodes back after {} s more up", a.move_back_after)
+        } else {
+            String::new()
+        },
         if a.report_only { " (report only)" } else { "" }
     );
     w.run(&|| false);

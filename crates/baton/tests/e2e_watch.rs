@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{assert_served_by, baton, baton_command, cns_of, journal, step_state};
+use common::{
+    assert_served_by, baton, baton_command_with, baton_with, cns_of, journal, step_state,
+};
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -31,7 +33,7 @@ impl Watcher {
             args.extend(["--interval", "0.5", "--timeout", "2", "--threshold", "3"]);
         }
         args.extend_from_slice(extra);
-        let child = baton_command(bed, &args)
+        let child = baton_command_with(bed, &args, &log_env())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -56,6 +58,16 @@ impl Watcher {
             let _ = bed.exec("mn", &["kill", &pid.to_string()]);
         }
         let _ = self.child.wait();
+    }
+}
+
+/// BATON_LOG passed on to baton inside the bed (whose commands get a clean environment), so
+/// that a benchmark run can show where the time goes.
+fn log_env() -> Vec<(&'static str, &'static str)> {
+    static LOG: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    match LOG.get_or_init(|| std::env::var("BATON_LOG").ok()) {
+        Some(v) => vec![("BATON_LOG", v.as_str())],
+        None => Vec::new(),
     }
 }
 
@@ -267,6 +279,91 @@ fn e2e_watch_flapping_sn_moves_once_and_only_one_of_two_watchers_acts() {
     b.stop(bed);
 }
 
+#[test]
+fn e2e_watch_move_back_returns_the_nodes_to_a_returned_sn_but_not_those_moved_by_hand() {
+    let Some(mut guard) = common::bed("w2back", 3, 12, Dhcp::Isc) else {
+        return;
+    };
+    let bed: &mut Bed = &mut guard;
+    let mut moved = cns_of(bed, "sn1");
+    assert_eq!(moved.len(), 4);
+    // One node has no backup and stays (sn1 keeps a console: its conserver runs when back).
+    let stays = moved.pop().unwrap();
+    assert!(
+        baton(bed, &["chdef", &moved.join(","), "servicenode=sn1,sn2,sn3"])
+            .status
+            .success()
+    );
+    assert!(baton(bed, &["chdef", &stays, "servicenode=sn1"])
+        .status
+        .success());
+
+    let mut w = Watcher::start(bed, "wback", &["--move-back", "--move-back-after", "1"]);
+    wait_for("every SN probed up", Duration::from_secs(60), || {
+        all_up(&w, &["sn1", "sn2", "sn3"])
+    });
+    bed.kill_node("sn1").unwrap();
+    wait_for("the takeover of sn1", Duration::from_secs(120), || {
+        w.status().is_some_and(|s| s["takeovers"] == 1)
+    });
+    // The administrator moves one of them on by hand: it is not the watcher's to move back.
+    let by_hand = moved.remove(0);
+    let other = if primary(bed, &by_hand) == "sn2" {
+        "sn3"
+    } else {
+        "sn2"
+    };
+    let out = baton(bed, &["snmove", &by_hand, "-d", other, "--yes"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(journal_entries(bed).len(), 2);
+
+    bed.revive("sn1").unwrap();
+    let back = |bed: &Bed| {
+        journal_entries(bed)
+            .into_iter()
+            .filter(|e| {
+                e["command"]
+                    .as_str()
+                    .unwrap_or("")
+                    .ends_with("(moving nodes back to sn1)")
+            })
+            .collect::<Vec<_>>()
+    };
+    wait_for("the move back to sn1", Duration::from_secs(120), || {
+        back(bed).iter().any(|e| e["state"] != "committed")
+    });
+    let log = w.log();
+    assert!(log.contains("moved nodes back"), "{log}");
+    // sn1's cleanup ran before the move back (its entry is the takeover, journal entry 1).
+    assert_eq!(step_state(&journal(bed, 1), "cleanup-old-sn"), ["done"]);
+    let entry = back(bed).remove(0);
+    let id = entry["id"].as_u64().unwrap() as u32;
+    let steps = journal(bed, id);
+    for s in steps["steps"].as_array().unwrap() {
+        assert_eq!(s["state"], "done", "{s}");
+    }
+    for cn in &moved {
+        assert_eq!(primary(bed, cn), "sn1", "{cn} moved back");
+        assert_served_by(bed, cn, "sn1");
+    }
+    assert_eq!(primary(bed, &by_hand), other, "moved by hand: stays");
+    assert_served_by(bed, &by_hand, other);
+    assert_eq!(primary(bed, &stays), "sn1");
+    // Once per up period: more rounds, no second move back.
+    let rounds = w.status().unwrap()["sns"]["sn1"]["successes"]
+        .as_u64()
+        .unwrap();
+    wait_for("four more rounds", Duration::from_secs(30), || {
+        w.status().unwrap()["sns"]["sn1"]["successes"]
+            .as_u64()
+            .unwrap()
+            >= rounds + 4
+    });
+    assert_eq!(back(bed).len(), 1, "one move back");
+    assert_eq!(journal_entries(bed).len(), 3);
+    w.stop(bed);
+}
+
 /// The benchmark of scripts/bench-watch.sh (ignored in the test suite): a bed of 3 SNs and
 /// `BENCH_CNS` compute nodes, all primary on sn1 with the pool sn1,sn2,sn3; the time from
 /// killing sn1 to every node switched and reconfigured (the takeover's steps done), with
@@ -329,9 +426,10 @@ fn bench_watch_failover() {
                     });
                 }
                 None => {
-                    let out = baton(
+                    let out = baton_with(
                         bed,
                         &["snmove", "-s", "sn1", "--spread", "sn2,sn3", "--yes"],
+                        &log_env(),
                     );
                     assert_eq!(out.status.code(), Some(4), "only sn1's cleanup pending");
                 }
@@ -347,6 +445,17 @@ fn bench_watch_failover() {
                 detected.as_secs_f64(),
                 total.as_secs_f64()
             );
+            if !log_env().is_empty() {
+                // Where the time went, and why a node's step did not finish.
+                if let Some(w) = &w {
+                    eprintln!("watcher log:\n{}", w.log());
+                }
+                for s in journal(bed, 1)["steps"].as_array().into_iter().flatten() {
+                    if s["state"] != "done" {
+                        eprintln!("step {} {}: {}", s["kind"], s["state"], s["results"]);
+                    }
+                }
+            }
             if let Some(w) = w.as_mut() {
                 w.stop(bed);
             }

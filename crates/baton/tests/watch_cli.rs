@@ -85,6 +85,11 @@ fn bad_watch_options_are_refused() {
         (vec!["--services", "dhcp,nfs"], "unknown service 'nfs'"),
         (vec!["--capacity", "sn2"], "is not SN=N"),
         (
+            vec!["--move-back", "--move-back-after", "inf"],
+            "--move-back-after must be",
+        ),
+        (vec!["--move-back-after", "5"], "--move-back"),
+        (
             vec!["--metrics", "not-an-address"],
             "--metrics not-an-address",
         ),

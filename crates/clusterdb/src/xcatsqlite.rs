@@ -33,8 +33,8 @@ use crate::backend::{Backend, Filter, Row, Tx, Value};
 use crate::ddl::{self, Dialect};
 use crate::schema::TableSpec;
 use crate::sqlite::{
-    delete_on, filter_clause, insert_keys_on, insert_rows_on, row_count_on, read_rows, sql, update_in_on,
-    update_on,
+    delete_on, filter_clause, insert_keys_on, insert_rows_on, read_rows, row_count_on, sql,
+    update_in_on, update_on,
 };
 use crate::{Error, Result};
 use rusqlite::{params_from_iter, Connection, OpenFlags};

@@ -355,10 +355,9 @@ impl takeover::StepRunner for CnRunner {
         let by_node: HashMap<&str, &NodeMove> =
             plan.nodes.iter().map(|m| (m.node.as_str(), m)).collect();
         let Prepared { work, missing } = self.prepare(&by_node, steps);
-        let what = steps
-            .first()
-            .map(|s| format!("compute nodes of {}", s.sn))
-            .unwrap_or_default();
+        let mut sns: Vec<&str> = steps.iter().map(|s| s.sn.as_str()).collect();
+        sns.dedup();
+        let what = format!("compute nodes of {}", sns.join(", "));
         let total = work.len();
         let progress = &self.progress;
         let mut results = BTreeMap::new();
@@ -400,7 +399,14 @@ impl takeover::StepRunner for CnRunner {
             }
         }
         let shared = std::sync::Mutex::new(results);
+        let started = std::time::Instant::now();
         let record = |host: &str, r: HostResult| {
+            tracing::debug!(
+                node = %host,
+                ok = matches!(r, HostResult::Ok { .. }),
+                ms = started.elapsed().as_millis() as u64,
+                "compute node finished"
+            );
             if let Ok(mut m) = shared.lock() {
                 m.insert(host.to_string(), r);
                 progress(&what, m.len(), total);
@@ -416,6 +422,17 @@ impl takeover::StepRunner for CnRunner {
         });
         let results = shared.into_inner().unwrap_or_default();
         step_results(steps, &missing, &results)
+    }
+
+    /// The batches' nodes in one fan-out (each node is in one batch: that of its new service
+    /// node; delegation still groups them per service node), cut back into batches.
+    fn run_wave(&mut self, plan: &Plan, batches: &[Vec<Step>]) -> Vec<Vec<StepResult>> {
+        let all: Vec<Step> = batches.iter().flatten().cloned().collect();
+        let mut results = self.run(plan, &all).into_iter();
+        batches
+            .iter()
+            .map(|b| results.by_ref().take(b.len()).collect())
+            .collect()
     }
 }
 

@@ -14,7 +14,7 @@ pub mod sn;
 
 use takeover::{Plan, Side, Step, StepResult, StepRunner};
 
-/// Runs each batch of steps with the runner for its side.
+/// Runs each batch of steps with the runner for its side; a wave of batches of one side at once.
 pub struct Runner {
     pub cn: cn::CnRunner,
     pub sn: sn::SnRunner,
@@ -26,6 +26,18 @@ impl StepRunner for Runner {
             Some(Side::Cn) => self.cn.run(plan, steps),
             Some(Side::Sn) => self.sn.run(plan, steps),
             None => Vec::new(),
+        }
+    }
+
+    fn run_wave(&mut self, plan: &Plan, batches: &[Vec<Step>]) -> Vec<Vec<StepResult>> {
+        let side = |b: &Vec<Step>| b.first().map(|s| s.kind.side());
+        match batches.first().map(side) {
+            Some(s) if batches.iter().any(|b| side(b) != s) => {
+                batches.iter().map(|b| self.run(plan, b)).collect()
+            }
+            Some(Some(Side::Cn)) => self.cn.run_wave(plan, batches),
+            Some(Some(Side::Sn)) => self.sn.run_wave(plan, batches),
+            _ => batches.iter().map(|b| self.run(plan, b)).collect(),
         }
     }
 }

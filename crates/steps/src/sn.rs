@@ -1020,6 +1020,23 @@ impl SnRunner {
     }
 }
 
+/// The script's `BATON-TIME <op> <tag> <ns>` lines (when each operation started, and the
+/// end) as each operation's milliseconds, at debug level: where a batch's time goes.
+fn log_timings(sn: &str, stdout: &str) {
+    let marks: Vec<(&str, u128)> = stdout
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.strip_prefix("BATON-TIME ")?.rsplitn(2, ' ');
+            let ns = w.next()?.parse().ok()?;
+            Some((w.next()?, ns))
+        })
+        .collect();
+    for pair in marks.windows(2) {
+        let ms = pair[1].1.saturating_sub(pair[0].1) / 1_000_000;
+        tracing::debug!(sn = %sn, op = pair[0].0, ms = ms as u64, "service-node operation ran");
+    }
+}
+
 /// Run the service-node script on this host (the management node's own files).
 fn run_local(shell: &[String], ops: &Ops) -> Result<String, String> {
     use std::io::Write;
@@ -1047,18 +1064,29 @@ fn run_local(shell: &[String], ops: &Ops) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-impl takeover::StepRunner for SnRunner {
-    fn run(&mut self, plan: &Plan, steps: &[Step]) -> Vec<StepResult> {
-        let Some(sn) = steps.first().map(|s| s.sn.clone()) else {
-            return Vec::new();
-        };
+/// A batch ready for its service node: what was sent for which node, and the ssh job (none
+/// when nothing is to be done there).
+struct Prepared {
+    sn: String,
+    facts: Facts,
+    sent: BTreeMap<usize, Vec<String>>,
+    consoled: BTreeMap<usize, Vec<String>>,
+    results: NodeResults,
+    job: Option<Job>,
+}
+
+impl SnRunner {
+    /// Read the facts and build the batch's one session; Err: every step's result already
+    /// (the database could not be read).
+    fn prepare(&mut self, plan: &Plan, steps: &[Step]) -> Result<Prepared, Vec<StepResult>> {
+        let sn = steps.first().map(|s| s.sn.clone()).unwrap_or_default();
         let mut nodes: Vec<String> = steps.iter().flat_map(|s| s.nodes.clone()).collect();
         nodes.sort();
         nodes.dedup();
         let facts = match (self.loader)(&nodes) {
             Ok(f) => f,
             Err(e) => {
-                return steps
+                return Err(steps
                     .iter()
                     .map(|s| StepResult {
                         state: StepState::Failed,
@@ -1069,7 +1097,7 @@ impl takeover::StepRunner for SnRunner {
                             .map(|n| (n.clone(), format!("failed: {e}")))
                             .collect(),
                     })
-                    .collect()
+                    .collect())
             }
         };
         let mut sent: BTreeMap<usize, Vec<String>> = BTreeMap::new();
@@ -1079,11 +1107,7 @@ impl takeover::StepRunner for SnRunner {
         // The growth slack of a buffer that can be a hundred megabytes.
         ops.stdin.shrink_to_fit();
 
-        // One ssh session for the whole batch.
-        let mut report: HashMap<String, Result<(), String>> = HashMap::new();
-        let mut session: Option<String> = None;
-        let mut unreachable: Option<String> = None;
-        if !ops.args.is_empty() {
+        let job = (!ops.args.is_empty()).then(|| {
             let mut args = vec![
                 "sh".to_string(),
                 "-c".to_string(),
@@ -1091,33 +1115,65 @@ impl takeover::StepRunner for SnRunner {
                 "baton".to_string(),
             ];
             args.extend(ops.args);
-            let job = Job {
+            Job {
                 host: sn.clone(),
                 jump: None,
                 args,
                 // Moved, not copied: for 100,000 nodes it is a few hundred megabytes.
                 stdin: ops.stdin,
-            };
-            match self.fanout.run(vec![job], &|_, _| {}).remove(&sn) {
-                Some(HostResult::Ok { stdout }) => {
-                    report = parse_report(&stdout);
-                    if !report.is_empty() && !stdout.lines().any(|l| l == "BATON end") {
-                        report.retain(|_, r| r.is_err());
-                        session = Some("the script stopped before its end".into());
-                    }
-                }
-                Some(HostResult::Failed {
-                    code,
-                    stdout,
-                    stderr,
-                }) => {
-                    report = parse_report(&stdout);
-                    report.retain(|_, r| r.is_err());
-                    session = Some(format!("exit {code}: {stderr}"));
-                }
-                Some(HostResult::Unreachable { reason }) => unreachable = Some(reason),
-                None => session = Some("no result".into()),
             }
+        });
+        Ok(Prepared {
+            sn,
+            facts,
+            sent,
+            consoled,
+            results,
+            job,
+        })
+    }
+
+    /// Each step's result from what the service node reported (`outcome`: its session's
+    /// result, None when no session ran), after the management node's console entries.
+    fn finish(
+        &self,
+        steps: &[Step],
+        p: Prepared,
+        ran: bool,
+        outcome: Option<HostResult>,
+    ) -> Vec<StepResult> {
+        let Prepared {
+            sn,
+            facts,
+            sent,
+            consoled,
+            mut results,
+            ..
+        } = p;
+        let mut report: HashMap<String, Result<(), String>> = HashMap::new();
+        let mut session: Option<String> = None;
+        let mut unreachable: Option<String> = None;
+        match outcome {
+            _ if !ran => {}
+            Some(HostResult::Ok { stdout }) => {
+                report = parse_report(&stdout);
+                if !report.is_empty() && !stdout.lines().any(|l| l == "BATON end") {
+                    report.retain(|_, r| r.is_err());
+                    session = Some("the script stopped before its end".into());
+                }
+                log_timings(&sn, &stdout);
+            }
+            Some(HostResult::Failed {
+                code,
+                stdout,
+                stderr,
+            }) => {
+                report = parse_report(&stdout);
+                report.retain(|_, r| r.is_err());
+                session = Some(format!("exit {code}: {stderr}"));
+            }
+            Some(HostResult::Unreachable { reason }) => unreachable = Some(reason),
+            None => session = Some("no result".into()),
         }
         for (i, names) in &sent {
             for n in names {
@@ -1202,6 +1258,40 @@ impl takeover::StepRunner for SnRunner {
                     state,
                     detail,
                     results: per,
+                }
+            })
+            .collect()
+    }
+}
+
+impl takeover::StepRunner for SnRunner {
+    fn run(&mut self, plan: &Plan, steps: &[Step]) -> Vec<StepResult> {
+        self.run_wave(plan, &[steps.to_vec()])
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Each batch's facts are read and its input built in turn; then the service nodes' ssh
+    /// sessions run at once; the results (and the management node's own console entries, one
+    /// file) are handled in order.
+    fn run_wave(&mut self, plan: &Plan, batches: &[Vec<Step>]) -> Vec<Vec<StepResult>> {
+        let mut prepared: Vec<Result<Prepared, Vec<StepResult>>> =
+            batches.iter().map(|b| self.prepare(plan, b)).collect();
+        let jobs: Vec<Job> = prepared
+            .iter_mut()
+            .filter_map(|p| p.as_mut().ok().and_then(|p| p.job.take()))
+            .collect();
+        let ran: Vec<String> = jobs.iter().map(|j| j.host.clone()).collect();
+        let mut outcomes = self.fanout.run(jobs, &|_, _| {});
+        batches
+            .iter()
+            .zip(prepared)
+            .map(|(steps, p)| match p {
+                Err(results) => results,
+                Ok(p) => {
+                    let outcome = outcomes.remove(&p.sn);
+                    let ran = ran.contains(&p.sn);
+                    self.finish(steps, p, ran, outcome)
                 }
             })
             .collect()

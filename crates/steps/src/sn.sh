@@ -243,7 +243,11 @@ op_lite() { # tag dir node target
     && ok "$1" || fail "$1" "rsync $src to $4:$2 failed: $(printf '%s' "$out" | tail -n 2)"
 }
 
+# When each op starts (and the end), for the management node's debug log; a `date` without
+# %N prints something else, which the management node ignores.
+stamp() { echo "BATON-TIME $1 $2 $(date +%s%N 2>/dev/null)"; }
 while [ $# -gt 0 ]; do
+  stamp "$1" "$2"
   case $1 in
     lite) op_lite "$2" "$3" "$4" "$5"; shift 5 ;;
     dhcp) op_dhcp "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9"; shift 9 ;;
@@ -252,4 +256,5 @@ while [ $# -gt 0 ]; do
     *) echo "BATON - fail unknown operation $1"; exit 2 ;;
   esac
 done
+stamp end -
 echo "BATON end"

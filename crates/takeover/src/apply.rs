@@ -45,6 +45,13 @@ pub trait StepRunner {
     /// do all of a node's steps over one connection); one result per step. On resume, a step's
     /// `nodes` are only those not done yet.
     fn run(&mut self, plan: &Plan, steps: &[Step]) -> Vec<StepResult>;
+
+    /// Run a wave of batches (consecutive batches of one side, each of another service node)
+    /// that do not depend on each other; one result list per batch, in order. By default one
+    /// after another; a runner that can reach several service nodes at once overrides it.
+    fn run_wave(&mut self, plan: &Plan, batches: &[Vec<Step>]) -> Vec<Vec<StepResult>> {
+        batches.iter().map(|b| self.run(plan, b)).collect()
+    }
 }
 
 /// The runner for steps this version does not implement: they stay pending, never "done".
@@ -373,42 +380,41 @@ fn run_steps(
     runner: &mut dyn StepRunner,
 ) -> Result<Outcome> {
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < todo.len() {
-        // A batch: consecutive steps on the same side and service node.
-        let key = (todo[i].step.kind.side(), todo[i].step.sn.clone());
-        let mut j = i + 1;
-        while j < todo.len() && (todo[j].step.kind.side(), todo[j].step.sn.clone()) == key {
-            j += 1;
-        }
-        let batch: Vec<Step> = todo[i..j].iter().map(|t| t.step.clone()).collect();
+    for wave in waves(&todo) {
+        let batches: Vec<Vec<Step>> = wave
+            .iter()
+            .map(|r| todo[r.clone()].iter().map(|t| t.step.clone()).collect())
+            .collect();
         let (started, cpu) = (std::time::Instant::now(), crate::cpu_ms());
-        let results = runner.run(plan, &batch);
+        let results = runner.run_wave(plan, &batches);
+        let first = &todo[wave[0].start].step;
         tracing::info!(
-            side = ?key.0,
-            sn = %key.1,
-            steps = batch.len(),
+            side = ?first.kind.side(),
+            sns = %wave.iter().map(|r| todo[r.start].step.sn.as_str()).collect::<Vec<_>>().join(","),
+            steps = batches.iter().map(Vec::len).sum::<usize>(),
             peak_rss_mib = crate::peak_rss_mib(),
             ms = started.elapsed().as_millis() as u64,
-        cpu_ms = crate::cpu_ms().zip(cpu).map(|(b, a)| b - a),
-            "step batch ran"
+            cpu_ms = crate::cpu_ms().zip(cpu).map(|(b, a)| b - a),
+            "step batches ran"
         );
+        // Recorded batch by batch in plan order, as a sequential run would.
         let snap = db.write()?;
-        for (t, r) in todo[i..j].iter().zip(results) {
-            let full = journal::step_of(plan, t.step.id).unwrap_or(&t.step);
-            let r = merge(full, &t.earlier, r);
-            journal::set_step(
-                &mut **snap.tx(),
-                id,
-                full.id,
-                r.state,
-                &r.detail,
-                &r.results,
-            )?;
-            out.push((full.clone(), r));
+        for (range, results) in wave.iter().zip(results) {
+            for (t, r) in todo[range.clone()].iter().zip(results) {
+                let full = journal::step_of(plan, t.step.id).unwrap_or(&t.step);
+                let r = merge(full, &t.earlier, r);
+                journal::set_step(
+                    &mut **snap.tx(),
+                    id,
+                    full.id,
+                    r.state,
+                    &r.detail,
+                    &r.results,
+                )?;
+                out.push((full.clone(), r));
+            }
         }
         snap.commit()?;
-        i = j;
     }
     let outcome = Outcome {
         journal_id: id,
@@ -423,6 +429,33 @@ fn run_steps(
     journal::set_state(&mut **snap.tx(), id, state, outcome.complete())?;
     snap.commit()?;
     Ok(outcome)
+}
+
+/// The steps cut into batches (consecutive steps on the same side and service node), and the
+/// batches into waves: consecutive batches of one side on different service nodes, which run
+/// at once. A wave ends where the side changes or a service node comes again, so each node and
+/// service node still sees its steps in plan order.
+fn waves(todo: &[Todo]) -> Vec<Vec<std::ops::Range<usize>>> {
+    let mut waves: Vec<Vec<std::ops::Range<usize>>> = Vec::new();
+    let mut i = 0;
+    while i < todo.len() {
+        let key = |t: &Todo| (t.step.kind.side(), t.step.sn.clone());
+        let mut j = i + 1;
+        while j < todo.len() && key(&todo[j]) == key(&todo[i]) {
+            j += 1;
+        }
+        let joins = waves.last().is_some_and(|w| {
+            let head = &todo[w[0].start].step;
+            head.kind.side() == todo[i].step.kind.side()
+                && w.iter().all(|r| todo[r.start].step.sn != todo[i].step.sn)
+        });
+        match waves.last_mut() {
+            Some(w) if joins => w.push(i..j),
+            _ => waves.push(std::iter::once(i..j).collect()),
+        }
+        i = j;
+    }
+    waves
 }
 
 /// Combine a run's per-node results with those recorded before: the step is done when every one
@@ -661,5 +694,64 @@ pub fn inverse(plan: &Plan) -> Plan {
         warnings: Vec::new(),
         forced: Vec::new(),
         notes: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn todo(kind: StepKind, sn: &str) -> Todo {
+        Todo {
+            step: Step {
+                id: 0,
+                kind,
+                sn: sn.into(),
+                nodes: vec!["cn1".into()],
+                scripts: vec![],
+                provmethod: None,
+                aix: false,
+            },
+            earlier: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn batches_of_one_side_on_different_service_nodes_share_a_wave() {
+        use StepKind::*;
+        let t = vec![
+            todo(StateliteSync, "sn1"),
+            todo(Consoles, "sn2"),
+            todo(Dhcp, "sn2"),
+            todo(Consoles, "sn3"),
+            todo(Dhcp, "sn3"),
+            todo(Xcatinfo, "sn2"),
+            todo(Route, "sn2"),
+            todo(Xcatinfo, "sn3"),
+            todo(CleanupOldSn, "sn1"),
+            // A service node that comes again starts a new wave: its batches stay in order.
+            todo(Dhcp, "sn3"),
+            todo(Dhcp, "sn1"),
+        ];
+        let starts = |t: &[Todo]| -> Vec<Vec<(usize, usize)>> {
+            waves(t)
+                .into_iter()
+                .map(|w| w.into_iter().map(|r| (r.start, r.end)).collect())
+                .collect()
+        };
+        assert_eq!(
+            starts(&t),
+            vec![
+                vec![(0, 1), (1, 3), (3, 5)],
+                vec![(5, 7), (7, 8)],
+                vec![(8, 9), (9, 10)],
+                vec![(10, 11)],
+            ]
+        );
+        assert_eq!(
+            starts(&[todo(Dhcp, "sn2"), todo(Xcatinfo, "sn2"), todo(Dhcp, "sn2")]),
+            vec![vec![(0, 1)], vec![(1, 2)], vec![(2, 3)]]
+        );
+        assert!(waves(&[]).is_empty());
     }
 }

@@ -96,6 +96,77 @@ pub fn waiting_on(snap: &Snapshot<'_>, sn: &str) -> takeover::Result<Vec<i64>> {
     Ok(ids)
 }
 
+/// The journal's command for a takeover the watcher made of `sn` (see [`DbActions::takeover`]).
+fn takeover_mark(sn: &str) -> String {
+    format!("(automatic takeover of {sn})")
+}
+
+/// The nodes the watcher's takeovers moved away from `sn` (entries not rolled back, oldest
+/// first, a later one wins), each with the SN it was moved to and its xcatmaster before:
+/// node → (takeover SN, old xcatmaster).
+pub fn moved_away(
+    sn: &str,
+    takeovers: &[(journal::Entry, takeover::Plan)],
+) -> BTreeMap<String, (String, Option<String>)> {
+    let mark = takeover_mark(sn);
+    let mut out = BTreeMap::new();
+    for (e, plan) in takeovers {
+        if e.state == run_state::ROLLED_BACK || !e.command.ends_with(&mark) {
+            continue;
+        }
+        for m in plan
+            .nodes
+            .iter()
+            .filter(|m| m.old_sn.as_deref() == Some(sn))
+        {
+            out.insert(m.node.clone(), (m.new_sn.clone(), m.old_xm.clone()));
+        }
+    }
+    out
+}
+
+/// Of the nodes moved away, those still on the SN they were moved to (`primary`: each node's
+/// primary SN now), with the xcatmaster to give them back when they all had the same one.
+pub fn to_move_back(
+    away: &BTreeMap<String, (String, Option<String>)>,
+    primary: &BTreeMap<String, String>,
+) -> (Vec<String>, Option<String>) {
+    let nodes: Vec<String> = away
+        .iter()
+        .filter(|(n, (to, _))| primary.get(*n) == Some(to))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let mut xms: BTreeSet<Option<&String>> = BTreeSet::new();
+    for n in &nodes {
+        xms.insert(away[n].1.as_ref());
+    }
+    let xm = match (xms.len(), xms.into_iter().next()) {
+        (1, Some(Some(x))) => Some(x.clone()),
+        _ => None,
+    };
+    (nodes, xm)
+}
+
+/// One line for the log: the journal entry, what moved, and how many steps are done.
+fn summary(out: &takeover::Outcome, text: &str) -> String {
+    let pending = out
+        .steps
+        .iter()
+        .filter(|(_, r)| !r.state.finished())
+        .count();
+    format!(
+        "journal entry {}: {text}; {} of {} steps done{}",
+        out.journal_id,
+        out.steps.len() - pending,
+        out.steps.len(),
+        if pending > 0 {
+            format!(" ({pending} pending until their node or service node is back)")
+        } else {
+            String::new()
+        }
+    )
+}
+
 /// Steps on service nodes the watcher knows are not up (the failed SN's cleanup) stay pending
 /// without an ssh attempt that could only time out; they run when the SN returns.
 struct SkipDown {
@@ -103,12 +174,14 @@ struct SkipDown {
     down: Vec<String>,
 }
 
-impl StepRunner for SkipDown {
-    fn run(&mut self, plan: &takeover::Plan, steps: &[takeover::Step]) -> Vec<StepResult> {
-        let skip = |s: &takeover::Step| s.kind.side() == Side::Sn && self.down.contains(&s.sn);
-        if !steps.iter().any(skip) {
-            return self.inner.run(plan, steps);
-        }
+impl SkipDown {
+    fn skips(&self, steps: &[takeover::Step]) -> bool {
+        steps
+            .iter()
+            .any(|s| s.kind.side() == Side::Sn && self.down.contains(&s.sn))
+    }
+
+    fn pending(steps: &[takeover::Step]) -> Vec<StepResult> {
         steps
             .iter()
             .map(|s| StepResult {
@@ -119,6 +192,33 @@ impl StepRunner for SkipDown {
                     s.sn
                 ),
                 results: Default::default(),
+            })
+            .collect()
+    }
+}
+
+impl StepRunner for SkipDown {
+    fn run(&mut self, plan: &takeover::Plan, steps: &[takeover::Step]) -> Vec<StepResult> {
+        if self.skips(steps) {
+            return Self::pending(steps);
+        }
+        self.inner.run(plan, steps)
+    }
+
+    /// The other batches of the wave still run at once.
+    fn run_wave(
+        &mut self,
+        plan: &takeover::Plan,
+        batches: &[Vec<takeover::Step>],
+    ) -> Vec<Vec<StepResult>> {
+        let live: Vec<Vec<takeover::Step>> =
+            batches.iter().filter(|b| !self.skips(b)).cloned().collect();
+        let mut ran = self.inner.run_wave(plan, &live).into_iter();
+        batches
+            .iter()
+            .map(|b| match self.skips(b) {
+                true => Self::pending(b),
+                false => ran.next().unwrap_or_default(),
             })
             .collect()
     }
@@ -171,7 +271,7 @@ impl Actions for DbActions {
             return Ok(text);
         }
         let meta = RunMeta {
-            command: format!("{} (automatic takeover of {sn})", self.command),
+            command: format!("{} {}", self.command, takeover_mark(sn)),
             noderange: String::new(),
             args: format!("-s {sn}"),
             ..self.meta.clone()
@@ -182,22 +282,7 @@ impl Actions for DbActions {
         };
         let out = takeover::apply(&mut self.db, &mut plan, &meta, &mut runner)
             .map_err(|e| e.to_string())?;
-        let pending = out
-            .steps
-            .iter()
-            .filter(|(_, r)| !r.state.finished())
-            .count();
-        Ok(format!(
-            "journal entry {}: {text}; {} of {} steps done{}",
-            out.journal_id,
-            out.steps.len() - pending,
-            out.steps.len(),
-            if pending > 0 {
-                format!(" ({pending} pending until their node or service node is back)")
-            } else {
-                String::new()
-            }
-        ))
+        Ok(summary(&out, &text))
     }
 
     fn cleanup(&mut self, sn: &str) -> Result<String, String> {
@@ -223,5 +308,195 @@ impl Actions for DbActions {
             ));
         }
         Ok(done.join("; "))
+    }
+
+    fn move_back(
+        &mut self,
+        sn: &str,
+        down: &[String],
+        dry: bool,
+    ) -> Result<Option<String>, String> {
+        // Its pending cleanups first: it must not serve the nodes' old entries and new ones.
+        let waiting = {
+            let snap = self.db.read().map_err(|e| e.to_string())?;
+            waiting_on(&snap, sn).map_err(|e| e.to_string())?
+        };
+        if !waiting.is_empty() && !dry {
+            self.cleanup(sn)?;
+            let snap = self.db.read().map_err(|e| e.to_string())?;
+            let left = waiting_on(&snap, sn).map_err(|e| e.to_string())?;
+            if !left.is_empty() {
+                let ids: Vec<String> = left.iter().map(i64::to_string).collect();
+                return Err(format!(
+                    "its pending cleanups are not done yet (journal entries {})",
+                    ids.join(", ")
+                ));
+            }
+        }
+        let (nodes, xm) = {
+            let snap = self.db.read().map_err(|e| e.to_string())?;
+            let mark = takeover_mark(sn);
+            let mut takeovers = Vec::new();
+            for e in journal::list(&snap).map_err(|e| e.to_string())? {
+                if e.command.ends_with(&mark) {
+                    let (e, plan, _) = journal::load(&snap, e.id).map_err(|e| e.to_string())?;
+                    takeovers.push((e, plan));
+                }
+            }
+            let away = moved_away(sn, &takeovers);
+            let names: Vec<String> = away.keys().cloned().collect();
+            let now = clusterdb::attrs::nodes_attribs(
+                &snap,
+                table("noderes").map_err(|e| e.to_string())?,
+                &names,
+                &["servicenode"],
+            )
+            .map_err(|e| e.to_string())?;
+            let primary: BTreeMap<String, String> = now
+                .into_iter()
+                .filter_map(|(n, v)| {
+                    let list = v.into_iter().next().flatten()?;
+                    let first = list.split(',').next()?.trim().to_string();
+                    Some((n, first))
+                })
+                .collect();
+            to_move_back(&away, &primary)
+        };
+        if nodes.is_empty() {
+            return Ok(None);
+        }
+        let req = Request {
+            noderange: Some(nodes.join(",")),
+            dest: Some(sn.to_string()),
+            dest_n: xm,
+            ..Default::default()
+        };
+        let mut plan = {
+            let snap = self.db.read().map_err(|e| e.to_string())?;
+            takeover::plan(&snap, &req, self.env.as_ref(), &NoderangeEnv::default())
+                .map_err(|e| e.to_string())?
+        };
+        let text = format!("{} nodes to {sn}", plan.nodes.len());
+        if dry {
+            return Ok(Some(text));
+        }
+        let meta = RunMeta {
+            command: format!("{} (moving nodes back to {sn})", self.command),
+            noderange: nodes.join(","),
+            args: format!("-d {sn}"),
+            ..self.meta.clone()
+        };
+        let mut runner = SkipDown {
+            inner: (self.runner)(&mut self.db)?,
+            down: down.to_vec(),
+        };
+        let out = takeover::apply(&mut self.db, &mut plan, &meta, &mut runner)
+            .map_err(|e| e.to_string())?;
+        Ok(Some(summary(&out, &text)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use takeover::{MoveShape, NodeMove, Plan};
+
+    fn entry(
+        id: i64,
+        command: &str,
+        state: &str,
+        moves: &[(&str, &str, &str)],
+    ) -> (journal::Entry, Plan) {
+        let e = journal::Entry {
+            id,
+            started: String::new(),
+            finished: None,
+            user: "root".into(),
+            command: command.into(),
+            state: state.into(),
+            summary: String::new(),
+        };
+        let nodes = moves
+            .iter()
+            .map(|(n, from, to)| {
+                NodeMove::new(
+                    n.to_string(),
+                    None,
+                    MoveShape {
+                        old_sn: Some(from.to_string()),
+                        new_sn: to.to_string(),
+                        old_xm: Some(format!("{from}-eth1")),
+                        new_xm: format!("{to}-eth1"),
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        let plan = Plan {
+            read_at: None,
+            request: Request::default(),
+            nodes,
+            steps: vec![],
+            warnings: vec![],
+            forced: vec![],
+            notes: vec![],
+        };
+        (e, plan)
+    }
+
+    #[test]
+    fn only_the_watchers_own_moves_of_nodes_still_where_it_put_them_go_back() {
+        let w = "baton watch (pid 7) (automatic takeover of sn1)";
+        let entries = vec![
+            entry(
+                1,
+                w,
+                run_state::PARTIAL,
+                &[
+                    ("cn1", "sn1", "sn2"),
+                    ("cn2", "sn1", "sn3"),
+                    ("cn3", "sn1", "sn2"),
+                ],
+            ),
+            // Moved by hand: not the watcher's.
+            entry(
+                2,
+                "baton snmove cn4 -d sn2",
+                run_state::DONE,
+                &[("cn4", "sn1", "sn2")],
+            ),
+            // Another SN's takeover.
+            entry(
+                3,
+                "baton watch (pid 7) (automatic takeover of sn2)",
+                run_state::DONE,
+                &[("cn5", "sn2", "sn3")],
+            ),
+            // Rolled back: nothing of it to move back.
+            entry(4, w, run_state::ROLLED_BACK, &[("cn6", "sn1", "sn3")]),
+            // A later takeover of the same node wins.
+            entry(5, w, run_state::DONE, &[("cn3", "sn1", "sn3")]),
+        ];
+        let away = moved_away("sn1", &entries);
+        assert_eq!(
+            away.keys().collect::<Vec<_>>(),
+            ["cn1", "cn2", "cn3"],
+            "{away:?}"
+        );
+        assert_eq!(away["cn3"].0, "sn3");
+        // cn2 was moved on to sn2 by hand since: it stays.
+        let primary: BTreeMap<String, String> = [("cn1", "sn2"), ("cn2", "sn2"), ("cn3", "sn3")]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let (nodes, xm) = to_move_back(&away, &primary);
+        assert_eq!(nodes, ["cn1", "cn3"]);
+        assert_eq!(xm.as_deref(), Some("sn1-eth1"), "their xcatmaster before");
+        // Different old xcatmasters: none given, the plan derives it.
+        let mut mixed = away.clone();
+        mixed.get_mut("cn3").unwrap().1 = Some("10.0.0.1".into());
+        assert_eq!(to_move_back(&mixed, &primary).1, None);
+        // Nothing left where the watcher put it.
+        assert!(to_move_back(&away, &BTreeMap::new()).0.is_empty());
     }
 }

@@ -25,6 +25,11 @@ pub trait Actions {
     fn takeover(&mut self, sn: &str, exclude: &[String], dry: bool) -> Result<String, String>;
     /// Run the steps still pending on `sn` (journal entries that wait for it).
     fn cleanup(&mut self, sn: &str) -> Result<String, String>;
+    /// Move back to `sn` the nodes the watcher's takeovers moved away from it that are still
+    /// on the SN they were moved to, once its pending cleanups are done (else an error);
+    /// never running steps on `down`. With `dry`, only plan. None: nothing to move back.
+    fn move_back(&mut self, sn: &str, down: &[String], dry: bool)
+        -> Result<Option<String>, String>;
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +41,12 @@ pub struct Config {
     pub report_only: bool,
     pub fence: Option<Fence>,
     pub state_file: Option<PathBuf>,
+    /// Move the nodes taken over from an SN back to it once it has returned (off by default:
+    /// an SN that comes back is not fed nodes again).
+    pub move_back: bool,
+    /// How long a returned SN must stay up before its nodes move back (beyond the threshold
+    /// rounds that declared it back), so that a flapping SN is not fed nodes at once.
+    pub move_back_after: Duration,
 }
 
 /// What a round did, for the log and for tests.
@@ -50,6 +61,9 @@ pub enum Event {
     MoveFailed(String, String),
     Cleaned(String, String),
     CleanupFailed(String, String),
+    WouldMoveBack(String, String),
+    MovedBack(String, String),
+    MoveBackFailed(String, String),
     Standby,
     Active,
 }
@@ -64,6 +78,11 @@ pub struct Watcher<P: Prober, A: Actions> {
     standby_logged: bool,
     /// The last failure logged per SN: a failure that repeats every round is logged once.
     failures: BTreeMap<String, String>,
+    /// Rounds so far; returned SNs waiting to get their nodes back, with the round since which
+    /// they have been up (None while failing again: the hold starts anew when it passes).
+    /// Removed when moved back or when nothing is left to move.
+    round: u64,
+    returned: BTreeMap<String, Option<u64>>,
 }
 
 impl<P: Prober, A: Actions> Watcher<P, A> {
@@ -82,6 +101,8 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
             metrics: Arc::new(Mutex::new(String::new())),
             standby_logged: false,
             failures: BTreeMap::new(),
+            round: 0,
+            returned: BTreeMap::new(),
         }
     }
 
@@ -89,6 +110,7 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
     pub fn tick(&mut self) -> Vec<Event> {
         let mut events = Vec::new();
         let now = unix_now();
+        self.round += 1;
         match self.actions.service_nodes() {
             Ok(sns) => {
                 self.status.sns.retain(|sn, _| sns.contains_key(sn));
@@ -107,7 +129,12 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
             match st.health.observe(obs, self.cfg.threshold, now) {
                 Transition::None => {}
                 Transition::Failing => warn!(sn = %sn, "failing: {why}"),
-                Transition::Recovered => info!(sn = %sn, "passes its probes again"),
+                Transition::Recovered => {
+                    info!(sn = %sn, "passes its probes again");
+                    if let Some(r) = self.returned.get_mut(sn) {
+                        *r = Some(self.round);
+                    }
+                }
                 Transition::Down => {
                     error!(sn = %sn, nodes = st.nodes, "declared down after {} failed rounds: {why}", self.cfg.threshold);
                     events.push(Event::Down(sn.clone()));
@@ -116,6 +143,15 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
                     info!(sn = %sn, "returned: up again for {} rounds", self.cfg.threshold);
                     events.push(Event::Returned(sn.clone()));
                     changed.push(sn.clone());
+                    if self.cfg.move_back {
+                        self.returned.insert(sn.clone(), Some(self.round));
+                    }
+                }
+            }
+            // Failing again, even below the threshold: the hold starts anew when it passes.
+            if st.health.health != Health::Up {
+                if let Some(r) = self.returned.get_mut(sn) {
+                    *r = None;
                 }
             }
         }
@@ -134,6 +170,16 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
                 .collect();
             for sn in pending {
                 self.handle_down(&sn, &mut events);
+            }
+            let hold = self.hold_rounds();
+            let due: Vec<String> = self
+                .returned
+                .iter()
+                .filter(|(_, r)| r.is_some_and(|r| self.round >= r + hold))
+                .map(|(sn, _)| sn.clone())
+                .collect();
+            for sn in due {
+                self.move_back(&sn, &mut events);
             }
         }
         self.publish(now);
@@ -224,6 +270,49 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
                 let msg = format!("takeover failed (retried every round): {e}");
                 self.log_failure(sn, msg);
                 events.push(Event::MoveFailed(sn.to_string(), e));
+            }
+        }
+    }
+
+    /// `--move-back-after` in rounds (the watcher counts rounds, not clock time).
+    fn hold_rounds(&self) -> u64 {
+        let i = self.cfg.interval.as_secs_f64();
+        if i <= 0.0 {
+            return 0;
+        }
+        (self.cfg.move_back_after.as_secs_f64() / i).ceil() as u64
+    }
+
+    /// Once per up period: the move is done, or there was nothing to move (report-only: said
+    /// once); a failure (e.g. cleanups still pending) is retried next round.
+    fn move_back(&mut self, sn: &str, events: &mut Vec<Event>) {
+        let down: Vec<String> = self
+            .status
+            .sns
+            .iter()
+            .filter(|(_, s)| s.health.health != Health::Up)
+            .map(|(n, _)| n.clone())
+            .collect();
+        let dry = self.cfg.report_only;
+        match self.actions.move_back(sn, &down, dry) {
+            Ok(None) => {
+                info!(sn = %sn, "back: no node the watcher moved away is left to move back");
+                self.returned.remove(sn);
+            }
+            Ok(Some(text)) if dry => {
+                warn!(sn = %sn, "report-only: would move nodes back: {text}");
+                events.push(Event::WouldMoveBack(sn.to_string(), text));
+                self.returned.remove(sn);
+            }
+            Ok(Some(text)) => {
+                warn!(sn = %sn, "moved nodes back: {text}");
+                self.failures.remove(sn);
+                events.push(Event::MovedBack(sn.to_string(), text));
+                self.returned.remove(sn);
+            }
+            Err(e) => {
+                self.log_failure(sn, format!("not moved back yet (retried every round): {e}"));
+                events.push(Event::MoveBackFailed(sn.to_string(), e));
             }
         }
     }
@@ -338,6 +427,10 @@ mod tests {
         nodes: BTreeMap<String, usize>,
         calls: Vec<String>,
         locked_elsewhere: bool,
+        /// Per SN taken over: where its nodes went (and are still).
+        away: BTreeMap<String, BTreeMap<String, usize>>,
+        /// Rounds in which the returned SN's cleanups still fail.
+        cleanup_failures: usize,
     }
 
     #[derive(Clone, Default)]
@@ -367,13 +460,46 @@ mod tests {
                 .cloned()
                 .collect();
             for i in 0..n {
-                *w.nodes.get_mut(&to[i % to.len()]).unwrap() += 1;
+                let dest = to[i % to.len()].clone();
+                *w.nodes.get_mut(&dest).unwrap() += 1;
+                *w.away
+                    .entry(sn.to_string())
+                    .or_default()
+                    .entry(dest)
+                    .or_default() += 1;
             }
             Ok("moved".into())
         }
         fn cleanup(&mut self, sn: &str) -> Result<String, String> {
             self.0.borrow_mut().calls.push(format!("cleanup {sn}"));
             Ok("none".into())
+        }
+        fn move_back(
+            &mut self,
+            sn: &str,
+            down: &[String],
+            dry: bool,
+        ) -> Result<Option<String>, String> {
+            let mut w = self.0.borrow_mut();
+            w.calls
+                .push(format!("move_back {sn} dry={dry} down={}", down.join(",")));
+            if w.cleanup_failures > 0 {
+                w.cleanup_failures -= 1;
+                return Err("cleanups still pending".into());
+            }
+            let away = w.away.get(sn).cloned().unwrap_or_default();
+            let n: usize = away.values().sum();
+            if n == 0 {
+                return Ok(None);
+            }
+            if !dry {
+                for (to, k) in away {
+                    *w.nodes.get_mut(&to).unwrap() -= k;
+                }
+                *w.nodes.get_mut(sn).unwrap() += n;
+                w.away.remove(sn);
+            }
+            Ok(Some(format!("{n} nodes")))
         }
     }
 
@@ -390,6 +516,8 @@ mod tests {
             report_only: false,
             fence: None,
             state_file: None,
+            move_back: false,
+            move_back_after: Duration::ZERO,
         };
         cfg(&mut c);
         let w = Watcher::new(c, Script { rounds, i: 0 }, mock.clone());
@@ -562,5 +690,112 @@ mod tests {
         assert_eq!(st.sns["sn1"].nodes, 6);
         let m = w.metrics.lock().unwrap().clone();
         assert!(m.contains("baton_sn_up{sn=\"sn2\"} 0"), "{m}");
+    }
+
+    fn calls(mock: &Mock, prefix: &str) -> Vec<String> {
+        let w = mock.0.borrow();
+        w.calls
+            .iter()
+            .filter(|c| c.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+
+    /// Up, down (declared in round 4), back (declared in round 7), then up for `after` rounds.
+    fn down_and_back(after: usize) -> Vec<Vec<&'static str>> {
+        let mut r = vec![vec![], vec!["sn1"], vec!["sn1"], vec!["sn1"]];
+        r.extend([vec![], vec![], vec![]]);
+        r.extend((0..after).map(|_| vec![]));
+        r
+    }
+
+    #[test]
+    fn nothing_moves_back_unless_configured() {
+        let (mut w, mock) = watcher(down_and_back(5), |_| {});
+        let ev = run_all(&mut w);
+        assert!(ev.contains(&Event::Returned("sn1".into())), "{ev:?}");
+        assert!(calls(&mock, "move_back").is_empty());
+        assert_eq!(mock.0.borrow().nodes["sn1"], 0);
+    }
+
+    #[test]
+    fn a_returned_sn_gets_its_nodes_back_once_after_its_cleanups() {
+        let (mut w, mock) = watcher(down_and_back(6), |c| c.move_back = true);
+        let ev = run_all(&mut w);
+        let back: Vec<&Event> = ev
+            .iter()
+            .filter(|e| matches!(e, Event::MovedBack(..)))
+            .collect();
+        assert_eq!(back, [&Event::MovedBack("sn1".into(), "6 nodes".into())]);
+        // The cleanup runs first, in the same round; then one move back and no further call.
+        let all = mock.0.borrow().calls.clone();
+        let c = all.iter().position(|c| c == "cleanup sn1").unwrap();
+        let m = all.iter().position(|c| c.starts_with("move_back")).unwrap();
+        assert!(c < m, "{all:?}");
+        assert_eq!(calls(&mock, "move_back"), ["move_back sn1 dry=false down="]);
+        assert_eq!(mock.0.borrow().nodes["sn1"], 6);
+        // Down again: taken over again, and back again once.
+        let mut again = vec![vec!["sn1"], vec!["sn1"], vec!["sn1"]];
+        again.extend([vec![], vec![], vec![], vec![]]);
+        w.prober = Script {
+            rounds: again,
+            i: 0,
+        };
+        run_all(&mut w);
+        assert_eq!(calls(&mock, "takeover").len(), 2);
+        assert_eq!(calls(&mock, "move_back").len(), 2);
+        assert_eq!(mock.0.borrow().nodes["sn1"], 6);
+    }
+
+    #[test]
+    fn pending_cleanups_delay_the_move_back_and_the_failure_is_retried() {
+        let (mut w, mock) = watcher(down_and_back(4), |c| c.move_back = true);
+        mock.0.borrow_mut().cleanup_failures = 2;
+        let ev = run_all(&mut w);
+        let failed = ev
+            .iter()
+            .filter(|e| matches!(e, Event::MoveBackFailed(..)))
+            .count();
+        assert_eq!(failed, 2, "{ev:?}");
+        assert!(ev.iter().any(|e| matches!(e, Event::MovedBack(..))));
+        assert_eq!(calls(&mock, "move_back").len(), 3);
+    }
+
+    #[test]
+    fn a_flapping_sn_gets_nothing_back_until_it_stays_up_for_the_hold_time() {
+        // Hold: 4 rounds of 1 ms. Returned in round 7 (due in round 11), it fails once in
+        // round 9 (below the threshold) and passes from round 10: the hold starts anew there.
+        let mut r = down_and_back(0);
+        r.extend([vec![], vec!["sn1"], vec![], vec![], vec![], vec![]]);
+        let (mut w, mock) = watcher(r, |c| {
+            c.move_back = true;
+            c.move_back_after = Duration::from_millis(4);
+        });
+        let ev = run_all(&mut w);
+        assert!(calls(&mock, "move_back").is_empty(), "{ev:?}");
+        // Round 14: up for the whole hold since round 10.
+        w.prober = Script {
+            rounds: vec![vec![], vec![], vec![]],
+            i: 0,
+        };
+        let ev = run_all(&mut w);
+        assert_eq!(calls(&mock, "move_back").len(), 1, "{ev:?}");
+        assert!(ev.contains(&Event::MovedBack("sn1".into(), "6 nodes".into())));
+        assert_eq!(mock.0.borrow().nodes["sn1"], 6);
+    }
+
+    #[test]
+    fn report_only_says_what_it_would_move_back_and_moves_nothing() {
+        let (mut w, mock) = watcher(down_and_back(4), |c| c.move_back = true);
+        // What a report-only watcher sees: nodes moved away (by an active watcher).
+        mock.0.borrow_mut().away = [("sn1".into(), [("sn2".into(), 3)].into())].into();
+        w.cfg.report_only = true;
+        let ev = run_all(&mut w);
+        assert!(
+            ev.contains(&Event::WouldMoveBack("sn1".into(), "3 nodes".into())),
+            "{ev:?}"
+        );
+        assert_eq!(calls(&mock, "move_back"), ["move_back sn1 dry=true down="]);
+        assert_eq!(mock.0.borrow().nodes["sn1"], 6);
     }
 }
