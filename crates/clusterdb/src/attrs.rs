@@ -33,17 +33,20 @@ pub fn hierarchical_attrs(value: Option<&str>) -> HashMap<String, String> {
 }
 
 /// The raw rows of a node-keyed table for the given keys: key → first enabled row's `cols`.
+/// `wanted` is about how many keys there are; `keys` makes the key set, only when needed.
 ///
 /// Few keys: one query with the key list. Many keys (a large noderange, with its groups): a
 /// table not much larger than the key set (group rows and some node rows) is read whole, a
 /// larger one (a row per node, 100,000 nodes) by the list of the keys it holds. The table's
 /// size comes from the store's row count, or from reading its key column first when the store
-/// cannot count cheaply. Either way a row whose key was not asked for is dropped at once.
-fn rows_by_key(
+/// cannot count cheaply. A table read whole keeps rows of keys not asked for (at most about
+/// as many as asked for): callers look rows up by key.
+fn rows_by_key<'k>(
     snap: &Snapshot<'_>,
     spec: &TableSpec,
     keycol: &str,
-    keys: &FastSet<&str>,
+    wanted: usize,
+    keys: impl FnOnce() -> FastSet<&'k str>,
     cols: &[&str],
 ) -> Result<FastMap<String, Vec<Value>>> {
     let mut select_cols = vec![keycol];
@@ -58,21 +61,22 @@ fn rows_by_key(
             },
         )
     };
-    let count = if keys.len() <= KEY_LIST_MAX {
-        None
-    } else {
-        snap.tx().row_count(spec)?
-    };
-    let rows = if keys.len() <= KEY_LIST_MAX {
+    let whole = || snap.select(spec, &select_cols, Filter::Enabled);
+    let (rows, keys) = if wanted <= KEY_LIST_MAX {
+        let keys = keys();
         let list: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-        by_list(&list)?
-    } else if count.is_some_and(|n| n <= keys.len().saturating_mul(2)) {
-        // The store says the table is not much larger than the key set: read it whole.
-        snap.select(spec, &select_cols, Filter::Enabled)?
+        (by_list(&list)?, Some(keys))
+    } else if snap
+        .tx()
+        .row_count(spec)?
+        .is_some_and(|n| n <= wanted.saturating_mul(2))
+    {
+        (whole()?, None)
     } else {
+        let keys = keys();
         let present = snap.select(spec, &[keycol], Filter::Enabled)?;
-        if present.len() <= keys.len().saturating_mul(2) {
-            snap.select(spec, &select_cols, Filter::Enabled)?
+        let rows = if present.len() <= keys.len().saturating_mul(2) {
+            whole()?
         } else {
             let mut seen = FastSet::default();
             let list: Vec<String> = present
@@ -85,12 +89,13 @@ fn rows_by_key(
             } else {
                 by_list(&list)?
             }
-        }
+        };
+        (rows, Some(keys))
     };
-    let mut map = FastMap::with_capacity_and_hasher(rows.len().min(keys.len()), Default::default());
+    let mut map = FastMap::with_capacity_and_hasher(rows.len().min(wanted), Default::default());
     for mut r in rows {
         let Some(key) = r.remove(0) else { continue };
-        if !keys.contains(key.as_str()) {
+        if keys.as_ref().is_some_and(|k| !k.contains(key.as_str())) {
             continue;
         }
         map.entry(key).or_insert(r);
@@ -107,8 +112,14 @@ pub fn own_rows(
     keys: &[String],
     cols: &[&str],
 ) -> Result<FastMap<String, Vec<Value>>> {
-    let keys: FastSet<&str> = keys.iter().map(String::as_str).collect();
-    rows_by_key(snap, spec, keycol, &keys, cols)
+    rows_by_key(
+        snap,
+        spec,
+        keycol,
+        keys.len(),
+        || keys.iter().map(String::as_str).collect(),
+        cols,
+    )
 }
 
 /// Inherited, evaluated values of `cols` of a node-keyed table, for every node in `nodes`.
@@ -202,16 +213,18 @@ fn node_values(
             &looked_up
         }
     };
-    let mut keys: FastSet<&str> = nodes.iter().map(String::as_str).collect();
-    let mut last_groups: Option<&[String]> = None;
-    for g in groups_of {
-        if last_groups != Some(*g) {
-            keys.extend(g.iter().map(String::as_str));
-            last_groups = Some(*g);
+    let keys = || {
+        let mut keys: FastSet<&str> = nodes.iter().map(String::as_str).collect();
+        let mut last_groups: Option<&[String]> = None;
+        for g in groups_of {
+            if !last_groups.is_some_and(|l| std::ptr::eq(l, *g) || l == *g) {
+                keys.extend(g.iter().map(String::as_str));
+                last_groups = Some(*g);
+            }
         }
-    }
-    let rows = rows_by_key(snap, spec, keycol, &keys, cols)?;
-    drop(keys);
+        keys
+    };
+    let rows = rows_by_key(snap, spec, keycol, nodes.len(), keys, cols)?;
     let merge = Merge {
         spec,
         cols,
