@@ -13,8 +13,9 @@
 # --offline: the sample's service nodes do not exist, so addresses come from the database.
 # The sample's service nodes do not exist: BATON_SSH=false makes their steps fail at once (they
 # stay pending and the run exits 4, ignored with -i), after baton has built their input.
-# A last run with BATON_LOG=takeover=info splits the time into plan and commit (the target's
-# "planned and committed") and reports the peak memory right after the commit.
+# Three last runs with BATON_LOG=takeover=info split the time into plan and commit (the
+# target's "planned and committed"; their mean) and report the peak memory right after the
+# commit.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIZES=${SIZES:-"1000 10000 100000"}
@@ -69,17 +70,23 @@ PY
         --prepare "cp $BASE $RUN; rm -f $RUN-wal $RUN-shm" \
         -n "baton snmove ($N)" "BATON_DB=sqlite:$RUN $BATON snmove -s sn1 -D sn2-eth1 -i --offline --yes" \
         -n "sqlite3 floor ($N)" "sqlite3 $RUN < $D/floor.sql"
-    # One more run with the phase log: plan and commit times, peak memory after the commit.
-    cp "$BASE" "$RUN"; rm -f "$RUN-wal" "$RUN-shm"
-    BATON_LOG=takeover=info BATON_DB=sqlite:$RUN /usr/bin/time -o "$D/rss" -f '%M' \
-        "$BATON" snmove -s sn1 -D sn2-eth1 -i --offline --yes >/dev/null 2>"$D/log" || true
-    RSS=$(tail -n 1 "$D/rss")
-    field() { # field NAME MESSAGE -> value of NAME= on the log line containing MESSAGE
-        grep -F "$2" "$D/log" | head -n 1 | sed -n "s/.* $1=\([0-9]*\).*/\1/p"
-    }
-    PLAN_MS=$(field ms "planned")
-    COMMIT_MS=$(field ms "committed")
-    COMMIT_RSS=$(field peak_rss_mib "committed")
+    # Three more runs with the phase log: plan and commit times (mean of the three), peak
+    # memory after the commit and for the whole run (the largest of the three).
+    PLAN_SUM=0; COMMIT_SUM=0; COMMIT_RSS=0; RSS=0
+    for k in 1 2 3; do
+        cp "$BASE" "$RUN"; rm -f "$RUN-wal" "$RUN-shm"
+        BATON_LOG=takeover=info BATON_DB=sqlite:$RUN /usr/bin/time -o "$D/rss" -f '%M' \
+            "$BATON" snmove -s sn1 -D sn2-eth1 -i --offline --yes >/dev/null 2>"$D/log" || true
+        field() { # field NAME MESSAGE -> value of NAME= on the log line containing MESSAGE
+            grep -F "$2" "$D/log" | head -n 1 | sed -n "s/.* $1=\([0-9]*\).*/\1/p"
+        }
+        PLAN_SUM=$((PLAN_SUM + $(field ms "planned")))
+        COMMIT_SUM=$((COMMIT_SUM + $(field ms "committed")))
+        R=$(field peak_rss_mib "committed"); [ "$R" -gt "$COMMIT_RSS" ] && COMMIT_RSS=$R
+        R=$(tail -n 1 "$D/rss"); [ "$R" -gt "$RSS" ] && RSS=$R
+    done
+    PLAN_MS=$((PLAN_SUM / 3))
+    COMMIT_MS=$((COMMIT_SUM / 3))
     MOVED=$(BATON_DB=sqlite:$RUN "$BATON" nodels compute noderes.servicenode | grep -c ': sn2,sn1$' || true)
     [ "$MOVED" = "$N" ] || { echo "bench-snmove: only $MOVED of $N nodes moved" >&2; exit 1; }
     RATIO=$(python3 -c "print('%.1f' % ($(mean_raw "$D/h.json" 0) / $(mean_raw "$D/h.json" 1)))")

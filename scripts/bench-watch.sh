@@ -10,7 +10,8 @@
 #   scripts/bench-watch.sh            # build (release), measure, print a summary
 #
 # Environment: SIZES="6 50", RUNS=3, BUILD=0 (reuse the build), PROFILE=debug (the debug
-# build instead of release), CARGO_TARGET_DIR.
+# build instead of release), CARGO_TARGET_DIR, BENCH_AGENT=1 (baton installed on the service
+# nodes: the default `--delegate auto` then lets each SN fan out to its own nodes).
 # Needs root and the test-bed packages of .ci/run. Uses beds named wbw<N> and wbs<N>.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

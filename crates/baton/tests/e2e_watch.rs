@@ -65,10 +65,21 @@ impl Watcher {
 /// that a benchmark run can show where the time goes.
 fn log_env() -> Vec<(&'static str, &'static str)> {
     static LOG: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    match LOG.get_or_init(|| std::env::var("BATON_LOG").ok()) {
-        Some(v) => vec![("BATON_LOG", v.as_str())],
-        None => Vec::new(),
+    // BENCH_AGENT=1: the benchmark's service nodes have baton (this build) as their agent, so
+    // the default `--delegate auto` lets them fan out to their nodes.
+    static AGENT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let mut env = Vec::new();
+    if let Some(v) = LOG.get_or_init(|| std::env::var("BATON_LOG").ok()) {
+        env.push(("BATON_LOG", v.as_str()));
     }
+    let agent = AGENT.get_or_init(|| {
+        (std::env::var("BENCH_AGENT").as_deref() == Ok("1"))
+            .then(|| assert_cmd::cargo::cargo_bin("baton").display().to_string())
+    });
+    if let Some(a) = agent {
+        env.push(("BATON_AGENT", a.as_str()));
+    }
+    env
 }
 
 /// Poll `what` until it holds (the watcher works on its own clock; no timing is asserted).

@@ -115,7 +115,8 @@ fn truthy(v: Option<&str>, default: bool) -> bool {
 pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb::Result<Facts> {
     use clusterdb::backend::Filter;
     use clusterdb::{attrs, table};
-    let get = |t: &str, cols: &[&str]| attrs::nodes_attribs(snap, table(t)?, nodes, cols);
+    // By position in `nodes`: no copy of every node name per table.
+    let get = |t: &str, cols: &[&str]| attrs::nodes_attribs_list(snap, table(t)?, nodes, cols);
     let noderes = get(
         "noderes",
         &[
@@ -135,36 +136,37 @@ pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb
         "bootparams",
         &["kernel", "initrd", "kcmdline", "addkcmdline"],
     )?;
-    let val = |m: &HashMap<String, Vec<clusterdb::backend::Value>>, n: &str, i: usize| {
-        m.get(n)
-            .and_then(|v| v[i].clone())
-            .map(|s| s.trim().to_string())
+    let val = |m: &[Vec<clusterdb::backend::Value>], p: usize, i: usize| {
+        m[p][i]
+            .as_deref()
+            .map(str::trim)
             .filter(|s| !s.is_empty())
+            .map(str::to_string)
     };
     let mut facts = Facts::default();
     let mut images: BTreeSet<String> = BTreeSet::new();
     let mut names: BTreeSet<String> = BTreeSet::new();
-    for n in nodes {
+    for (p, n) in nodes.iter().enumerate() {
         let f = NodeFacts {
-            servicenode: val(&noderes, n, 0),
-            netboot: val(&noderes, n, 1),
-            tftpserver: val(&noderes, n, 2),
-            tftpdir: val(&noderes, n, 3),
-            nfsserver: val(&noderes, n, 4),
-            xcatmaster: val(&noderes, n, 5),
-            os: val(&nodetype, n, 0),
-            arch: val(&nodetype, n, 1),
-            profile: val(&nodetype, n, 2),
-            provmethod: val(&nodetype, n, 3),
-            status: val(&nodelist, n, 0),
-            cons: val(&nodehm, n, 0),
-            conserver: val(&nodehm, n, 1),
-            consoleondemand: val(&nodehm, n, 2),
-            mac: val(&mac, n, 0).and_then(|m| first_mac(&m)),
-            kernel: val(&bootparams, n, 0),
-            initrd: val(&bootparams, n, 1),
-            kcmdline: val(&bootparams, n, 2),
-            addkcmdline: val(&bootparams, n, 3),
+            servicenode: val(&noderes, p, 0),
+            netboot: val(&noderes, p, 1),
+            tftpserver: val(&noderes, p, 2),
+            tftpdir: val(&noderes, p, 3),
+            nfsserver: val(&noderes, p, 4),
+            xcatmaster: val(&noderes, p, 5),
+            os: val(&nodetype, p, 0),
+            arch: val(&nodetype, p, 1),
+            profile: val(&nodetype, p, 2),
+            provmethod: val(&nodetype, p, 3),
+            status: val(&nodelist, p, 0),
+            cons: val(&nodehm, p, 0),
+            conserver: val(&nodehm, p, 1),
+            consoleondemand: val(&nodehm, p, 2),
+            mac: val(&mac, p, 0).and_then(|m| first_mac(&m)),
+            kernel: val(&bootparams, p, 0),
+            initrd: val(&bootparams, p, 1),
+            kcmdline: val(&bootparams, p, 2),
+            addkcmdline: val(&bootparams, p, 3),
         };
         if let Some(pm) = &f.provmethod {
             if ImageKind::parse(pm).is_none() {
