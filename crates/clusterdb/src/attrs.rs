@@ -145,6 +145,27 @@ pub fn nodes_attribs_list(
     node_values(snap, spec, nodes, None, cols)
 }
 
+/// Each node's groups (`nodelist.groups`, in order; none for an unknown name), for reading
+/// several tables of the same nodes with [`nodes_attribs_list_grouped`].
+pub fn groups_of<'s>(snap: &'s Snapshot<'_>, nodes: &[String]) -> Result<Vec<&'s [String]>> {
+    let idx = snap.index()?;
+    Ok(nodes
+        .iter()
+        .map(|n| idx.get(n).map_or(&[][..], |e| &e.groups[..]))
+        .collect())
+}
+
+/// [`nodes_attribs_list`] with each node's groups looked up already ([`groups_of`]).
+pub fn nodes_attribs_list_grouped(
+    snap: &Snapshot<'_>,
+    spec: &TableSpec,
+    nodes: &[String],
+    groups: &[&[String]],
+    cols: &[&str],
+) -> Result<Vec<Vec<Value>>> {
+    node_values(snap, spec, nodes, Some(groups), cols)
+}
+
 /// Calls `f(i, values)` for each node of `nodes` in order, with one inherited, evaluated value
 /// per column. `groups`, when given, holds each node's groups (from the snapshot's index), so
 /// that callers reading many tables look them up once.

@@ -161,11 +161,16 @@ struct HostsTable {
 }
 
 impl HostsTable {
-    fn load(snap: &Snapshot<'_>, nodes: &[String], sns: &[String]) -> Result<Self> {
+    fn load(
+        snap: &Snapshot<'_>,
+        nodes: &[String],
+        groups: &[&[String]],
+        sns: &[String],
+    ) -> Result<Self> {
         let mut names = HashMap::new();
         let mut addresses: HashMap<String, Vec<IpAddr>> = HashMap::new();
         let hosts = table("hosts")?;
-        let node_ips = attrs::nodes_attribs_list(snap, hosts, nodes, &["ip"])?
+        let node_ips = attrs::nodes_attribs_list_grouped(snap, hosts, nodes, groups, &["ip"])?
             .into_iter()
             .map(|mut v| v.pop().flatten())
             .collect();
@@ -393,8 +398,15 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     }
 
     // Values by position in `nodes` (no per-table copy of every node name).
+    let groups = attrs::groups_of(snap, &nodes)?;
     let get = |t: &str, cols: &[&str]| -> Result<Vec<Vec<Value>>> {
-        Ok(attrs::nodes_attribs_list(snap, table(t)?, &nodes, cols)?)
+        Ok(attrs::nodes_attribs_list_grouped(
+            snap,
+            table(t)?,
+            &nodes,
+            &groups,
+            cols,
+        )?)
     };
     let nodehm = get("nodehm", &["conserver"])?;
     let nodetype = get("nodetype", &["os", "provmethod"])?;
@@ -423,7 +435,7 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             sn_names.push(s.clone());
         }
     }
-    let hosts = HostsTable::load(snap, &nodes, &sn_names)?;
+    let hosts = HostsTable::load(snap, &nodes, &groups, &sn_names)?;
     let resolver = Resolver {
         env,
         table: &hosts,
@@ -639,6 +651,8 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     let mut moves = Vec::with_capacity(kept.len());
     let mut shapes = Shapes::default();
     let mut last_scripts: Option<((Value, Value), Vec<String>)> = None;
+    let mut last_old_xm: Option<(Option<String>, Option<String>)> = None;
+    let mut last_new_xm_ip: Option<(IpAddr, String)> = None;
     for (p, n, nsn) in kept {
         let ip = ips[p];
         let net = network_of(&networks, ip);
@@ -689,10 +703,18 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             ));
         }
         let old_xm = req.source_n.clone().or_else(|| val(&noderes, p, 1));
-        let old_xm_ip = old_xm
-            .as_deref()
-            .and_then(|x| resolver.resolve(x))
-            .map(|i| i.to_string());
+        // Nodes mostly share their old xcatmaster: resolve and format it once per change.
+        let old_xm_ip = match &last_old_xm {
+            Some((x, ip)) if *x == old_xm => ip.clone(),
+            _ => {
+                let ip = old_xm
+                    .as_deref()
+                    .and_then(|x| resolver.resolve(x))
+                    .map(|i| i.to_string());
+                last_old_xm = Some((old_xm.clone(), ip.clone()));
+                ip
+            }
+        };
 
         let mut changes = Vec::new();
         let mut change = |attr: &str, t: &str, old: Option<String>, new: Option<String>| {
@@ -820,7 +842,14 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             new_sn: nsn,
             old_xm,
             new_xm,
-            new_xm_ip: new_xm_ip.map(|i| i.to_string()),
+            new_xm_ip: new_xm_ip.map(|i| match &last_new_xm_ip {
+                Some((a, text)) if *a == i => text.clone(),
+                _ => {
+                    let text = i.to_string();
+                    last_new_xm_ip = Some((i, text.clone()));
+                    text
+                }
+            }),
             old_xm_ip,
             network: net.map(|x| x.name.clone()),
             gateway_follows: net.is_some_and(|x| x.gateway_is_xcatmaster),
@@ -834,7 +863,15 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
         };
         moves.push(NodeMove {
             node: n.clone(),
-            ip: Some(ip.to_string()),
+            // The hosts table's text when that is where the address came from (an IPv4
+            // address parses only from its canonical form), else the address formatted.
+            ip: Some(
+                hosts.node_ips[p]
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|t| ip.is_ipv4() && t.parse() == Ok(ip))
+                    .map_or_else(|| ip.to_string(), str::to_string),
+            ),
             shape: shapes.share(shape),
         });
     }
