@@ -508,6 +508,44 @@ fn values_inherited_from_groups_are_written_on_the_nodes_row() {
 }
 
 #[test]
+fn a_disabled_own_row_of_a_moved_node_is_refused_before_any_change() {
+    let c = Cluster::new();
+    c.restore(
+        "noderes",
+        "#node,servicenode,xcatmaster,tftpserver,nfsserver,monserver,disable\n\"compute\",\"sn1,sn2\",\"sn1-eth1\",,,,\n\"cn1\",\"sn9\",,,,,\"1\"\n",
+    );
+    let before = c.dump(&TABLES);
+    for args in [
+        &["compute", "-D", "sn2-eth1"][..],
+        &["compute", "-D", "sn2-eth1", "--dry-run"],
+    ] {
+        let (code, _, err) = c.snmove(args);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("cn1: its own noderes row is disabled (disable=1)"),
+            "{err}"
+        );
+        assert!(!err.contains("UNIQUE"), "{err}");
+    }
+    assert_eq!(c.dump(&TABLES), before, "nothing changed");
+    assert!(
+        c.ok(&["journal"])
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count()
+            <= 1
+    );
+    // Enabled again (disable=0): the move writes the node's row.
+    c.restore(
+        "noderes",
+        "#node,servicenode,xcatmaster,tftpserver,nfsserver,monserver,disable\n\"compute\",\"sn1,sn2\",\"sn1-eth1\",,,,\n\"cn1\",\"sn1,sn2\",,,,,\"0\"\n",
+    );
+    let (code, _, err) = c.snmove(&["compute", "-D", "sn2-eth1"]);
+    assert_ne!(code, 2, "{err}");
+    assert_eq!(c.attr("cn1", "noderes.servicenode"), "sn2,sn1");
+}
+
+#[test]
 fn preflight_checks_stop_before_any_change() {
     let c = Cluster::new();
     let before = c.dump(&TABLES);

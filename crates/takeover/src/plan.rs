@@ -6,8 +6,9 @@ use crate::model::*;
 use crate::{Result, TakeoverError};
 use clusterdb::backend::{Filter, Value};
 use clusterdb::{attrs, table, NoderangeEnv, Snapshot};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// What planning needs from the outside world.
 pub trait Env {
@@ -901,6 +902,7 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             if names.len() == 1 { "the node" } else { "them" },
         ));
     }
+    refuse_disabled_own_rows(snap, &moves)?;
     let steps = build_steps(&moves, req);
     Ok(Plan {
         read_at: snap.version(),
@@ -911,6 +913,53 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
         forced,
         notes,
     })
+}
+
+/// The new values go on each node's own row. A disabled own row would take them out of sight
+/// (every read skips it) and cannot be inserted beside: refuse, naming the nodes, before
+/// anything changes.
+fn refuse_disabled_own_rows(snap: &Snapshot<'_>, moves: &[NodeMove]) -> Result<()> {
+    // The tables written, from each distinct shape once.
+    let mut tables: BTreeSet<&str> = BTreeSet::new();
+    let mut seen: HashSet<*const MoveShape> = HashSet::new();
+    for m in moves.iter().filter(|m| seen.insert(Arc::as_ptr(&m.shape))) {
+        tables.extend(m.changes.iter().map(|c| c.table.as_str()));
+    }
+    let mut by_node: Option<HashMap<&str, &NodeMove>> = None;
+    let mut bad = Vec::new();
+    for t in tables {
+        let spec = table(t)?;
+        if !spec.has_column("disable") {
+            continue;
+        }
+        let keycol = spec.node_column.as_deref().unwrap_or("node");
+        for r in snap.select(spec, &[keycol, "disable"], Filter::All)? {
+            let (Some(k), d) = (r[0].as_deref(), r[1].as_deref()) else {
+                continue;
+            };
+            if clusterdb::backend::is_enabled(d) {
+                continue;
+            }
+            // Rare: only now the moves by name.
+            let by_node =
+                by_node.get_or_insert_with(|| moves.iter().map(|m| (m.node.as_str(), m)).collect());
+            if by_node
+                .get(k)
+                .is_some_and(|m| m.changes.iter().any(|c| c.table == t))
+            {
+                bad.push(format!(
+                    "{k}: its own {t} row is disabled (disable={}): the new values would go to a row that nothing reads. Enable or delete that row (chtab, tabedit), then plan again.",
+                    d.unwrap_or_default()
+                ));
+            }
+        }
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        bad.sort();
+        Err(TakeoverError::Validation(bad))
+    }
 }
 
 /// `nimimage.nimtype` of each AIX node's provmethod (§2.3.3).
