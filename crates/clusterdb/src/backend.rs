@@ -117,9 +117,11 @@ pub trait Tx {
 }
 
 /// See [`Tx::data_version`]: SQLite's `PRAGMA data_version` (bumped by other connections'
-/// commits) with the connection's own count of changed rows.
+/// commits) with the connection's own count of changed rows, tagged with the connection (the
+/// numbers of two connections say nothing about each other).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DataVersion {
+    pub connection: u64,
     pub others: i64,
     pub own: u64,
 }

@@ -12,7 +12,11 @@ use std::time::Duration;
 pub struct SqliteBackend {
     path: PathBuf,
     conn: Connection,
+    /// Unique in the process: data versions of different connections never compare equal.
+    id: u64,
 }
+
+static NEXT_CONNECTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl SqliteBackend {
     /// Open (creating the file and its directory if needed).
@@ -39,6 +43,7 @@ impl SqliteBackend {
         Ok(SqliteBackend {
             path: path.to_path_buf(),
             conn,
+            id: NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 }
@@ -134,6 +139,7 @@ impl Backend for SqliteBackend {
         let tx = self.conn.transaction_with_behavior(behavior).map_err(sql)?;
         Ok(Box::new(SqliteTx {
             tx,
+            connection: self.id,
             last_insert: None,
         }))
     }
@@ -141,6 +147,7 @@ impl Backend for SqliteBackend {
 
 struct SqliteTx<'c> {
     tx: rusqlite::Transaction<'c>,
+    connection: u64,
     /// The last INSERT statement's table, columns and SQL text: a restore inserts thousands of
     /// rows with the same columns, and building the text is most of the cost of each.
     last_insert: Option<(String, Vec<String>, String)>,
@@ -163,6 +170,7 @@ impl Tx for SqliteTx<'_> {
             .query_row("PRAGMA data_version", [], |r| r.get(0))
             .map_err(sql)?;
         Ok(Some(DataVersion {
+            connection: self.connection,
             others,
             own: self.tx.total_changes(),
         }))

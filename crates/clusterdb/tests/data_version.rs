@@ -49,4 +49,8 @@ fn the_data_version_changes_on_every_commit_and_only_then() {
     let v3 = version(&mut a);
     assert_ne!(v3, v2, "this connection committed");
     assert_eq!(version(&mut a), v3);
+
+    // Another connection's version never equals this one's, whatever its numbers.
+    let mut c = ClusterDb::open(&url).unwrap();
+    assert_ne!(version(&mut c), v3);
 }
