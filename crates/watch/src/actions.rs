@@ -51,6 +51,20 @@ impl DbActions {
             lock: None,
         })
     }
+
+    /// Apply `plan` with the steps on the SNs in `down` left pending (they cannot answer).
+    fn apply_skipping(
+        &mut self,
+        plan: &mut takeover::Plan,
+        meta: &RunMeta,
+        down: &[String],
+    ) -> Result<takeover::Outcome, String> {
+        let mut runner = SkipDown {
+            inner: (self.runner)(&mut self.db)?,
+            down: down.to_vec(),
+        };
+        takeover::apply(&mut self.db, plan, meta, &mut runner).map_err(|e| e.to_string())
+    }
 }
 
 /// Defined service nodes: nodes with a servicenode-table row, their own or a group's.
@@ -276,12 +290,7 @@ impl Actions for DbActions {
             args: format!("-s {sn}"),
             ..self.meta.clone()
         };
-        let mut runner = SkipDown {
-            inner: (self.runner)(&mut self.db)?,
-            down: exclude.to_vec(),
-        };
-        let out = takeover::apply(&mut self.db, &mut plan, &meta, &mut runner)
-            .map_err(|e| e.to_string())?;
+        let out = self.apply_skipping(&mut plan, &meta, exclude)?;
         Ok(summary(&out, &text))
     }
 
@@ -386,12 +395,7 @@ impl Actions for DbActions {
             args: format!("-d {sn}"),
             ..self.meta.clone()
         };
-        let mut runner = SkipDown {
-            inner: (self.runner)(&mut self.db)?,
-            down: down.to_vec(),
-        };
-        let out = takeover::apply(&mut self.db, &mut plan, &meta, &mut runner)
-            .map_err(|e| e.to_string())?;
+        let out = self.apply_skipping(&mut plan, &meta, down)?;
         Ok(Some(summary(&out, &text)))
     }
 }

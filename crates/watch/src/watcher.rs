@@ -228,13 +228,7 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
             return;
         }
         // Never to an SN that is not up itself.
-        let exclude: Vec<String> = self
-            .status
-            .sns
-            .iter()
-            .filter(|(_, s)| s.health.health != Health::Up)
-            .map(|(n, _)| n.clone())
-            .collect();
+        let exclude = self.not_up();
         if self.cfg.report_only {
             let text = self
                 .actions
@@ -283,16 +277,20 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
         (self.cfg.move_back_after.as_secs_f64() / i).ceil() as u64
     }
 
-    /// Once per up period: the move is done, or there was nothing to move (report-only: said
-    /// once); a failure (e.g. cleanups still pending) is retried next round.
-    fn move_back(&mut self, sn: &str, events: &mut Vec<Event>) {
-        let down: Vec<String> = self
-            .status
+    /// The service nodes that are not up (down or not yet known): never a destination.
+    fn not_up(&self) -> Vec<String> {
+        self.status
             .sns
             .iter()
             .filter(|(_, s)| s.health.health != Health::Up)
             .map(|(n, _)| n.clone())
-            .collect();
+            .collect()
+    }
+
+    /// Once per up period: the move is done, or there was nothing to move (report-only: said
+    /// once); a failure (e.g. cleanups still pending) is retried next round.
+    fn move_back(&mut self, sn: &str, events: &mut Vec<Event>) {
+        let down = self.not_up();
         let dry = self.cfg.report_only;
         match self.actions.move_back(sn, &down, dry) {
             Ok(None) => {
