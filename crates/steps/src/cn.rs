@@ -21,7 +21,7 @@ pub struct SiteInfo {
 }
 
 /// Called as hosts finish: (what, done, total).
-pub type Progress = Box<dyn Fn(&str, usize, usize) + Sync>;
+pub type Progress = Box<dyn Fn(&str, usize, usize) + Send + Sync>;
 
 pub struct CnRunner {
     pub fanout: FanOut,
@@ -32,7 +32,7 @@ pub struct CnRunner {
     pub delegation: delegate::Delegation,
     pub progress: Progress,
     /// Things the user should know that change nothing (e.g. a fall-back to direct).
-    pub notice: Box<dyn Fn(&str) + Sync>,
+    pub notice: Box<dyn Fn(&str) + Send + Sync>,
 }
 
 /// One operation for one node (its arguments carry the tag of its step in the batch).

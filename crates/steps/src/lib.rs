@@ -29,15 +29,41 @@ impl StepRunner for Runner {
         }
     }
 
+    /// A wave's service-node batches run on this thread while its compute-node batches run on
+    /// another (a wave holds both only when their steps are independent); results come back in
+    /// the wave's order.
     fn run_wave(&mut self, plan: &Plan, batches: &[Vec<Step>]) -> Vec<Vec<StepResult>> {
         let side = |b: &Vec<Step>| b.first().map(|s| s.kind.side());
-        match batches.first().map(side) {
-            Some(s) if batches.iter().any(|b| side(b) != s) => {
-                batches.iter().map(|b| self.run(plan, b)).collect()
-            }
-            Some(Some(Side::Cn)) => self.cn.run_wave(plan, batches),
-            Some(Some(Side::Sn)) => self.sn.run_wave(plan, batches),
-            _ => batches.iter().map(|b| self.run(plan, b)).collect(),
-        }
+        let on = |want: Side| -> Vec<Vec<Step>> {
+            batches
+                .iter()
+                .filter(|b| side(b) == Some(want))
+                .cloned()
+                .collect()
+        };
+        let (sn_batches, cn_batches) = (on(Side::Sn), on(Side::Cn));
+        let (cn, sn) = (&mut self.cn, &mut self.sn);
+        let (sn_results, cn_results) = match (sn_batches.is_empty(), cn_batches.is_empty()) {
+            (false, true) => (sn.run_wave(plan, &sn_batches), Vec::new()),
+            (true, false) => (Vec::new(), cn.run_wave(plan, &cn_batches)),
+            (true, true) => (Vec::new(), Vec::new()),
+            (false, false) => std::thread::scope(|s| {
+                let cn_side = s.spawn(|| cn.run_wave(plan, &cn_batches));
+                let sn_results = sn.run_wave(plan, &sn_batches);
+                let cn_results = cn_side
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                (sn_results, cn_results)
+            }),
+        };
+        let (mut sn_results, mut cn_results) = (sn_results.into_iter(), cn_results.into_iter());
+        batches
+            .iter()
+            .map(|b| match side(b) {
+                Some(Side::Sn) => sn_results.next().unwrap_or_default(),
+                Some(Side::Cn) => cn_results.next().unwrap_or_default(),
+                None => Vec::new(),
+            })
+            .collect()
     }
 }

@@ -432,26 +432,36 @@ fn run_steps(
 }
 
 /// The steps cut into batches (consecutive steps on the same side and service node), and the
-/// batches into waves: consecutive batches of one side on different service nodes, which run
-/// at once. A wave ends where the side changes or a service node comes again, so each node and
-/// service node still sees its steps in plan order.
+/// batches into waves that run at once: consecutive batches of one side on different service
+/// nodes; and a service-node wave together with the compute-node batches after it when every
+/// step in them is independent of the others (see [`StepKind::independent`]). A wave ends where
+/// a (side, service node) comes again, so each node and service node still sees its steps in
+/// plan order.
 fn waves(todo: &[Todo]) -> Vec<Vec<std::ops::Range<usize>>> {
+    let key = |t: &Todo| (t.step.kind.side(), t.step.sn.clone());
+    let independent =
+        |r: &std::ops::Range<usize>| todo[r.clone()].iter().all(|t| t.step.kind.independent());
     let mut waves: Vec<Vec<std::ops::Range<usize>>> = Vec::new();
     let mut i = 0;
     while i < todo.len() {
-        let key = |t: &Todo| (t.step.kind.side(), t.step.sn.clone());
         let mut j = i + 1;
         while j < todo.len() && key(&todo[j]) == key(&todo[i]) {
             j += 1;
         }
+        let batch = i..j;
         let joins = waves.last().is_some_and(|w| {
             let head = &todo[w[0].start].step;
-            head.kind.side() == todo[i].step.kind.side()
-                && w.iter().all(|r| todo[r.start].step.sn != todo[i].step.sn)
+            let side = todo[i].step.kind.side();
+            let fits = head.kind.side() == side
+                || (head.kind.side() == Side::Sn
+                    && side == Side::Cn
+                    && independent(&batch)
+                    && w.iter().all(independent));
+            fits && w.iter().all(|r| key(&todo[r.start]) != key(&todo[i]))
         });
         match waves.last_mut() {
-            Some(w) if joins => w.push(i..j),
-            _ => waves.push(std::iter::once(i..j).collect()),
+            Some(w) if joins => w.push(batch),
+            _ => waves.push(vec![batch]),
         }
         i = j;
     }
@@ -748,9 +758,28 @@ mod tests {
                 vec![(10, 11)],
             ]
         );
+        // Without AIX steps the service-node side and the compute-node side run at once.
+        let linux = vec![
+            todo(Consoles, "sn2"),
+            todo(Dhcp, "sn2"),
+            todo(Consoles, "sn3"),
+            todo(Xcatinfo, "sn2"),
+            todo(Route, "sn2"),
+            todo(Xcatinfo, "sn3"),
+            todo(CleanupOldSn, "sn1"),
+        ];
+        assert_eq!(
+            starts(&linux),
+            vec![vec![(0, 2), (2, 3), (3, 5), (5, 6), (6, 7)]]
+        );
         assert_eq!(
             starts(&[todo(Dhcp, "sn2"), todo(Xcatinfo, "sn2"), todo(Dhcp, "sn2")]),
-            vec![vec![(0, 1)], vec![(1, 2)], vec![(2, 3)]]
+            vec![vec![(0, 1), (1, 2)], vec![(2, 3)]]
+        );
+        // An AIX step keeps the sides apart.
+        assert_eq!(
+            starts(&[todo(Dhcp, "sn2"), todo(Niminit, "sn2")]),
+            vec![vec![(0, 1)], vec![(1, 2)]]
         );
         assert!(waves(&[]).is_empty());
     }

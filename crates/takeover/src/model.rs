@@ -237,6 +237,17 @@ impl StepKind {
             _ => Side::Cn,
         }
     }
+    /// Independent of the steps of the other side: a running node is re-pointed at services its
+    /// new SN already runs (syslog, NTP, DNS, routing), while the SN's DHCP, boot and console
+    /// entries matter only when a node boots or a console is opened; so the two sides may run
+    /// at once. Not so for the AIX steps: the persistent files must be on the new SN before the
+    /// node uses it, and `niminit`/`bootlist` want the NIM side ready.
+    pub fn independent(self) -> bool {
+        !matches!(
+            self,
+            StepKind::StateliteSync | StepKind::Niminit | StepKind::Bootlist
+        )
+    }
     pub fn name(self) -> &'static str {
         match self {
             StepKind::Consoles => "consoles",
