@@ -8,7 +8,7 @@ use crate::plan::build_steps;
 use crate::{Result, TakeoverError};
 use clusterdb::backend::{Filter, Tx, Value};
 use clusterdb::{attrs, table, ClusterDb, Snapshot};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Who ran what, for the journal and xCAT's auditlog.
@@ -93,13 +93,9 @@ impl Outcome {
 /// Columns a plan writes, per table.
 fn touched(plan: &Plan) -> BTreeMap<String, Vec<String>> {
     let mut t: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    // Once per shape: nodes that share one have the same changes.
-    let mut seen: HashSet<*const MoveShape> = HashSet::new();
-    for c in plan
-        .nodes
-        .iter()
-        .filter(|n| seen.insert(Arc::as_ptr(&n.shape)))
-        .flat_map(|n| &n.changes)
+    for c in shape_groups(&plan.nodes)
+        .into_iter()
+        .flat_map(|(shape, _)| &shape.changes)
     {
         let cols = t.entry(c.table.clone()).or_default();
         if !cols.contains(&c.column) {
@@ -226,17 +222,9 @@ fn key_column(spec: &clusterdb::schema::TableSpec) -> &str {
 /// Write each node's changes on its own rows (`before` says which rows exist). Nodes that share
 /// a shape get the same writes, so the writes are worked out once per shape.
 fn write_changes(tx: &mut dyn Tx, plan: &Plan) -> Result<()> {
-    let mut by_shape: HashMap<*const MoveShape, usize> = HashMap::new();
-    let mut groups: Vec<(&MoveShape, Vec<String>)> = Vec::new();
-    for n in &plan.nodes {
-        let g = *by_shape.entry(Arc::as_ptr(&n.shape)).or_insert_with(|| {
-            groups.push((&n.shape, Vec::new()));
-            groups.len() - 1
-        });
-        groups[g].1.push(n.node.clone());
-    }
     let mut w = RowWrites::default();
-    for (shape, nodes) in groups {
+    for (shape, nodes) in shape_groups(&plan.nodes) {
+        let nodes: Vec<String> = nodes.iter().map(|n| n.node.clone()).collect();
         let mut by_table: BTreeMap<&str, Vec<(&str, Value)>> = BTreeMap::new();
         for c in &shape.changes {
             by_table

@@ -2,7 +2,7 @@
 //! (who, when, the command, its state, the plan it applied), one `baton_journal_step` row per
 //! step (its state, detail and per-node results), updated as each step finishes.
 
-use crate::model::{MoveShape, NodeMove, Plan, Request, Step};
+use crate::model::{shape_groups, MoveShape, NodeMove, Plan, Request, Step};
 use crate::{Result, TakeoverError};
 use clusterdb::backend::{Filter, Tx, Value};
 use clusterdb::{table, Snapshot};
@@ -292,24 +292,21 @@ struct NodeGroup {
 
 impl StoredPlan {
     fn of(plan: &Plan) -> Self {
-        // Shapes are mostly shared already: look each one up by address first, and by
-        // content (a hash of the whole shape) only once per distinct address.
-        let mut by_ptr: HashMap<*const MoveShape, usize> = HashMap::new();
+        // Shapes are mostly shared already: group by address first, then merge groups whose
+        // shapes are equal in content (a hash of the whole shape once per distinct address).
         let mut index: HashMap<&MoveShape, usize> = HashMap::new();
         let mut groups: Vec<NodeGroup> = Vec::new();
-        for n in &plan.nodes {
-            let g = *by_ptr.entry(Arc::as_ptr(&n.shape)).or_insert_with(|| {
-                *index.entry(&n.shape).or_insert_with(|| {
-                    groups.push(NodeGroup {
-                        nodes: Vec::new(),
-                        ips: Vec::new(),
-                        shape: n.shape.clone(),
-                    });
-                    groups.len() - 1
-                })
+        for (shape, nodes) in shape_groups(&plan.nodes) {
+            let g = *index.entry(&**shape).or_insert_with(|| {
+                groups.push(NodeGroup {
+                    nodes: Vec::new(),
+                    ips: Vec::new(),
+                    shape: Arc::clone(shape),
+                });
+                groups.len() - 1
             });
-            groups[g].nodes.push(n.node.clone());
-            groups[g].ips.push(n.ip.clone());
+            groups[g].nodes.extend(nodes.iter().map(|n| n.node.clone()));
+            groups[g].ips.extend(nodes.iter().map(|n| n.ip.clone()));
         }
         let steps = plan
             .steps

@@ -2,7 +2,7 @@
 //! (`--json`, and the journal keeps the plan it applied).
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// What the user asked for, as xCAT's snmove options.
@@ -169,6 +169,21 @@ pub struct Shapes {
     /// The shape handed out last: consecutive nodes usually share it, and comparing is cheaper
     /// than hashing the whole shape.
     last: Option<Arc<MoveShape>>,
+}
+
+/// `nodes` grouped by the shape they share (the same `Arc`), in order of first appearance:
+/// nodes that share a shape get the same changes, so per-shape work is done once per group.
+pub(crate) fn shape_groups(nodes: &[NodeMove]) -> Vec<(&Arc<MoveShape>, Vec<&NodeMove>)> {
+    let mut index: HashMap<*const MoveShape, usize> = HashMap::new();
+    let mut groups: Vec<(&Arc<MoveShape>, Vec<&NodeMove>)> = Vec::new();
+    for n in nodes {
+        let g = *index.entry(Arc::as_ptr(&n.shape)).or_insert_with(|| {
+            groups.push((&n.shape, Vec::new()));
+            groups.len() - 1
+        });
+        groups[g].1.push(n);
+    }
+    groups
 }
 
 impl Shapes {

@@ -8,7 +8,6 @@ use clusterdb::backend::{Filter, Value};
 use clusterdb::{attrs, table, NoderangeEnv, Snapshot};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::Arc;
 
 /// What planning needs from the outside world.
 pub trait Env {
@@ -920,11 +919,10 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
 /// anything changes.
 fn refuse_disabled_own_rows(snap: &Snapshot<'_>, moves: &[NodeMove]) -> Result<()> {
     // The tables written, from each distinct shape once.
-    let mut tables: BTreeSet<&str> = BTreeSet::new();
-    let mut seen: HashSet<*const MoveShape> = HashSet::new();
-    for m in moves.iter().filter(|m| seen.insert(Arc::as_ptr(&m.shape))) {
-        tables.extend(m.changes.iter().map(|c| c.table.as_str()));
-    }
+    let tables: BTreeSet<&str> = shape_groups(moves)
+        .into_iter()
+        .flat_map(|(shape, _)| shape.changes.iter().map(|c| c.table.as_str()))
+        .collect();
     let mut by_node: Option<HashMap<&str, &NodeMove>> = None;
     let mut bad = Vec::new();
     for t in tables {
