@@ -34,6 +34,18 @@ impl StepRunner for Runner {
     /// the wave's order.
     fn run_wave(&mut self, plan: &Plan, batches: &[Vec<Step>]) -> Vec<Vec<StepResult>> {
         let side = |b: &Vec<Step>| b.first().map(|s| s.kind.side());
+        // One side only (the usual wave): no copy of the batches.
+        match batches.first().map(side) {
+            Some(first) if batches.iter().all(|b| side(b) == first) => {
+                return match first {
+                    Some(Side::Sn) => self.sn.run_wave(plan, batches),
+                    Some(Side::Cn) => self.cn.run_wave(plan, batches),
+                    None => batches.iter().map(|_| Vec::new()).collect(),
+                }
+            }
+            None => return Vec::new(),
+            Some(_) => {}
+        }
         let on = |want: Side| -> Vec<Vec<Step>> {
             batches
                 .iter()
