@@ -650,9 +650,11 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
     let mut no_master = Vec::new();
     let mut moves = Vec::with_capacity(kept.len());
     let mut shapes = Shapes::default();
-    let mut last_scripts: Option<((Value, Value), Vec<String>)> = None;
-    let mut last_old_xm: Option<(Option<String>, Option<String>)> = None;
-    let mut last_new_xm_ip: Option<(IpAddr, String)> = None;
+    // Consecutive nodes mostly share these inputs: each is worked out again only when its
+    // input changes.
+    let mut last_scripts = LastValue::default();
+    let mut last_old_xm = LastValue::default();
+    let mut last_new_xm_ip = LastValue::default();
     for (p, n, nsn) in kept {
         let ip = ips[p];
         let net = network_of(&networks, ip);
@@ -703,18 +705,11 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             ));
         }
         let old_xm = req.source_n.clone().or_else(|| val(&noderes, p, 1));
-        // Nodes mostly share their old xcatmaster: resolve and format it once per change.
-        let old_xm_ip = match &last_old_xm {
-            Some((x, ip)) if *x == old_xm => ip.clone(),
-            _ => {
-                let ip = old_xm
-                    .as_deref()
-                    .and_then(|x| resolver.resolve(x))
-                    .map(|i| i.to_string());
-                last_old_xm = Some((old_xm.clone(), ip.clone()));
-                ip
-            }
-        };
+        let old_xm_ip = last_old_xm.get(&old_xm, |x| {
+            x.as_deref()
+                .and_then(|x| resolver.resolve(x))
+                .map(|i| i.to_string())
+        });
 
         let mut changes = Vec::new();
         let mut change = |attr: &str, t: &str, old: Option<String>, new: Option<String>| {
@@ -819,21 +814,15 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             changes.clear();
         }
 
-        // Consecutive nodes mostly have the same postscripts: select them once per change.
         let post_key = (val(&post, p, 0), val(&post, p, 1));
-        let scripts = match &last_scripts {
-            Some((k, v)) if *k == post_key => v.clone(),
-            _ => {
-                let v = select_scripts(
-                    &defaults,
-                    post_key.0.clone(),
-                    post_key.1.clone(),
-                    req.postscripts.as_deref(),
-                );
-                last_scripts = Some((post_key, v.clone()));
-                v
-            }
-        };
+        let scripts = last_scripts.get(&post_key, |(post, postboot)| {
+            select_scripts(
+                &defaults,
+                post.clone(),
+                postboot.clone(),
+                req.postscripts.as_deref(),
+            )
+        });
         let shape = MoveShape {
             os: val(&nodetype, p, 0),
             provmethod: val(&nodetype, p, 1),
@@ -842,14 +831,7 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
             new_sn: nsn,
             old_xm,
             new_xm,
-            new_xm_ip: new_xm_ip.map(|i| match &last_new_xm_ip {
-                Some((a, text)) if *a == i => text.clone(),
-                _ => {
-                    let text = i.to_string();
-                    last_new_xm_ip = Some((i, text.clone()));
-                    text
-                }
-            }),
+            new_xm_ip: new_xm_ip.map(|i| last_new_xm_ip.get(&i, IpAddr::to_string)),
             old_xm_ip,
             network: net.map(|x| x.name.clone()),
             gateway_follows: net.is_some_and(|x| x.gateway_is_xcatmaster),
@@ -912,6 +894,28 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
         forced,
         notes,
     })
+}
+
+/// The value computed for the last key, kept while the key stays the same.
+struct LastValue<K, V>(Option<(K, V)>);
+
+impl<K, V> Default for LastValue<K, V> {
+    fn default() -> Self {
+        LastValue(None)
+    }
+}
+
+impl<K: PartialEq + Clone, V: Clone> LastValue<K, V> {
+    fn get(&mut self, key: &K, compute: impl FnOnce(&K) -> V) -> V {
+        match &self.0 {
+            Some((k, v)) if k == key => v.clone(),
+            _ => {
+                let v = compute(key);
+                self.0 = Some((key.clone(), v.clone()));
+                v
+            }
+        }
+    }
 }
 
 /// The new values go on each node's own row. A disabled own row would take them out of sight
