@@ -208,7 +208,6 @@ fn node_values(
             return Err(Error::UnknownColumn(format!("{}.{c}", spec.name)));
         }
     }
-    let idx = snap.index()?;
     let inherits = spec.name != "nodelist";
     let hier = if inherits {
         hierarchical_attrs(snap.site("hierarchicalattrs")?.as_deref())
@@ -221,16 +220,12 @@ fn node_values(
         .collect();
 
     // Each node's groups, looked up once.
-    let no_groups: &[String] = &[];
     let looked_up: Vec<&[String]>;
     let groups_of: &[&[String]] = match groups {
         _ if !inherits => &[],
         Some(g) => g,
         None => {
-            looked_up = nodes
-                .iter()
-                .map(|n| idx.get(n).map_or(no_groups, |e| &e.groups[..]))
-                .collect();
+            looked_up = self::groups_of(snap, nodes)?;
             &looked_up
         }
     };

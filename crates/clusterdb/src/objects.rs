@@ -74,7 +74,7 @@ pub fn node_attrs(
             cols.push(m.column.as_str());
         }
     }
-    let groups = node_groups(snap, nodes)?;
+    let groups = crate::attrs::groups_of(snap, nodes)?;
     let mut stores: Vec<SetValues> = Vec::with_capacity(by_table.len());
     let mut slots: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
     for (t, cols) in &by_table {
@@ -133,15 +133,6 @@ pub fn node_attrs(
         out.insert(node.clone(), attrs);
     }
     Ok(out)
-}
-
-/// Each node's groups (`nodelist.groups`, in order), looked up once for every table.
-fn node_groups<'i>(snap: &'i Snapshot<'_>, nodes: &[String]) -> Result<Vec<&'i [String]>> {
-    let idx = snap.index()?;
-    Ok(nodes
-        .iter()
-        .map(|n| idx.get(n).map_or(&[][..], |e| &e.groups[..]))
-        .collect())
 }
 
 /// The values that are set of some columns, for a list of nodes: `(column, value)` pairs, node
