@@ -58,9 +58,12 @@ pub struct Config {
 impl Config {
     /// A config with defaults: ISC dhcpd, domain `cluster.test`, `BATON_BIN` from the
     /// environment.
+    /// `BATON_TESTBED_TAG` (up to 2 characters of a-z0-9) is appended to the name, so that
+    /// two checkouts can run the same end-to-end tests on one machine at once.
     pub fn new(name: &str, sns: usize, cns: usize) -> Config {
+        let tag = std::env::var("BATON_TESTBED_TAG").unwrap_or_default();
         Config {
-            name: name.into(),
+            name: format!("{name}{tag}"),
             sns,
             cns,
             dhcp: Dhcp::Isc,

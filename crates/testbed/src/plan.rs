@@ -120,17 +120,17 @@ pub struct Plan {
     pub nodes: Vec<NodeInfo>,
 }
 
-/// Checks a bed name: 1 to 10 characters of `[a-z0-9]`, so that names never prefix each other's
-/// namespace names (`bt-<name>-...`).
+/// Checks a bed name: 1 to 12 characters of `[a-z0-9]` (dashes would let names prefix each
+/// other's namespace names, `bt-<name>-...`).
 pub fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty()
-        || name.len() > 10
+        || name.len() > 12
         || !name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     {
         return Err(format!(
-            "bad bed name {name:?}: want 1 to 10 characters of a-z and 0-9"
+            "bad bed name {name:?}: want 1 to 12 characters of a-z and 0-9"
         ));
     }
     Ok(())
