@@ -73,7 +73,7 @@ PY
     # Three more runs with the phase log: plan and commit times (mean of the three), peak
     # memory after the commit and for the whole run (the largest of the three).
     PLAN_SUM=0; COMMIT_SUM=0; COMMIT_RSS=0; RSS=0
-    for k in 1 2 3; do
+    for _ in 1 2 3; do
         cp "$BASE" "$RUN"; rm -f "$RUN-wal" "$RUN-shm"
         BATON_LOG=takeover=info BATON_DB=sqlite:$RUN /usr/bin/time -o "$D/rss" -f '%M' \
             "$BATON" snmove -s sn1 -D sn2-eth1 -i --offline --yes >/dev/null 2>"$D/log" || true

@@ -23,8 +23,8 @@ packages=(
   hyperfine sqlite3 time pdsh
   # database backends: throw-away PostgreSQL and MariaDB servers for the tests and benchmarks
   postgresql mariadb-server
-  # packaging: the .deb is built with dpkg-deb and checked with man
-  dpkg-dev man-db
+  # packaging: the .deb (dpkg-deb) and the RPM (rpmbuild), checked with man, rpm2cpio, cpio
+  dpkg-dev man-db rpm cpio
 )
 
 # invoke-rc.d asks policy-rc.d before starting a service; 101 means "not now". Only a file this

@@ -5,6 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Gates first: formatting, lints, and the shell scripts (warnings and errors).
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+if command -v shellcheck >/dev/null; then
+  shellcheck -S warning .ci/run scripts/*.sh
+else
+  echo "SKIPPED: shellcheck is not installed (scripts/install-deps.sh installs it)"
+fi
+
 cargo build --workspace --all-targets --locked
 # The test bed loads its cluster database with the real baton binary.
 export BATON_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/baton"

@@ -289,6 +289,19 @@ pub struct QuickstartArgs {
 }
 
 /// The database URL from --db / BATON_DB, else the embedded default.
+/// A database named by --db or BATON_DB must exist: a typo must not create an empty cluster
+/// that later commands write into. Only `init`, `quickstart` and `migrate --to` create one.
+pub fn require_existing(url: &DbUrl) -> Result<(), Failure> {
+    match url.missing_path() {
+        Some(path) => Err(Failure::usage(format!(
+            "the database {} does not exist ({url}); check the path, or create it with \
+             `baton --db {url} init`",
+            path.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub fn db_url(arg: Option<&str>) -> Result<DbUrl, Failure> {
     match arg {
         Some(s) if !s.is_empty() => Ok(DbUrl::parse(s)?),

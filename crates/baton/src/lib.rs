@@ -61,7 +61,13 @@ pub fn baton_main() -> i32 {
 pub fn snmove_main() -> i32 {
     init_log();
     let args = snmove::SnmoveCommand::parse();
-    finish(cli::db_url(args.db.as_deref()).and_then(|url| snmove::run(&url, args.args)))
+    let url = cli::db_url(args.db.as_deref()).and_then(|url| {
+        if args.db.is_some() {
+            cli::require_existing(&url)?;
+        }
+        Ok(url)
+    });
+    finish(url.and_then(|url| snmove::run(&url, args.args)))
 }
 
 fn run(args: cli::Cli) -> Result<(), Failure> {
@@ -70,6 +76,19 @@ fn run(args: cli::Cli) -> Result<(), Failure> {
         return agent::run(a);
     }
     let url = cli::db_url(args.db.as_deref())?;
+    // init and quickstart create the database; migrate checks its own --from; man and
+    // completions do not use one.
+    let own_rule = matches!(
+        args.command,
+        cli::Command::Init
+            | cli::Command::Quickstart(_)
+            | cli::Command::Migrate(_)
+            | cli::Command::Man(_)
+            | cli::Command::Completions(_)
+    );
+    if args.db.is_some() && !own_rule {
+        cli::require_existing(&url)?;
+    }
     match args.command {
         cli::Command::Init => tablecmds::init(&url),
         cli::Command::Tabdump(a) => tablecmds::tabdump(&url, a),

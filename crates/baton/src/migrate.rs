@@ -35,6 +35,7 @@ pub struct MigrateArgs {
 pub fn run(a: MigrateArgs) -> Result<(), Failure> {
     let from_url = DbUrl::parse(&a.from)?;
     let to_url = DbUrl::parse(&a.to)?;
+    crate::cli::require_existing(&from_url)?;
     if from_url == to_url {
         return Err(Failure::usage(format!(
             "--from and --to are the same database ({from_url})"

@@ -13,7 +13,10 @@ impl Db {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cluster.db");
-        Db { _dir: dir, path }
+        let db = Db { _dir: dir, path };
+        // A database named by --db or BATON_DB must exist: create it as a user would.
+        db.run(&["init"]);
+        db
     }
     fn url(&self) -> String {
         format!("sqlite:{}", self.path.display())
@@ -525,4 +528,48 @@ fn delegation_flags_and_the_agent_commands() {
         "{help}"
     );
     assert!(!db.run(&["--help"]).contains("agent"));
+}
+
+#[test]
+fn a_named_database_that_does_not_exist_is_an_error_and_is_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nonexistent").join("dir").join("x.db");
+    let url = format!("sqlite:{}", missing.display());
+    for (args, via_env) in [
+        (vec!["--db", &url, "nodels", "all"], false),
+        (vec!["nodels", "all"], true),
+        (vec!["--db", &url, "tabrestore", "/dev/null"], false),
+        (vec!["--db", &url, "chdef", "cn1", "groups=all"], false),
+        (vec!["--db", &url, "journal"], false),
+    ] {
+        let mut cmd = Command::cargo_bin("baton").unwrap();
+        if via_env {
+            cmd.env("BATON_DB", &url);
+        } else {
+            cmd.env_remove("BATON_DB");
+        }
+        cmd.args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(missing.display().to_string()))
+            .stderr(predicate::str::contains("does not exist"));
+    }
+    Command::cargo_bin("snmove")
+        .unwrap()
+        .env_remove("BATON_DB")
+        .args(["--db", &url, "-s", "sn1", "--dry-run"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("does not exist"));
+    assert!(
+        !dir.path().join("nonexistent").exists(),
+        "nothing may be created for a mistyped --db"
+    );
+    // init creates it on purpose; after that the same command works.
+    Command::cargo_bin("baton")
+        .unwrap()
+        .args(["--db", &url, "init"])
+        .assert()
+        .success();
+    assert!(missing.exists());
 }

@@ -42,6 +42,7 @@ fn rnetboot_sets_pxe_then_cycles_or_powers_on_through_each_bmc() {
     }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db");
+    assert!(baton(&db, &["init"]).status.success());
     let on = Sim::start(&dir.path().join("bmc1"), "admin", "pw-one", true);
     let off = Sim::start(&dir.path().join("bmc2"), "root", "pw-two", false);
     restore(

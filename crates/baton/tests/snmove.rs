@@ -35,6 +35,7 @@ impl Cluster {
             .status()
             .unwrap();
         std::fs::create_dir(c.path("ssh")).unwrap();
+        c.ok(&["init"]);
         for (sn, ip) in [
             ("sn1", "10.1.0.1"),
             ("sn2", "10.1.0.2"),

@@ -60,6 +60,17 @@ impl DbUrl {
         ))
     }
 
+    /// The file or directory this URL names, when it does not exist: opening it would create a
+    /// new, empty database there (server URLs name no local path).
+    pub fn missing_path(&self) -> Option<&std::path::Path> {
+        match self {
+            DbUrl::Sqlite(p) | DbUrl::XcatSqlite(p) | DbUrl::XcatCfgloc(p) => {
+                (!p.exists()).then_some(p.as_path())
+            }
+            DbUrl::Postgres(_) | DbUrl::Mysql(_) => None,
+        }
+    }
+
     /// The embedded default: `$XDG_DATA_HOME/baton/cluster.db` (`~/.local/share/baton/cluster.db`).
     pub fn default_location() -> Self {
         let base = dirs::data_dir().unwrap_or_else(|| PathBuf::from("."));
