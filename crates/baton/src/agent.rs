@@ -24,7 +24,7 @@ pub fn run(a: AgentArgs) -> Result<(), Failure> {
         AgentCommand::Probe => {
             let h = serde_json::to_string(&steps::delegate::hello())
                 .map_err(|e| Failure::failed(e.to_string()))?;
-            println!("{h}");
+            outln!("{h}");
             Ok(())
         }
         AgentCommand::RunCnSteps => {

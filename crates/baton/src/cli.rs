@@ -128,7 +128,7 @@ pub fn man(a: ManArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::failed(e.to_string()))?;
         std::fs::write(&path, buf)
             .map_err(|e| Failure::failed(format!("{}: {e}", path.display())))?;
-        println!("{}", path.display());
+        outln!("{}", path.display());
         Ok(())
     };
     let root = Cli::command();
@@ -147,7 +147,10 @@ pub fn completions(a: CompletionsArgs) -> Result<(), Failure> {
     } else {
         (Cli::command(), "baton")
     };
-    clap_complete::generate(a.shell, &mut cmd, name, &mut std::io::stdout());
+    // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(a.shell, &mut cmd, name, &mut script);
+    out!("{}", String::from_utf8_lossy(&script));
     Ok(())
 }
 
@@ -283,12 +286,11 @@ pub struct QuickstartArgs {
     /// Replace the tables of a database that holds something else than a sample cluster
     #[arg(long)]
     pub force: bool,
-    /// Do not run the takeover demo (plan, move with -i, journal) after creating the cluster
+    /// Do not show the plan of a takeover of sn1's nodes after creating the cluster
     #[arg(long)]
     pub no_demo: bool,
 }
 
-/// The database URL from --db / BATON_DB, else the embedded default.
 /// A database named by --db or BATON_DB must exist: a typo must not create an empty cluster
 /// that later commands write into. Only `init`, `quickstart` and `migrate --to` create one.
 pub fn require_existing(url: &DbUrl) -> Result<(), Failure> {
@@ -302,6 +304,7 @@ pub fn require_existing(url: &DbUrl) -> Result<(), Failure> {
     }
 }
 
+/// The database URL from --db / BATON_DB, else the embedded default.
 pub fn db_url(arg: Option<&str>) -> Result<DbUrl, Failure> {
     match arg {
         Some(s) if !s.is_empty() => Ok(DbUrl::parse(s)?),

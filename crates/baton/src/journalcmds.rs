@@ -33,7 +33,7 @@ pub struct RunIdArgs {
 
 fn json_out(v: &impl serde::Serialize) -> Result<(), Failure> {
     let s = serde_json::to_string_pretty(v).map_err(|e| Failure::failed(e.to_string()))?;
-    println!("{s}");
+    outln!("{s}");
     Ok(())
 }
 
@@ -105,8 +105,8 @@ pub fn journal(url: &DbUrl, a: JournalArgs) -> Result<(), Failure> {
 
 pub fn resume(url: &DbUrl, a: RunIdArgs) -> Result<(), Failure> {
     let mut db = ClusterDb::open(url)?;
-    let mut runner = crate::snmove::runner(url, &mut db, &a.exec)?;
-    let outcome = takeover::resume(&mut db, a.id, &mut runner)?;
+    let mut runner = crate::snmove::step_runner(url, &mut db, &a.exec)?;
+    let outcome = takeover::resume(&mut db, a.id, runner.as_mut())?;
     report_outcome(&outcome, a.json, None)
 }
 
@@ -118,12 +118,13 @@ pub fn rollback(url: &DbUrl, a: RunIdArgs) -> Result<(), Failure> {
     )?;
     let words: Vec<String> = vec![a.id.to_string()];
     let meta = run_meta("baton rollback", None, &words);
-    let mut runner = crate::snmove::runner(url, &mut db, &a.exec)?;
-    let outcome = takeover::rollback(&mut db, a.id, &meta, &mut runner)?;
+    let mut runner = crate::snmove::step_runner(url, &mut db, &a.exec)?;
+    let outcome = takeover::rollback(&mut db, a.id, &meta, runner.as_mut())?;
     if !a.json {
-        println!(
+        outln!(
             "Journal entry {} rolled back (recorded as entry {}).",
-            a.id, outcome.journal_id
+            a.id,
+            outcome.journal_id
         );
     }
     report_outcome(&outcome, a.json, None)

@@ -1,6 +1,8 @@
 //! The `baton` and `snmove` command lines. They parse arguments, open the cluster database, call
 //! the library crates and print; the logic lives in the libraries.
 
+#[macro_use]
+mod out;
 mod agent;
 mod cli;
 pub mod exit;
@@ -26,7 +28,7 @@ fn finish(result: Result<(), Failure>) -> i32 {
         Err(f) => {
             let _ = std::io::stdout().flush();
             for line in f.message.lines() {
-                eprintln!("Error: {line}");
+                errln!("Error: {line}");
             }
             f.code
         }
@@ -40,7 +42,7 @@ fn init_log() {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|e| {
-        eprintln!("Warning: BATON_LOG={filter:?} is not a log filter ({e}); using \"info\"");
+        errln!("Warning: BATON_LOG={filter:?} is not a log filter ({e}); using \"info\"");
         tracing_subscriber::EnvFilter::new("info")
     });
     let _ = tracing_subscriber::fmt()

@@ -226,7 +226,7 @@ pub fn chdef(url: &DbUrl, a: DefArgs, create: bool) -> Result<(), Failure> {
         }
     };
     snap.commit()?;
-    println!("{count} object definitions have been created or modified.");
+    outln!("{count} object definitions have been created or modified.");
     Ok(())
 }
 
@@ -271,6 +271,6 @@ pub fn rmdef(url: &DbUrl, a: RmdefArgs) -> Result<(), Failure> {
         }
     };
     snap.commit()?;
-    println!("{count} object definitions have been removed.");
+    outln!("{count} object definitions have been removed.");
     Ok(())
 }

@@ -45,12 +45,12 @@ pub fn run(url: &DbUrl, a: QuickstartArgs) -> Result<(), Failure> {
     snap.commit()?;
 
     let last = spec.node_name(spec.nodes);
-    println!("Created a sample cluster in {}:", db_describe(url));
-    println!(
+    outln!("Created a sample cluster in {}:", db_describe(url));
+    outln!(
         "  management node mn (10.0.0.254); service nodes sn1-sn{} (group service)",
         spec.sns
     );
-    println!(
+    outln!(
         "  {} compute nodes {}-{} in {} racks (groups {}-{}, compute, all)",
         spec.nodes,
         spec.node_name(1),
@@ -59,67 +59,56 @@ pub fn run(url: &DbUrl, a: QuickstartArgs) -> Result<(), Failure> {
         spec.rack_name(1),
         spec.rack_name(spec.racks)
     );
-    println!("  each rack is served by a pool of two service nodes (noderes.servicenode on the rack's row)");
-    println!("  node IPs come from a value expression on the compute row of the hosts table");
-    println!();
-    println!("Try next:");
-    println!("  baton nodels {}", spec.rack_name(1));
-    println!(
-        "  baton nodels compute@{} noderes.servicenode",
-        spec.rack_name(2.min(spec.racks))
-    );
-    println!(
-        "  baton lsdef {} -i servicenode,xcatmaster,conserver,ip,bmc",
-        spec.node_name(1)
-    );
-    println!("  baton lsdef -t group {}", spec.rack_name(1));
-    println!("  baton tabdump noderes");
-    if a.no_demo {
-        return Ok(());
+    outln!("  each rack is served by a pool of two service nodes (noderes.servicenode on the rack's row)");
+    outln!("  node IPs come from a value expression on the compute row of the hosts table");
+    if !a.no_demo {
+        show_plan(&mut db)?;
     }
-    demo(&mut db)
+    outln!();
+    outln!("Try next (the walk-through of README.md; the sample's service nodes do not exist,");
+    outln!("so snmove plans from the addresses in the database with --offline, and the steps");
+    outln!("on the nodes are skipped):");
+    for line in walkthrough(&spec) {
+        outln!("  {line}");
+    }
+    Ok(())
 }
 
-/// The takeover on the sample: the plan, the move (database only: the sample's service nodes do
-/// not exist), and the journal.
-fn demo(db: &mut ClusterDb) -> Result<(), Failure> {
+/// The commands README.md walks through on the sample, in order (tests run each of them).
+fn walkthrough(spec: &SampleSpec) -> Vec<String> {
+    let (rack1, rack2) = (spec.rack_name(1), spec.rack_name(2.min(spec.racks)));
+    let node1 = spec.node_name(1);
+    vec![
+        format!("baton nodels {rack1}"),
+        format!("baton nodels compute@{rack2} noderes.servicenode"),
+        format!("baton lsdef {node1}"),
+        format!("baton lsdef -t group {rack1}"),
+        "baton snmove -s sn1 --offline --dry-run".to_string(),
+        "baton snmove -s sn1 --offline --yes".to_string(),
+        "baton journal 1".to_string(),
+        format!("baton nodels {rack1} noderes.servicenode"),
+        "baton rollback 1 --yes".to_string(),
+    ]
+}
+
+/// The plan of a takeover of sn1's nodes (nothing changes).
+fn show_plan(db: &mut ClusterDb) -> Result<(), Failure> {
     let req = takeover::Request {
         source: Some("sn1".into()),
-        ignore_nodes: true,
         offline: true,
         ..Default::default()
     };
-    let mut plan = {
+    let plan = {
         let snap = db.read()?;
         takeover::plan(&snap, &req, &NoNetwork, &NoderangeEnv::default())?
     };
-    println!();
-    println!("A takeover of sn1's nodes, planned from the addresses in the database:");
-    println!();
-    println!("$ baton snmove -s sn1 --dry-run --offline");
-    print!("{}", takeover::report::plan_text(&plan));
-    println!();
-    println!("$ baton snmove -s sn1 -i --offline --yes");
-    let meta = crate::snmove::run_meta(
-        "snmove",
-        None,
-        &["-s".into(), "sn1".into(), "-i".into(), "--offline".into()],
+    outln!();
+    outln!(
+        "A takeover of sn1's nodes, planned from the addresses in the database (nothing changes):"
     );
-    let outcome = takeover::apply(db, &mut plan, &meta, &mut takeover::UnimplementedSteps)?;
-    println!(
-        "Journal entry {}: {} nodes switched in the database. The sample's service nodes do not exist,",
-        outcome.journal_id,
-        plan.nodes.len()
-    );
-    println!("so the service-node steps stay pending (a real run does them over ssh):");
-    for (s, r) in &outcome.steps {
-        println!("  {:>3}. [{}] {}", s.id, r.state.as_str(), s.describe());
-    }
-    println!();
-    println!("$ baton journal");
-    crate::journalcmds::journal_list(db, false)?;
-    println!();
-    println!("Then: baton journal {id}; baton rollback {id} --yes; baton nodels rack01 noderes.servicenode", id = outcome.journal_id);
+    outln!();
+    outln!("$ baton snmove -s sn1 --offline --dry-run");
+    out!("{}", takeover::report::plan_text(&plan));
     Ok(())
 }
 

@@ -254,9 +254,9 @@ pub fn run(url: &DbUrl, a: RnetbootArgs) -> Result<(), Failure> {
     let mut failed = Vec::new();
     for (n, r) in &results {
         match r {
-            Ok(what) => println!("{n}: {what}"),
+            Ok(what) => outln!("{n}: {what}"),
             Err(e) => {
-                println!("{n}: failed: {e}");
+                outln!("{n}: failed: {e}");
                 failed.push(n.as_str());
             }
         }
@@ -265,9 +265,9 @@ pub fn run(url: &DbUrl, a: RnetbootArgs) -> Result<(), Failure> {
         Ok(())
     } else {
         Err(Failure::failed(format!(
-            "{} of {} nodes were not network-booted: {}",
+            "{} of {} were not network-booted: {}",
             failed.len(),
-            results.len(),
+            takeover::report::nodes(results.len()),
             takeover::report::compress(&failed)
         )))
     }

@@ -303,10 +303,25 @@ pub fn runner(url: &DbUrl, db: &mut ClusterDb, exec: &ExecArgs) -> Result<steps:
             jump_via_sn: !exec.direct,
             delegation: exec.delegation()?,
             progress,
-            notice: Box::new(|m: &str| eprintln!("Note: {m}")),
+            notice: Box::new(|m: &str| errln!("Note: {m}")),
         },
         sn: sn_runner(url, exec)?,
     })
+}
+
+/// The runner for a takeover, resume or rollback: the real one, or on `baton quickstart`'s
+/// sample cluster (site `baton-sample=yes`), one that skips every step and says why.
+pub fn step_runner(
+    url: &DbUrl,
+    db: &mut ClusterDb,
+    exec: &ExecArgs,
+) -> Result<Box<dyn takeover::StepRunner>, Failure> {
+    let sample = db.read()?.site("baton-sample")?.as_deref() == Some("yes");
+    if sample {
+        errln!("Note: this is baton's sample cluster: the steps on its nodes are skipped");
+        return Ok(Box::new(takeover::SampleSteps));
+    }
+    Ok(Box::new(runner(url, db, exec)?))
 }
 
 /// `snmove` as its own command.
@@ -400,7 +415,7 @@ pub fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
     if yes || !std::io::stdin().is_terminal() {
         return Ok(());
     }
-    eprint!("{question} [y/N] ");
+    err!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
@@ -413,7 +428,7 @@ pub fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
 
 pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
     if a.version {
-        println!("baton {} (snmove)", env!("CARGO_PKG_VERSION"));
+        outln!("baton {} (snmove)", env!("CARGO_PKG_VERSION"));
         return Ok(());
     }
     if a.args.len() > 1 {
@@ -445,20 +460,21 @@ pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
     };
     takeover::plan::check_request(&req)?;
     a.exec.delegation()?;
-    if !a.liteonly && !a.json {
-        println!("Moving nodes to their backup service nodes.");
-    }
     let env = CliEnv::new()?;
     let mut db = ClusterDb::open(url)?;
     let mut plan = {
         let snap = db.read()?;
         takeover::plan(&snap, &req, &env, &NoderangeEnv::from_env())?
     };
+    // xCAT's line, but only in backup mode (no -d) and once the request proved valid.
+    if req.dest.is_none() && req.spread.is_empty() && !a.liteonly && !a.json {
+        outln!("Moving nodes to their backup service nodes.");
+    }
     if a.dry_run {
         if a.json {
             print_json(&serde_json::json!({ "plan": plan }))?;
         } else {
-            print!("{}", takeover::report::plan_text(&plan));
+            out!("{}", takeover::report::plan_text(&plan));
         }
         return Ok(());
     }
@@ -469,34 +485,37 @@ pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
             .map(|f| format!("forced past a failed pre-flight check: {f}"))
             .chain(plan.warnings.clone())
         {
-            eprintln!("Warning: {w}");
+            errln!("Warning: {w}");
         }
     }
     if !a.json {
         for n in &plan.notes {
-            eprintln!("Note: {n}");
+            errln!("Note: {n}");
         }
     }
     if !a.yes && std::io::stdin().is_terminal() {
-        print!("{}", takeover::report::plan_text(&plan));
-        confirm(&format!("Move {} nodes?", plan.nodes.len()), false)?;
+        out!("{}", takeover::report::plan_text(&plan));
+        confirm(
+            &format!("Move {}?", takeover::report::nodes(plan.nodes.len())),
+            false,
+        )?;
     }
     if !a.json && !a.liteonly {
-        println!("Setting new values in the xCAT database.");
+        outln!("Setting new values in the xCAT database.");
     }
     let mut words: Vec<String> = std::env::args().skip(1).collect();
     if words.first().map(String::as_str) == Some("snmove") {
         words.remove(0);
     }
     let meta = run_meta("snmove", req.noderange.as_deref(), &words);
-    let mut runner = runner(url, &mut db, &a.exec)?;
-    let outcome = takeover::apply(&mut db, &mut plan, &meta, &mut runner)?;
+    let mut runner = step_runner(url, &mut db, &a.exec)?;
+    let outcome = takeover::apply(&mut db, &mut plan, &meta, runner.as_mut())?;
     report_outcome(&outcome, a.json, Some(&plan))
 }
 
 fn print_json(v: &serde_json::Value) -> Result<(), Failure> {
     let s = serde_json::to_string_pretty(v).map_err(|e| Failure::failed(e.to_string()))?;
-    println!("{s}");
+    outln!("{s}");
     Ok(())
 }
 
@@ -525,20 +544,20 @@ pub fn report_outcome(
         print_json(&v)?;
     } else {
         match plan {
-            Some(p) if p.request.liteonly => println!(
-                "Journal entry {}: statelite directories of {} nodes (-l: nothing moved).",
+            Some(p) if p.request.liteonly => outln!(
+                "Journal entry {}: statelite directories of {} (-l: nothing moved).",
                 o.journal_id,
-                p.nodes.iter().filter(|n| !n.statelite.is_empty()).count()
+                takeover::report::nodes(p.nodes.iter().filter(|n| !n.statelite.is_empty()).count())
             ),
-            Some(p) => println!(
-                "Journal entry {}: {} nodes switched in the database.",
+            Some(p) => outln!(
+                "Journal entry {}: {} switched in the database.",
                 o.journal_id,
-                p.nodes.len()
+                takeover::report::nodes(p.nodes.len())
             ),
             None => {}
         }
         for (s, r) in &o.steps {
-            println!("  {:>3}. [{}] {}", s.id, r.state.as_str(), r.detail);
+            outln!("  {:>3}. [{}] {}", s.id, r.state.as_str(), r.detail);
         }
     }
     if unfinished == 0 {

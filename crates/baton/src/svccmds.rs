@@ -241,7 +241,7 @@ fn run_steps(
     for s in &steps {
         for r in runner.run(&plan, std::slice::from_ref(s)) {
             let n = s.nodes.len();
-            println!(
+            outln!(
                 "[{}] {}: {what} for {n} node{}",
                 r.state.as_str(),
                 s.sn,
@@ -249,7 +249,7 @@ fn run_steps(
             );
             for (n, v) in &r.results {
                 if v != NODE_DONE {
-                    println!("  {n}: {v}");
+                    outln!("  {n}: {v}");
                     not_done.push(format!("{n}: {v}"));
                 }
             }
@@ -259,8 +259,8 @@ fn run_steps(
         Ok(())
     } else {
         Err(Failure::failed(format!(
-            "{what} is not done for {} nodes:\n{}",
-            not_done.len(),
+            "{what} is not done for {}:\n{}",
+            takeover::report::nodes(not_done.len()),
             not_done.join("\n")
         )))
     }

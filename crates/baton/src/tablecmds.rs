@@ -7,7 +7,7 @@ use std::io::Write;
 
 pub fn init(url: &DbUrl) -> Result<(), Failure> {
     let db = ClusterDb::open(url)?;
-    println!(
+    outln!(
         "The cluster database {} has every xCAT table.",
         db.describe()
     );

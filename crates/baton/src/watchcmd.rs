@@ -247,13 +247,13 @@ pub fn status(url: &DbUrl, a: StatusArgs) -> Result<(), Failure> {
     }
     if a.json {
         let v = serde_json::json!({ "source": source, "status": st });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&v).map_err(|e| Failure::failed(e.to_string()))?
         );
         return Ok(());
     }
-    println!("Service node health: {source}");
+    outln!("Service node health: {source}");
     let rows: Vec<[String; 4]> = st
         .sns
         .iter()
@@ -280,6 +280,6 @@ pub fn status(url: &DbUrl, a: StatusArgs) -> Result<(), Failure> {
         })
         .collect();
     let header = ["SN", "HEALTH", "NODES", "DETAIL"].map(String::from);
-    print!("{}", takeover::report::columns("", &header, &rows));
+    out!("{}", takeover::report::columns("", &header, &rows));
     Ok(())
 }

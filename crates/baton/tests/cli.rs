@@ -54,8 +54,8 @@ impl Db {
 fn quickstart_builds_a_cluster_that_nodels_and_lsdef_read() {
     let db = Db::new();
     let out = db.run(&["quickstart", "--no-demo"]);
-    assert!(out.contains("Try next:"), "{out}");
-    assert!(!out.contains("snmove"), "{out}");
+    assert!(out.contains("Try next"), "{out}");
+    assert!(!out.contains("Plan:"), "--no-demo shows no plan: {out}");
     let nodes = db.run(&["nodels", "compute"]);
     assert_eq!(nodes.lines().count(), 300);
     let rack1 = db.run(&["nodels", "rack01"]);
@@ -79,12 +79,12 @@ fn quickstart_builds_a_cluster_that_nodels_and_lsdef_read() {
 }
 
 #[test]
-fn quickstart_ends_with_a_takeover_demo() {
+fn quickstart_shows_a_plan_and_changes_nothing_but_the_sample() {
     let db = Db::new();
     let out = db.run(&["quickstart"]);
     assert!(
         out.contains(
-            "$ baton snmove -s sn1 --dry-run --offline\nPlan: move 120 nodes to 1 service node"
+            "$ baton snmove -s sn1 --offline --dry-run\nPlan: move 120 nodes to 1 service node"
         ),
         "{out}"
     );
@@ -92,23 +92,41 @@ fn quickstart_ends_with_a_takeover_demo() {
         out.contains("cn0001-cn0030,cn0091-cn0120,cn0181-cn0210,cn0271-cn0300 (120 nodes)"),
         "{out}"
     );
+    // No takeover behind the user's back: no journal entry, nodes where the sample put them.
+    assert_eq!(db.run(&["journal"]).lines().count(), 1, "only the header");
+    assert_eq!(
+        db.run(&["nodels", "cn0001,cn0031", "noderes.servicenode"]),
+        "cn0001: sn1,sn2\ncn0031: sn2,sn3\n"
+    );
+    // The walk-through it suggests is README's (tests/readme.rs runs README's).
+    assert!(
+        out.contains("  baton snmove -s sn1 --offline --yes\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_move_on_the_sample_skips_its_steps_and_rolls_back() {
+    let db = Db::new();
+    db.run(&["quickstart", "--no-demo"]);
+    let out = db.run(&["snmove", "-s", "sn1", "--offline", "--yes"]);
     assert!(
         out.contains("Journal entry 1: 120 nodes switched in the database."),
         "{out}"
     );
     assert!(
-        out.contains("[pending] sn2: DHCP reservations for 120 nodes"),
+        out.contains("[skipped] sn2: DHCP reservations for 120 nodes: skipped (sample cluster"),
         "{out}"
     );
-    assert!(out.contains("$ baton journal\n"), "{out}");
-    // The move really happened, database only.
     assert_eq!(
-        db.run(&["nodels", "cn0001,cn0031", "noderes.servicenode"]),
-        "cn0001: sn2,sn1\ncn0031: sn2,sn3\n"
+        db.run(&["nodels", "cn0001", "noderes.servicenode"]),
+        "cn0001: sn2,sn1\n"
     );
-    // A second quickstart starts over: a fresh sample, a fresh journal.
-    db.run(&["quickstart"]);
-    assert_eq!(db.run(&["journal"]).lines().count(), 3);
+    db.run(&["rollback", "1", "--yes"]);
+    assert_eq!(
+        db.run(&["nodels", "cn0001", "noderes.servicenode"]),
+        "cn0001: sn1,sn2\n"
+    );
 }
 
 #[test]
@@ -572,4 +590,68 @@ fn a_named_database_that_does_not_exist_is_an_error_and_is_not_created() {
         .assert()
         .success();
     assert!(missing.exists());
+}
+
+/// Runs `baton ARGS` with its standard output (or error) a pipe whose reader has gone.
+fn with_closed_pipe(db: &Db, args: &[&str], close_stderr: bool) -> std::process::Output {
+    use std::process::Stdio;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("baton"));
+    cmd.env("BATON_DB", db.url())
+        .args(args)
+        .stdin(Stdio::null());
+    if close_stderr {
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    } else {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
+    let mut child = cmd.spawn().unwrap();
+    // Close the reading end before the command writes anything.
+    if close_stderr {
+        drop(child.stderr.take());
+    } else {
+        drop(child.stdout.take());
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_pipe_never_panics_a_command() {
+    let db = Db::new();
+    db.run(&["quickstart", "--no-demo"]);
+    let commands: &[&[&str]] = &[
+        &["quickstart"],
+        &["nodels", "all"],
+        &["nodels", "compute", "noderes.servicenode"],
+        &["lsdef", "rack01"],
+        &["lsdef", "-t", "group", "rack01"],
+        &["tabdump"],
+        &["tabdump", "nodelist"],
+        &["snmove", "-s", "sn1", "--offline", "--dry-run"],
+        &["snmove", "-s", "sn2", "--offline", "--yes"],
+        &["journal"],
+        &["journal", "1"],
+        &["rollback", "1", "--yes"],
+        &["status"],
+        &["completions", "bash"],
+        &["--help"],
+        &["snmove", "--help"],
+    ];
+    for args in commands {
+        for close_stderr in [false, true] {
+            let out = with_closed_pipe(&db, args, close_stderr);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_ne!(
+                out.status.code(),
+                Some(101),
+                "baton {args:?} panicked: {err}"
+            );
+            assert!(!err.contains("panicked"), "baton {args:?}: {err}");
+        }
+    }
+    // The move and its rollback ran to their end although nobody read their output.
+    assert_eq!(db.run(&["journal"]).matches("snmove -s sn2").count(), 1);
+    assert_eq!(
+        db.run(&["nodels", "cn0031", "noderes.servicenode"]),
+        "cn0031: sn2,sn3\n"
+    );
 }

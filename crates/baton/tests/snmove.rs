@@ -823,7 +823,7 @@ fn journal_and_auditlog_record_the_run() {
     );
     let list = c.ok(&["journal"]);
     assert!(
-        list.contains("snmove cn1 -D sn2-eth1") && list.contains("1 nodes: 1 to sn2"),
+        list.contains("snmove cn1 -D sn2-eth1") && list.contains("1 node: 1 to sn2"),
         "{list}"
     );
 }
@@ -1118,4 +1118,28 @@ fn spread_shares_the_nodes_out_evenly_and_refuses_bad_input() {
             .count()
     };
     assert_eq!((on("sn2"), on("sn3")), (4, 4), "{out}");
+}
+
+#[test]
+fn the_backup_mode_line_is_printed_only_in_backup_mode_and_after_validation() {
+    let c = Cluster::new();
+    // An explicit destination is not backup mode.
+    let (_, out, err) = c.snmove(&["cn1", "-d", "sn2", "--dry-run"]);
+    assert!(!out.contains("backup service nodes"), "{out}{err}");
+    // An invalid request prints only its error: first the cause (the undefined destination),
+    // not the xcatmaster failure that follows from it.
+    let (code, out, err) = c.snmove(&["cn1", "-d", "sn9", "--offline", "--dry-run"]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(!out.contains("backup service nodes"), "{out}");
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("sn9 is not a defined service node"),
+        "first error: {first}\n{err}"
+    );
+    // Backup mode, valid: the line is there.
+    let (_, out, err) = c.snmove(&["cn1", "--dry-run"]);
+    assert!(
+        out.starts_with("Moving nodes to their backup service nodes.\n"),
+        "{out}{err}"
+    );
 }

@@ -76,6 +76,26 @@ impl StepRunner for UnimplementedSteps {
     }
 }
 
+/// Steps on `baton quickstart`'s sample cluster, whose service and compute nodes do not exist:
+/// each is skipped, saying so, so that the sample shows a whole move, resume and rollback.
+pub struct SampleSteps;
+
+impl StepRunner for SampleSteps {
+    fn run(&mut self, _plan: &Plan, steps: &[Step]) -> Vec<StepResult> {
+        steps
+            .iter()
+            .map(|step| StepResult {
+                state: StepState::Skipped,
+                detail: format!(
+                    "{}: skipped (sample cluster: its nodes do not exist)",
+                    step.describe()
+                ),
+                results: BTreeMap::new(),
+            })
+            .collect()
+    }
+}
+
 /// The result of apply, resume or rollback.
 #[derive(Debug)]
 pub struct Outcome {

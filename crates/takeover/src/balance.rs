@@ -60,6 +60,13 @@ pub fn balance(input: &Input) -> Assignment {
         })
         .collect();
     order.sort_by(|a, b| a.1.len().cmp(&b.1.len()).then(a.0.cmp(b.0)));
+    let mut groups: BTreeMap<BTreeSet<&String>, Vec<&String>> = BTreeMap::new();
+    for (node, cands) in &order {
+        groups
+            .entry(cands.iter().copied().collect())
+            .or_default()
+            .push(node);
+    }
     for (node, cands) in order {
         let state = |sn: &String| {
             let l = load.get(sn).copied().unwrap_or(0);
@@ -91,7 +98,35 @@ pub fn balance(input: &Input) -> Assignment {
         }
     }
     out.over_capacity.sort();
+    if out.over_capacity.is_empty() {
+        for nodes in groups.values_mut() {
+            keep_runs_together(nodes, &mut out.dest);
+        }
+    }
     out
+}
+
+/// Nodes with the same candidates keep the number of places each SN got, but take them in
+/// runs of neighbouring names (cn01-cn15 to sn2, cn16-cn30 to sn3) instead of alternating:
+/// a rack stays together, and plans and journals read as ranges. Loads are unchanged.
+fn keep_runs_together(nodes: &mut [&String], dest: &mut BTreeMap<String, String>) {
+    nodes.sort();
+    let mut runs: Vec<(String, usize)> = Vec::new();
+    for node in nodes.iter() {
+        let Some(sn) = dest.get(*node) else { continue };
+        match runs.iter_mut().find(|(s, _)| s == sn) {
+            Some((_, count)) => *count += 1,
+            None => runs.push((sn.clone(), 1)),
+        }
+    }
+    let mut slots = runs
+        .into_iter()
+        .flat_map(|(sn, count)| std::iter::repeat_n(sn, count));
+    for node in nodes.iter() {
+        if let Some(d) = dest.get_mut(*node) {
+            *d = slots.next().expect("as many slots as placed nodes");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -242,5 +277,33 @@ mod tests {
     fn ties_follow_the_pool_order() {
         let a = balance(&input(&[("cn1", &["sn3", "sn2"])], &[]));
         assert_eq!(a.dest["cn1"], "sn3");
+    }
+
+    #[test]
+    fn nodes_of_one_pool_go_in_runs_not_alternating() {
+        let nodes: Vec<(String, Vec<String>)> = (1..=8)
+            .map(|i| {
+                let pool = if i % 2 == 0 {
+                    ["sn3", "sn2"]
+                } else {
+                    ["sn2", "sn3"]
+                };
+                (
+                    format!("cn{i}"),
+                    pool.iter().map(|s| s.to_string()).collect(),
+                )
+            })
+            .collect();
+        let a = balance(&Input {
+            nodes,
+            ..Default::default()
+        });
+        let order: Vec<&str> = (1..=8)
+            .map(|i| a.dest[&format!("cn{i}")].as_str())
+            .collect();
+        assert_eq!(
+            order,
+            ["sn2", "sn2", "sn2", "sn2", "sn3", "sn3", "sn3", "sn3"]
+        );
     }
 }

@@ -151,7 +151,11 @@ fn summary(plan: &Plan) -> String {
         .iter()
         .map(|(sn, n)| format!("{n} to {sn}"))
         .collect();
-    format!("{} nodes: {}", plan.nodes.len(), dests.join(", "))
+    format!(
+        "{}: {}",
+        crate::report::nodes(plan.nodes.len()),
+        dests.join(", ")
+    )
 }
 
 pub fn set_state(tx: &mut dyn Tx, id: i64, state: &str, finished: bool) -> Result<()> {

@@ -15,8 +15,8 @@ pub mod plan;
 pub mod report;
 
 pub use apply::{
-    apply, resume, rollback, Outcome, RunMeta, StepResult, StepRunner, UnimplementedSteps,
-    NODE_DONE,
+    apply, resume, rollback, Outcome, RunMeta, SampleSteps, StepResult, StepRunner,
+    UnimplementedSteps, NODE_DONE,
 };
 pub use model::*;
 pub use plan::{plan, sn_loads, Env};

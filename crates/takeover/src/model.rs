@@ -303,11 +303,7 @@ pub struct Step {
 impl Step {
     pub fn describe(&self) -> String {
         let n = self.nodes.len();
-        let nodes = if n == 1 {
-            "1 node".to_string()
-        } else {
-            format!("{n} nodes")
-        };
+        let nodes = crate::report::nodes(n);
         match self.kind {
             StepKind::Consoles => format!("{}: console server entries for {nodes}", self.sn),
             StepKind::Dhcp => format!("{}: DHCP reservations for {nodes}", self.sn),

@@ -858,8 +858,11 @@ fn make_plan(snap: &Snapshot<'_>, req: &Request, env: &dyn Env, nr: &NoderangeEn
         });
     }
     if !no_master.is_empty() {
-        no_master.extend(preflight);
-        return Err(TakeoverError::Preflight(no_master));
+        // The cause first: an undefined or unreachable destination is why no xcatmaster was
+        // found for its nodes.
+        let mut all = preflight;
+        all.extend(no_master);
+        return Err(TakeoverError::Preflight(all));
     }
     let mut forced = Vec::new();
     if !preflight.is_empty() {

@@ -9,6 +9,15 @@ fn show(v: &Option<String>) -> &str {
 
 /// The dry-run text: per destination SN (with counts), each node's attribute changes; then
 /// the ordered steps; then warnings.
+/// "1 node", "2 nodes": counts of nodes in messages.
+pub fn nodes(n: usize) -> String {
+    if n == 1 {
+        "1 node".to_string()
+    } else {
+        format!("{n} nodes")
+    }
+}
+
 pub fn plan_text(plan: &Plan) -> String {
     let mut out = String::new();
     let dests = plan.destinations();
@@ -49,22 +58,24 @@ pub fn plan_text(plan: &Plan) -> String {
             } else {
                 format!("{} ({} nodes)", compress(names), names.len())
             };
-            if changes.is_empty() {
-                rows.push([
-                    label.clone(),
-                    "(no change)".into(),
-                    String::new(),
-                    String::new(),
-                ]);
-            }
-            for (i, c) in changes.iter().enumerate() {
-                let name = if i == 0 { label.clone() } else { String::new() };
-                rows.push([
-                    name,
-                    c.attr.clone(),
-                    show(&c.old).to_string(),
-                    show(&c.new).to_string(),
-                ]);
+            // A long node list wraps in its column, beside the attribute rows.
+            let label_lines = wrap_list(&label, NODES_WIDTH);
+            let height = label_lines.len().max(changes.len()).max(1);
+            for i in 0..height {
+                let name = label_lines.get(i).cloned().unwrap_or_default();
+                let row = match changes.get(i) {
+                    Some(c) => [
+                        name,
+                        c.attr.clone(),
+                        show(&c.old).to_string(),
+                        show(&c.new).to_string(),
+                    ],
+                    None if changes.is_empty() && i == 0 => {
+                        [name, "(no change)".into(), String::new(), String::new()]
+                    }
+                    None => [name, String::new(), String::new(), String::new()],
+                };
+                rows.push(row);
             }
         }
         let header = ["NODES", "ATTRIBUTE", "OLD", "NEW"].map(String::from);
@@ -87,6 +98,27 @@ pub fn plan_text(plan: &Plan) -> String {
         let _ = writeln!(out, "Note: {n}");
     }
     out
+}
+
+/// Widest node list in a plan's NODES column before it wraps.
+const NODES_WIDTH: usize = 72;
+
+/// A comma-separated list cut after commas into lines of at most `width` characters (a single
+/// longer item keeps its own line).
+fn wrap_list(list: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for item in list.split(',') {
+        if !line.is_empty() && line.len() + 1 + item.len() > width {
+            line.push(',');
+            lines.push(std::mem::take(&mut line));
+        } else if !line.is_empty() {
+            line.push(',');
+        }
+        line.push_str(item);
+    }
+    lines.push(line);
+    lines
 }
 
 /// Rows of four columns under a header, each column as wide as its widest cell (the last one
@@ -178,5 +210,21 @@ mod tests {
         );
         assert_eq!(compress(&["n9", "n10", "n11"]), "n9,n10-n11");
         assert_eq!(compress(&[]), "");
+    }
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::wrap_list;
+
+    #[test]
+    fn a_long_node_list_wraps_after_commas_within_the_width() {
+        let names: Vec<String> = (1..=40).map(|i| format!("cn{:04}", i * 2)).collect();
+        let lines = wrap_list(&names.join(","), 30);
+        assert!(lines.len() > 1);
+        assert!(lines.iter().all(|l| l.len() <= 30), "{lines:?}");
+        assert_eq!(lines.concat(), names.join(","));
+        assert!(lines[..lines.len() - 1].iter().all(|l| l.ends_with(',')));
+        assert_eq!(wrap_list("cn1-cn9", 30), ["cn1-cn9"]);
     }
 }
