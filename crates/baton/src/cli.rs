@@ -21,7 +21,94 @@ EXIT STATUS:
   (nothing was changed); 3 a pre-flight check failed (nothing was changed); 4 a partial run:
   the database was switched but some steps are not done (`baton resume ID` finishes them).
 
+EXAMPLES:
+  baton quickstart                        a sample cluster to try everything on
+  baton nodels rack01 noderes.servicenode
+  baton snmove -s sn1 --dry-run           what a takeover of sn1's nodes would do
+  baton snmove -s sn1 -d sn2 --yes        do it, journaled
+  baton journal; baton resume ID; baton rollback ID
+
 Start with `baton quickstart`.";
+
+const INIT_HELP: &str = "\
+WHAT IT DOES
+  Creates every xCAT table (and baton's journal) in the database named by --db or $BATON_DB;
+  existing tables and rows are kept. A database named by --db or $BATON_DB must exist for
+  every other command: init (or quickstart) creates it.
+
+EXAMPLES
+  baton --db sqlite:/var/lib/baton/cluster.db init
+  BATON_DB=postgres://xcatadm@mn/xcatdb baton init";
+
+const QUICKSTART_HELP: &str = "\
+WHAT IT DOES
+  Fills the database with a sample cluster (service nodes sn1-sn3, compute nodes in racks,
+  pools of two service nodes per rack) and prints the plan of a takeover of sn1's nodes;
+  nothing is moved. The sample's nodes do not exist: snmove plans with --offline, and moves,
+  resumes and rollbacks on the sample skip the steps on the nodes, saying so. It refuses a
+  database that holds a cluster that is not a baton sample, unless --force.
+
+EXAMPLES
+  baton quickstart
+  baton quickstart --nodes 20000 --racks 100 --no-demo
+  baton --db sqlite:/tmp/try.db quickstart";
+
+const RESUME_HELP: &str = "\
+WHAT IT DOES
+  Runs again every step of journal entry ID that is not done (pending, failed, or possibly
+  started), for the nodes it is not done for. Steps are idempotent: running one twice gives
+  the same state. The database is not changed again.
+
+EXIT STATUS
+  0 every step is now done; 4 some steps are still not done (the entry keeps them); 1 or 2
+  when the entry cannot be resumed.
+
+EXAMPLES
+  baton journal                 # find the partial entry
+  baton resume 7
+  baton resume 7 --delegate never --fanout 32";
+
+const ROLLBACK_HELP: &str = "\
+WHAT IT DOES
+  Restores every value journal entry ID changed (byte for byte, in one transaction that
+  first checks nobody changed them since), records the rollback as a new journal entry, and
+  re-points the nodes back at their old service node with the same steps as a move.
+
+EXIT STATUS
+  0 restored and every step done; 4 restored but some steps are not done (`baton resume` the
+  new entry); 1 nothing restored (for example a value changed since the move).
+
+EXAMPLES
+  baton rollback 7
+  baton rollback 7 --yes --json";
+
+const STATUS_HELP: &str = "\
+WHAT IT DOES
+  Prints each service node, whether it answered the watcher's last probes, and how many nodes
+  name it as their primary service node; and whether a watcher is running. Without a
+  watcher, the counts come from the database alone.
+
+EXAMPLES
+  baton status
+  baton status --json
+  baton status --state-file /run/baton/watch.json";
+
+const RMDEF_HELP: &str = "\
+WHAT IT DOES
+  Removes object definitions, all in one transaction: nodes (a noderange) with their rows in
+  the node tables, or groups (-t group) with the group's own rows.
+
+EXAMPLES
+  baton rmdef cn0042
+  baton rmdef -t group oldrack
+  baton rmdef -t node rack07";
+
+const COMPLETIONS_HELP: &str = "\
+EXAMPLES
+  baton completions bash > /etc/bash_completion.d/baton
+  baton completions zsh > /usr/local/share/zsh/site-functions/_baton
+  baton completions fish > ~/.config/fish/completions/baton.fish
+  baton completions bash --snmove > /etc/bash_completion.d/snmove";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -51,6 +138,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Create every xCAT table in the cluster database (done on first use anyway)
+    #[command(after_help = INIT_HELP)]
     Init,
     /// Print a table in xCAT's CSV format, or list the table names
     Tabdump(TabdumpArgs),
@@ -65,20 +153,25 @@ pub enum Command {
     /// Create object definitions
     Mkdef(DefArgs),
     /// Remove object definitions
+    #[command(after_help = RMDEF_HELP)]
     Rmdef(RmdefArgs),
     /// Create a sample cluster in the database and show what to try next
+    #[command(after_help = QUICKSTART_HELP)]
     Quickstart(QuickstartArgs),
     /// Move compute nodes to another service node (xCAT's snmove, plus plans and a journal)
     Snmove(crate::snmove::SnmoveArgs),
     /// List takeover runs, or show one with the state of each step
     Journal(crate::journalcmds::JournalArgs),
     /// Run the steps of a takeover that are not done yet
+    #[command(after_help = RESUME_HELP)]
     Resume(crate::journalcmds::RunIdArgs),
     /// Restore the values a takeover changed, and re-point the nodes back
+    #[command(after_help = ROLLBACK_HELP)]
     Rollback(crate::journalcmds::RunIdArgs),
     /// Watch the service nodes; take over the nodes of one that fails, spread over their pools
     Watch(crate::watchcmd::WatchArgs),
     /// Show each service node's health and how many nodes it serves
+    #[command(after_help = STATUS_HELP)]
     Status(crate::watchcmd::StatusArgs),
     /// Copy a cluster database to another backend (e.g. embedded SQLite to PostgreSQL)
     Migrate(crate::migrate::MigrateArgs),
@@ -91,8 +184,12 @@ pub enum Command {
     /// Network-boot nodes through their BMC (IPMI); -d: only their xcatmaster answers
     Rnetboot(crate::rnetboot::RnetbootArgs),
     /// Write man pages (baton.1, baton-snmove.1, ..., snmove.1) into a directory
+    #[command(
+        after_help = "EXAMPLES\n  baton man /usr/local/share/man/man1\n  baton man ./man && man ./man/baton-snmove.1"
+    )]
     Man(ManArgs),
     /// Print a shell completion script
+    #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
     /// Run compute-node steps for the management node (on a service node; see --delegate)
     #[command(hide = true)]
@@ -122,18 +219,15 @@ pub fn man(a: ManArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::failed(format!("{}: {e}", a.dir.display())))?;
     let write = |name: &str, cmd: clap::Command| -> Result<(), Failure> {
         let path = a.dir.join(format!("{name}.1"));
-        let mut buf = Vec::new();
-        clap_mangen::Man::new(cmd)
-            .render(&mut buf)
-            .map_err(|e| Failure::failed(e.to_string()))?;
-        std::fs::write(&path, buf)
+        let page = crate::manpage::render(cmd, name).map_err(|e| Failure::failed(e.to_string()))?;
+        std::fs::write(&path, page)
             .map_err(|e| Failure::failed(format!("{}: {e}", path.display())))?;
         outln!("{}", path.display());
         Ok(())
     };
     let root = Cli::command();
     write("baton", root.clone())?;
-    for sub in root.get_subcommands() {
+    for sub in root.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("baton-{}", sub.get_name());
         write(&name, sub.clone().name(name.clone()))?;
     }

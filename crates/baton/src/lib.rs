@@ -7,6 +7,7 @@ mod agent;
 mod cli;
 pub mod exit;
 mod journalcmds;
+mod manpage;
 mod migrate;
 mod nodecmds;
 mod objcmds;

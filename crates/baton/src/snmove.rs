@@ -132,7 +132,7 @@ pub struct SnmoveArgs {
     pub balance: BalanceArgs,
     #[command(flatten)]
     pub exec: ExecArgs,
-    /// [NORANGE]
+    /// The nodes to move (an xCAT noderange); with -s alone, sn1's nodes
     #[arg(value_name = "NORANGE")]
     pub args: Vec<String>,
 }

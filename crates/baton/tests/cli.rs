@@ -655,3 +655,55 @@ fn a_closed_pipe_never_panics_a_command() {
         "cn0031: sn2,sn3\n"
     );
 }
+
+#[test]
+fn every_command_has_examples_and_its_man_page_has_the_usual_sections() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("baton")
+        .unwrap()
+        .args(["man"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let pages: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(pages.len() > 20, "{pages:?}");
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        for section in [
+            "DESCRIPTION",
+            "OPTIONS",
+            "EXIT STATUS",
+            "EXAMPLES",
+            "SEE ALSO",
+        ] {
+            assert!(
+                text.lines()
+                    .any(|l| l == format!(".SH \"{section}\"") || l == format!(".SH {section}")),
+                "{} has no {section} section",
+                page.display()
+            );
+        }
+        assert!(!text.contains(".SH EXTRA"), "{}", page.display());
+        // The name of the page's subcommand gives its --help, which shows the same examples.
+        let name = page.file_stem().unwrap().to_str().unwrap();
+        let args: Vec<&str> = match name.strip_prefix("baton-") {
+            Some(sub) => vec![sub, "--help"],
+            None if name == "baton" => vec!["--help"],
+            None => continue, // snmove: its own binary, same text as baton-snmove
+        };
+        let help = Command::cargo_bin("baton")
+            .unwrap()
+            .args(&args)
+            .output()
+            .unwrap();
+        let help = String::from_utf8(help.stdout).unwrap();
+        assert!(
+            help.contains("EXAMPLES") || help.contains("Examples:"),
+            "baton {args:?} shows no examples"
+        );
+    }
+}

@@ -120,6 +120,8 @@ fn real_main() -> Result<ExitCode> {
             let cns = parse(take_opt(&mut a.rest, "--cns")?, 6usize, "--cns")?;
             let dhcp: Dhcp = parse(take_opt(&mut a.rest, "--dhcp")?, Dhcp::Isc, "--dhcp")?;
             let mut cfg = Config::new(&a.name, sns, cns).dhcp(dhcp);
+            // The name typed is the name: BATON_TESTBED_TAG is for test runs only.
+            cfg.name = a.name.clone();
             if let Some(b) = take_opt(&mut a.rest, "--baton")? {
                 cfg.baton_bin = Some(PathBuf::from(b));
             }

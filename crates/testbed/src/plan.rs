@@ -359,7 +359,8 @@ mod tests {
         assert!(check_name("tb1").is_ok());
         assert!(check_name("a-b").is_err());
         assert!(check_name("").is_err());
-        assert!(check_name("abcdefghijk").is_err());
+        assert!(check_name("abcdefghijkl").is_ok());
+        assert!(check_name("abcdefghijklm").is_err());
         assert_eq!(default_octet("tb"), default_octet("tb"));
         assert!((100..250).contains(&default_octet("anything")));
     }
