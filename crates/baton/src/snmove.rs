@@ -66,7 +66,8 @@ ENVIRONMENT
 
 EXIT STATUS
   0 done; 1 failed (nothing changed, e.g. a concurrent edit); 2 usage or validation error
-  (nothing changed); 3 a pre-flight check failed (nothing changed); 4 the database was switched
+  (nothing changed); 3 a pre-flight check failed, or another run (snmove, resume, rollback,
+  baton watch) holds some of the nodes (nothing changed); 4 the database was switched
   but some steps are not done: `baton resume ID` finishes them.
 
 EXAMPLES
@@ -376,6 +377,7 @@ pub fn run_meta(command: &str, noderange: Option<&str>, args: &[String]) -> RunM
         noderange: noderange.unwrap_or_default().to_string(),
         args: remote::quote_command(&words),
         fault: std::env::var("BATON_FAULT").ok(),
+        force: false,
     }
 }
 
