@@ -62,6 +62,10 @@ ENVIRONMENT
   BATON_DB     the cluster database URL (as --db)
   BATON_SSH    the ssh command (default `ssh`), e.g. `ssh -F /etc/baton/ssh_config`
   BATON_AGENT  baton's path on the service nodes, for --delegate (default `baton` from PATH)
+  BATON_CONSERVER_CF   the management node's conserver.cf (default /etc/conserver.cf; empty:
+               left alone; when BATON_SSH is not ssh, left alone unless this is set)
+  BATON_CONSERVER_PID  the pid file of the management node's conserver (default: the one
+               `conserver -V` names, then /run/conserver/conserver.pid, /var/run/conserver.pid)
   XCAT_NODE_PREFIX, XCAT_NODE_SUFFIX   noderange prefix and suffix for bare numbers
 
 EXIT STATUS
@@ -225,20 +229,32 @@ impl ExecArgs {
 /// The service-node runner: DHCP, boot files and consoles over ssh, reading what it needs
 /// from the database (a fresh snapshot per batch, so it sees the committed move). Site
 /// templates come from `$BATON_TEMPLATES` or /etc/baton/templates; the management node's
-/// conserver.cf is `$BATON_CONSERVER_CF` (empty: left alone) or /etc/conserver.cf.
+/// conserver.cf is `$BATON_CONSERVER_CF` (empty: left alone) or /etc/conserver.cf (left alone
+/// when `BATON_SSH` is a stand-in); its console step may take `--node-timeout` at most.
 pub fn sn_runner(url: &DbUrl, exec: &ExecArgs) -> Result<steps::sn::SnRunner, Failure> {
     let dir = std::env::var_os("BATON_TEMPLATES")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| steps::sn::TEMPLATE_DIR.into());
     let templates = steps::sn::load_templates(&dir).map_err(Failure::usage)?;
     let mut paths = steps::sn::Paths::default();
-    if let Some(cf) = std::env::var_os("BATON_CONSERVER_CF") {
-        paths.mn_conserver_cf = (!cf.is_empty()).then(|| cf.into());
+    match std::env::var_os("BATON_CONSERVER_CF") {
+        Some(cf) => paths.mn_conserver_cf = (!cf.is_empty()).then(|| cf.into()),
+        // The other steps reach their hosts through BATON_SSH; when that is a stand-in (not
+        // ssh), this host's own conserver.cf is not the one the steps mean either.
+        None => {
+            if let Some(prog) = stand_in_ssh() {
+                eprintln!(
+                    "Note: BATON_SSH runs {prog}, not ssh: this host's /etc/conserver.cf is left alone (set BATON_CONSERVER_CF to the management node's conserver.cf to have it edited)"
+                );
+                paths.mn_conserver_cf = None;
+            }
+        }
     }
     let mut fanout =
         remote::fanout::FanOut::new(Ssh::from_env().map_err(|e| Failure::usage(e.to_string()))?);
     fanout.command_timeout = std::time::Duration::from_secs(exec.node_timeout.max(1));
     let url = url.clone();
+    let mn_timeout = std::time::Duration::from_secs(exec.node_timeout.max(1));
     Ok(steps::sn::SnRunner {
         fanout,
         templates,
@@ -254,7 +270,19 @@ pub fn sn_runner(url: &DbUrl, exec: &ExecArgs) -> Result<steps::sn::SnRunner, Fa
         takeover_cleanup: true,
         cleanup_mn_consoles: false,
         local_shell: vec!["sh".into()],
+        mn_timeout,
     })
+}
+
+/// The program BATON_SSH runs when it is not ssh (a test's stand-in, a wrapper).
+fn stand_in_ssh() -> Option<String> {
+    let cmd = std::env::var("BATON_SSH").ok()?;
+    let prog = cmd.split_whitespace().next()?.to_string();
+    let name = std::path::Path::new(&prog)
+        .file_name()?
+        .to_string_lossy()
+        .into_owned();
+    (name != "ssh").then_some(prog)
 }
 
 /// The step runner: service-node and compute-node steps over ssh, with a progress bar on a

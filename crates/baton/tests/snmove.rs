@@ -1125,3 +1125,26 @@ fn spread_shares_the_nodes_out_evenly_and_refuses_bad_input() {
     };
     assert_eq!((on("sn2"), on("sn3")), (4, 4), "{out}");
 }
+
+/// With a stand-in for ssh (this file's BATON_SSH), the service-node steps touch no real host;
+/// nor does the management node's console step touch this host's /etc/conserver.cf: it is
+/// left alone, and said so, unless BATON_CONSERVER_CF names the file to edit.
+#[test]
+fn a_stand_in_ssh_leaves_this_hosts_conserver_cf_alone() {
+    let c = Cluster::new();
+    let o = c.baton(&["snmove", "cn1", "-D", "sn2-eth1"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("not ssh: this host's /etc/conserver.cf is left alone"),
+        "{err}"
+    );
+    let cf = c.path("mn-conserver.cf");
+    let o = c
+        .cmd("baton")
+        .env("BATON_CONSERVER_CF", &cf)
+        .args(["snmove", "cn1", "-d", "sn1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("conserver.cf is left alone"), "{err}");
+}
