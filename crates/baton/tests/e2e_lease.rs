@@ -210,3 +210,91 @@ fn e2e_resume_leaves_a_node_moved_since_by_a_later_entry_alone() {
     let bad = misconfigured(bed, std::slice::from_ref(&cn));
     assert!(!bad.is_empty(), "--force re-pointed the node at sn2");
 }
+
+/// The race sweep: pairs of resume, rollback and snmove on the same nodes, started at once,
+/// round after round. Whatever the interleaving, afterwards no node is configured (xcatinfo,
+/// syslog, chrony, checked on the node) for a service node the database does not name, and an
+/// entry reads rolled-back exactly when a rollback of it succeeded. Quick setting: one round
+/// per kind of pair; BATON_RACE_ROUNDS=N for more.
+#[test]
+fn e2e_race_sweep_leaves_no_node_configured_for_an_sn_the_database_does_not_name() {
+    let Some(mut guard) = common::bed("race", 2, 4, Dhcp::Isc) else {
+        return;
+    };
+    let bed: &mut Bed = &mut guard;
+    let rounds: usize = std::env::var("BATON_RACE_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
+    let nodes = common::cns_of(bed, "sn1");
+    let range = nodes.join(",");
+    let all = bed.cns();
+    let (mut here, mut there) = ("sn1".to_string(), "sn2".to_string());
+    let (mut refused, mut entry) = (0, 0u32);
+    let mut codes_seen = std::collections::BTreeMap::new();
+    for round in 0..rounds {
+        // A partial entry: one node is down while the nodes move.
+        let late = &nodes[round % nodes.len()];
+        bed.kill_node(late).unwrap();
+        let out = baton(bed, &["snmove", &range, "-d", &there, "--yes"]);
+        assert_eq!(code(&out), Some(4), "{}", stderr(&out));
+        entry += 1;
+        let e = entry.to_string();
+        bed.revive(late).unwrap();
+        let pair: [Vec<&str>; 2] = match round % 5 {
+            0 => [vec!["resume", &e], vec!["rollback", &e, "--yes"]],
+            1 => [vec!["resume", &e], vec!["resume", &e]],
+            2 => [
+                vec!["resume", &e],
+                vec!["snmove", &range, "-d", &here, "--yes"],
+            ],
+            3 => [
+                vec!["rollback", &e, "--yes"],
+                vec!["snmove", &range, "-d", &here, "--yes"],
+            ],
+            _ => [
+                vec!["snmove", &range, "-d", &here, "--yes"],
+                vec!["snmove", &range, "-d", &here, "--yes"],
+            ],
+        };
+        let children: Vec<_> = pair.iter().map(|args| spawn(bed, args)).collect();
+        let outs: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let mut rolled_back = false;
+        for (args, out) in pair.iter().zip(&outs) {
+            let c = code(out).unwrap_or(-1);
+            eprintln!("round {round}: {args:?} -> {c}: {}", stderr(out));
+            *codes_seen.entry(c).or_insert(0) += 1;
+            // Done, or refused / nothing to do with nothing changed; never partial with every
+            // node up, never a crash.
+            assert!([0, 1, 2, 3].contains(&c), "{args:?}: {c}: {}", stderr(out));
+            refused += usize::from(c == 3);
+            rolled_back |= args[0] == "rollback" && c == 0;
+            // Each run's own entries are finished: the steps of whoever ran are done.
+        }
+        // Every entry a successful run created or resumed is complete: count the runs.
+        entry += outs
+            .iter()
+            .zip(&pair)
+            .filter(|(o, a)| code(o) == Some(0) && a[0] != "resume")
+            .count() as u32;
+        let state = journal(bed, e.parse().unwrap())["entry"]["state"].clone();
+        assert_eq!(
+            state == "rolled-back",
+            rolled_back,
+            "round {round}: entry {e} is {state}"
+        );
+        let bad = misconfigured(bed, &all);
+        assert_eq!(bad, Vec::<String>::new(), "round {round}");
+        // The nodes are wherever the winner left them; the next round moves them on.
+        let now = primary(bed, &nodes[0]);
+        if now != here {
+            std::mem::swap(&mut here, &mut there);
+        }
+    }
+    eprintln!(
+        "race sweep: {rounds} rounds, {refused} runs refused, exit codes {codes_seen:?}, 0 nodes misconfigured"
+    );
+}

@@ -740,8 +740,19 @@ fn killed_after_the_commit_then_resumed() {
         .unwrap()
         .iter()
         .all(|s| s["state"] == "pending" && s["updated"].is_null()));
+    // The aborted run's lease (its process is gone) is broken, with a note.
+    assert!(
+        c.ok(&["tabdump", "baton_lease"]).contains("\"1\",\"cn1\""),
+        "the aborted run still holds its lease"
+    );
     let o = c.baton(&["resume", "1"]);
     assert_eq!(o.status.code(), Some(PARTIAL));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("broke the lease of `snmove cn1 -D sn2-eth1` (journal entry 1")
+            && err.contains("is gone"),
+        "{err}"
+    );
     let j: serde_json::Value = serde_json::from_str(&c.ok(&["journal", "1", "--json"])).unwrap();
     assert_eq!(j["entry"]["state"], "partial");
     assert!(
