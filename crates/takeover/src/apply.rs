@@ -640,28 +640,7 @@ pub fn rollback(
     for (t, cols) in &touched {
         current.insert(t.as_str(), own_rows(&snap, t, cols, &nodes)?);
     }
-    // Nothing may have changed since the run: its rows must be as it left them. Nodes a
-    // later entry moved are left where it put them; a change by hand refuses the rollback.
-    let moved = if meta.force {
-        BTreeMap::new()
-    } else {
-        stale::moved_since(&snap, id, &plan)?
-    };
-    if let Some((node, m)) = moved.iter().find(|(_, m)| m.by.is_none()) {
-        return Err(TakeoverError::Conflict(format!(
-            "{node}: {}; nothing was rolled back (--force restores it anyway)",
-            m.what
-        )));
-    }
-    for (node, m) in &moved {
-        eprintln!("Note: skipped {}", m.describe(node));
-    }
-    plan.nodes.retain(|n| !moved.contains_key(&n.node));
-    if plan.nodes.is_empty() {
-        return Err(TakeoverError::validation(format!(
-            "every node of journal entry {id} was moved since by a later entry; nothing was rolled back (--force restores them anyway)"
-        )));
-    }
+    skip_moved(&snap, id, &mut plan, meta.force)?;
     {
         let mut tx = snap.tx();
         let mut w = RowWrites::default();
@@ -703,6 +682,32 @@ pub fn rollback(
     snap.commit()?;
     let r = run_steps(db, new_id, &back, all_of(&back), runner);
     lease::release_after(db, lease, r)
+}
+
+/// Nothing may have changed since the run: its rows must be as it left them. Nodes a later
+/// entry moved are dropped from `plan` (said on standard error) and left where that entry put
+/// them; a change by hand refuses the rollback. With `force`, nothing is checked.
+fn skip_moved(snap: &Snapshot<'_>, id: i64, plan: &mut Plan, force: bool) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let moved = stale::moved_since(snap, id, plan)?;
+    if let Some((node, m)) = moved.iter().find(|(_, m)| m.by.is_none()) {
+        return Err(TakeoverError::Conflict(format!(
+            "{node}: {}; nothing was rolled back (--force restores it anyway)",
+            m.what
+        )));
+    }
+    for (node, m) in &moved {
+        eprintln!("Note: skipped {}", m.describe(node));
+    }
+    plan.nodes.retain(|n| !moved.contains_key(&n.node));
+    if plan.nodes.is_empty() {
+        return Err(TakeoverError::validation(format!(
+            "every node of journal entry {id} was moved since by a later entry; nothing was rolled back (--force restores them anyway)"
+        )));
+    }
+    Ok(())
 }
 
 /// The move created this row: delete it, unless someone has put other values in it since, in
