@@ -1,7 +1,7 @@
 //! journal, resume, rollback.
 
 use crate::exit::Failure;
-use crate::snmove::{confirm, report_outcome, run_meta};
+use crate::snmove::{confirm, report_outcome, retry_busy, run_meta};
 use clap::Args;
 use clusterdb::{ClusterDb, DbUrl};
 use std::io::Write;
@@ -31,6 +31,9 @@ pub struct RunIdArgs {
     /// are skipped (resume) or left where they are (rollback)
     #[arg(long)]
     pub force: bool,
+    /// When another run holds the entry or its nodes, wait for it to end instead of exiting 3
+    #[arg(long)]
+    pub wait: bool,
     #[command(flatten)]
     pub exec: crate::snmove::ExecArgs,
 }
@@ -129,7 +132,9 @@ pub fn resume(url: &DbUrl, a: RunIdArgs) -> Result<(), Failure> {
     let mut meta = run_meta("baton resume", None, &[a.id.to_string()]);
     meta.force = a.force;
     let mut runner = crate::snmove::runner(url, &mut db, &a.exec)?;
-    let outcome = takeover::resume_as(&mut db, a.id, &meta, &mut runner)?;
+    let outcome = retry_busy(a.wait, || {
+        takeover::resume_as(&mut db, a.id, &meta, &mut runner)
+    })?;
     report_outcome(&outcome, a.json, None)
 }
 
@@ -143,7 +148,9 @@ pub fn rollback(url: &DbUrl, a: RunIdArgs) -> Result<(), Failure> {
     let mut meta = run_meta("baton rollback", None, &words);
     meta.force = a.force;
     let mut runner = crate::snmove::runner(url, &mut db, &a.exec)?;
-    let outcome = takeover::rollback(&mut db, a.id, &meta, &mut runner)?;
+    let outcome = retry_busy(a.wait, || {
+        takeover::rollback(&mut db, a.id, &meta, &mut runner)
+    })?;
     if !a.json {
         println!(
             "Journal entry {} rolled back (recorded as entry {}).",

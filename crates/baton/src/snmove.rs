@@ -79,7 +79,8 @@ EXAMPLES
   snmove -s sn1 -d sn2 -D sn2-eth1     all of sn1's nodes to sn2
   snmove -s sn1 --spread sn2,sn3       sn1's nodes shared out between sn2 and sn3
   snmove rack01 -i                     rack01 to its backup SNs, database only
-  snmove -s sn1 --json --yes           for scripts";
+  snmove -s sn1 --json --yes           for scripts
+  snmove rack01 -d sn2 --wait --yes    after the run that holds rack01's nodes ends";
 
 /// The flags of xCAT's snmove, and baton's own.
 #[derive(Args, Debug, Default)]
@@ -130,6 +131,10 @@ pub struct SnmoveArgs {
     /// Plan from the addresses recorded in the database; do not contact the destination SNs
     #[arg(long)]
     pub offline: bool,
+    /// When another run (snmove, resume, rollback, baton watch) holds some of the nodes, wait
+    /// for it to end instead of exiting 3
+    #[arg(long)]
+    pub wait: bool,
     /// Spread the nodes over these service nodes, evening out their loads (instead of -d)
     #[arg(long, value_name = "SN,SN,...", value_delimiter = ',', conflicts_with_all = ["dest", "dest_n"])]
     pub spread: Vec<String>,
@@ -520,8 +525,32 @@ pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
     }
     let meta = run_meta("snmove", req.noderange.as_deref(), &words);
     let mut runner = runner(url, &mut db, &a.exec)?;
-    let outcome = takeover::apply(&mut db, &mut plan, &meta, &mut runner)?;
+    let outcome = retry_busy(a.wait, || {
+        takeover::apply(&mut db, &mut plan, &meta, &mut runner)
+    })?;
     report_outcome(&outcome, a.json, Some(&plan))
+}
+
+/// Run `f`; with `wait`, while another run holds the entry or nodes (see takeover's lease),
+/// say so once and try again every two seconds (each attempt re-checks everything).
+pub fn retry_busy<T>(
+    wait: bool,
+    mut f: impl FnMut() -> Result<T, takeover::TakeoverError>,
+) -> Result<T, takeover::TakeoverError> {
+    let mut said = false;
+    loop {
+        match f() {
+            Err(takeover::TakeoverError::Busy(m)) if wait => {
+                if !said {
+                    let holder = m.split(" Wait for it").next().unwrap_or(&m);
+                    eprintln!("Waiting: {holder}");
+                    said = true;
+                }
+                std::thread::sleep(std::time::Duration::from_secs(2));
+            }
+            r => return r,
+        }
+    }
 }
 
 fn print_json(v: &serde_json::Value) -> Result<(), Failure> {

@@ -169,6 +169,27 @@ fn e2e_a_second_actor_on_nodes_whose_steps_run_is_refused() {
     assert_eq!(journal(bed, 3)["entry"]["state"], "done", "not rolled back");
     assert_eq!(primary(bed, &cn), "sn2");
     assert_eq!(misconfigured(bed, &cns), Vec::<String>::new());
+
+    // --wait: the second run waits until the first ends, then goes on.
+    let a = spawn(bed, &["snmove", &cn, "-d", "sn1", "-P", "gate", "--yes"]);
+    wait_for_lease(bed);
+    let mut b = spawn(bed, &["snmove", &cn, "-d", "sn2", "--yes", "--wait"]);
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(b.stderr.take().unwrap()));
+    let waiting = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("Waiting: "))
+        .expect("the second run says it waits");
+    assert!(
+        waiting.contains("journal entry 4") && waiting.contains(&cn),
+        "{waiting}"
+    );
+    open_gate(bed, &cn);
+    assert_eq!(code(&a.wait_with_output().unwrap()), Some(0));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(b.wait().unwrap().code(), Some(0), "{rest:?}");
+    assert_eq!(primary(bed, &cn), "sn2");
+    assert_eq!(misconfigured(bed, &cns), Vec::<String>::new());
 }
 
 /// Entry 1 moves the node to sn2 and is partial (the node was down); entry 2 moves it back to
