@@ -6,11 +6,11 @@
 //! the holder and the nodes.
 //!
 //! A holder that died without releasing its lease is detected and its lease broken (with a
-//! message): on the same host its PID is gone, or belongs to a process started at another time
-//! (a reused PID), or the host was rebooted since; from another host, on PostgreSQL and MariaDB
-//! the holder's session lock (taken on its own database connection in the same transaction) is
-//! free, which the server guarantees once the holder's connection is gone. SQLite databases are
-//! files on one host, so only that host's runs can hold their leases.
+//! message): on the same machine (same boot id) its PID is gone, or belongs to a process started
+//! at another time (a reused PID); otherwise, on PostgreSQL and MariaDB, the holder's session
+//! lock (taken on its own database connection in the same transaction) is free, which the
+//! server guarantees once the holder's connection is gone. SQLite databases are files on one
+//! host, so there a lease from before a restart of that host is dead.
 
 use crate::{Result, TakeoverError};
 use clusterdb::backend::{Filter, Tx, Value};
@@ -25,7 +25,8 @@ const COLS: [&str; 8] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
     pub host: String,
-    /// The kernel's boot id: a lease from before a reboot is dead whatever its PID.
+    /// The kernel's boot id and the PID namespace (`BOOTID:pid:[INODE]`): PIDs compare only
+    /// within one namespace of one boot; a lease from before a reboot is dead whatever its PID.
     pub boot: String,
     pub pid: u32,
     /// The process's start time (clock ticks since boot), so a reused PID is not mistaken for it.
@@ -38,7 +39,13 @@ impl Holder {
         let pid = std::process::id();
         Holder {
             host: read_trim("/proc/sys/kernel/hostname"),
-            boot: read_trim("/proc/sys/kernel/random/boot_id"),
+            boot: format!(
+                "{}:{}",
+                read_trim("/proc/sys/kernel/random/boot_id"),
+                std::fs::read_link("/proc/self/ns/pid")
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ),
             pid,
             pstart: start_time(pid).unwrap_or_default(),
         }
@@ -107,7 +114,8 @@ fn other_of(r: &[Value]) -> Other {
 
 /// Is the holder of a lease still running? Err(reason) means dead.
 fn alive(tx: &mut dyn Tx, me: &Holder, h: &Holder) -> Result<std::result::Result<(), String>> {
-    // The boot id is random per boot: equal means this machine, as it runs now.
+    // The boot id is random per boot: equal means this machine as it runs now, and with the
+    // same PID namespace, PIDs that mean the same processes.
     if h.boot == me.boot {
         return Ok(match start_time(h.pid) {
             None => Err(format!("process {} is gone", h.pid)),
@@ -118,10 +126,8 @@ fn alive(tx: &mut dyn Tx, me: &Holder, h: &Holder) -> Result<std::result::Result
             Some(_) => Ok(()),
         });
     }
-    if h.host == me.host {
-        return Ok(Err(format!("{} was restarted since", h.host)));
-    }
-    // Another host: its session lock on the database server tells.
+    // Another machine, or this one before a restart: on a database server, the holder's
+    // session lock tells (whatever the host names: two hosts may share one).
     let name = h.lock_name();
     Ok(match tx.try_session_lock(&name)? {
         Some(true) => {
@@ -132,13 +138,21 @@ fn alive(tx: &mut dyn Tx, me: &Holder, h: &Holder) -> Result<std::result::Result
             ))
         }
         Some(false) => Ok(()),
-        // A database file is used from the one host that has it: the holder was this host
-        // under another name or before a restart.
+        // A database file is used from the one host that has it: unless the holder runs in
+        // another PID namespace of this boot (a container), whose PIDs cannot be checked from
+        // here, it was this host before a restart.
+        None if same_boot(h, me) => Ok(()),
         None => Err(format!(
-            "host {} is not this host as it runs now, and only this host uses this database file",
+            "{} was restarted since (a database file is only used from the host that has it)",
             h.host
         )),
     })
+}
+
+/// Same kernel boot, another PID namespace?
+fn same_boot(h: &Holder, me: &Holder) -> bool {
+    let boot = |b: &str| b.split(':').next().unwrap_or_default().to_string();
+    boot(&h.boot) == boot(&me.boot)
 }
 
 /// What two runs share, for the message: entries and the first few nodes.
@@ -318,6 +332,14 @@ mod tests {
             ..me.clone()
         };
         assert!(alive(&mut **tx, &me, &rebooted).unwrap().is_err());
+        // A container of this boot: its PIDs mean nothing here, so its lease is not broken.
+        let boot_id = me.boot.split(':').next().unwrap().to_string();
+        let contained = Holder {
+            boot: format!("{boot_id}:pid:[1]"),
+            pid: u32::MAX,
+            ..me.clone()
+        };
+        assert!(alive(&mut **tx, &me, &contained).unwrap().is_ok());
     }
 
     #[test]
