@@ -56,7 +56,7 @@ impl From<takeover::TakeoverError> for Failure {
         use takeover::TakeoverError as T;
         let code = match &e {
             T::Validation(_) => USAGE,
-            T::Preflight(_) => PREFLIGHT,
+            T::Preflight(_) | T::Busy(_) => PREFLIGHT,
             T::Conflict(_) | T::Unsupported(_) => FAILED,
             T::Db(db) => db_code(db),
         };

@@ -1,7 +1,7 @@
 //! journal, resume, rollback.
 
 use crate::exit::Failure;
-use crate::snmove::{confirm, report_outcome, run_meta};
+use crate::snmove::{confirm, report_outcome, retry_busy, run_meta};
 use clap::Args;
 use clusterdb::{ClusterDb, DbUrl};
 use std::io::Write;
@@ -27,6 +27,13 @@ pub struct RunIdArgs {
     /// Do not ask for confirmation on a terminal
     #[arg(short = 'y', long)]
     pub yes: bool,
+    /// Act also on nodes moved since the entry (by a later entry or by hand); without it they
+    /// are skipped (resume) or left where they are (rollback)
+    #[arg(long)]
+    pub force: bool,
+    /// When another run holds the entry or its nodes, wait for it to end instead of exiting 3
+    #[arg(long)]
+    pub wait: bool,
     #[command(flatten)]
     pub exec: crate::snmove::ExecArgs,
 }
@@ -41,8 +48,19 @@ fn json_out(v: &impl serde::Serialize) -> Result<(), Failure> {
 pub fn journal_list(db: &mut ClusterDb, json: bool) -> Result<(), Failure> {
     let snap = db.read()?;
     let entries = journal::list(&snap)?;
+    let superseded = takeover::stale::superseded(&snap, &entries)?;
     if json {
-        return json_out(&entries);
+        let list: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                let mut v = serde_json::to_value(e).unwrap_or_default();
+                if let Some(s) = superseded.get(&e.id) {
+                    v["superseded"] = serde_json::Value::String(s.clone());
+                }
+                v
+            })
+            .collect();
+        return json_out(&list);
     }
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -61,6 +79,9 @@ pub fn journal_list(db: &mut ClusterDb, json: bool) -> Result<(), Failure> {
             "{:>4}  {:19}  {:11}  {:8}  {}",
             "", "", "", "", e.summary
         )?;
+        if let Some(s) = superseded.get(&e.id) {
+            writeln!(out, "{:>4}  {:19}  {:11}  {:8}  {s}", "", "", "", "")?;
+        }
     }
     Ok(())
 }
@@ -77,6 +98,9 @@ pub fn journal(url: &DbUrl, a: JournalArgs) -> Result<(), Failure> {
         return json_out(&serde_json::json!({ "entry": entry, "steps": steps, "plan": plan }));
     }
     writeln!(out, "Journal entry {}: {}", entry.id, entry.state)?;
+    if let Some(s) = takeover::stale::superseded(&snap, std::slice::from_ref(&entry))?.get(&id) {
+        writeln!(out, "  {s} (`baton resume {id}` skips those nodes)")?;
+    }
     writeln!(out, "  command:  {}", entry.command)?;
     writeln!(out, "  user:     {}", entry.user)?;
     writeln!(out, "  started:  {}", entry.started)?;
@@ -105,8 +129,12 @@ pub fn journal(url: &DbUrl, a: JournalArgs) -> Result<(), Failure> {
 
 pub fn resume(url: &DbUrl, a: RunIdArgs) -> Result<(), Failure> {
     let mut db = ClusterDb::open(url)?;
+    let mut meta = run_meta("baton resume", None, &[a.id.to_string()]);
+    meta.force = a.force;
     let mut runner = crate::snmove::step_runner(url, &mut db, &a.exec)?;
-    let outcome = takeover::resume(&mut db, a.id, runner.as_mut())?;
+    let outcome = retry_busy(a.wait, || {
+        takeover::resume_as(&mut db, a.id, &meta, runner.as_mut())
+    })?;
     report_outcome(&outcome, a.json, None)
 }
 
@@ -117,9 +145,12 @@ pub fn rollback(url: &DbUrl, a: RunIdArgs) -> Result<(), Failure> {
         a.yes,
     )?;
     let words: Vec<String> = vec![a.id.to_string()];
-    let meta = run_meta("baton rollback", None, &words);
+    let mut meta = run_meta("baton rollback", None, &words);
+    meta.force = a.force;
     let mut runner = crate::snmove::step_runner(url, &mut db, &a.exec)?;
-    let outcome = takeover::rollback(&mut db, a.id, &meta, runner.as_mut())?;
+    let outcome = retry_busy(a.wait, || {
+        takeover::rollback(&mut db, a.id, &meta, runner.as_mut())
+    })?;
     if !a.json {
         outln!(
             "Journal entry {} rolled back (recorded as entry {}).",

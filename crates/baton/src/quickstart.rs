@@ -31,9 +31,11 @@ pub fn run(url: &DbUrl, a: QuickstartArgs) -> Result<(), Failure> {
         )));
     }
     // Start from empty tables (and journal), so nothing of an earlier sample remains.
-    let tables = clusterdb::tabio::table_names()
-        .into_iter()
-        .chain(["baton_journal", "baton_journal_step"]);
+    let tables = clusterdb::tabio::table_names().into_iter().chain([
+        "baton_journal",
+        "baton_journal_step",
+        "baton_lease",
+    ]);
     for table in tables {
         if table != "auditlog" && table != "eventlog" {
             snap.tx().delete_all(clusterdb::table(table)?)?;

@@ -62,11 +62,16 @@ ENVIRONMENT
   BATON_DB     the cluster database URL (as --db)
   BATON_SSH    the ssh command (default `ssh`), e.g. `ssh -F /etc/baton/ssh_config`
   BATON_AGENT  baton's path on the service nodes, for --delegate (default `baton` from PATH)
+  BATON_CONSERVER_CF   the management node's conserver.cf (default /etc/conserver.cf; empty:
+               left alone; when BATON_SSH is not ssh, left alone unless this is set)
+  BATON_CONSERVER_PID  the pid file of the management node's conserver (default: the one
+               `conserver -V` names, then /run/conserver/conserver.pid, /var/run/conserver.pid)
   XCAT_NODE_PREFIX, XCAT_NODE_SUFFIX   noderange prefix and suffix for bare numbers
 
 EXIT STATUS
   0 done; 1 failed (nothing changed, e.g. a concurrent edit); 2 usage or validation error
-  (nothing changed); 3 a pre-flight check failed (nothing changed); 4 the database was switched
+  (nothing changed); 3 a pre-flight check failed, or another run (snmove, resume, rollback,
+  baton watch) holds some of the nodes (nothing changed); 4 the database was switched
   but some steps are not done: `baton resume ID` finishes them.
 
 EXAMPLES
@@ -74,7 +79,8 @@ EXAMPLES
   snmove -s sn1 -d sn2 -D sn2-eth1     all of sn1's nodes to sn2
   snmove -s sn1 --spread sn2,sn3       sn1's nodes shared out between sn2 and sn3
   snmove rack01 -i                     rack01 to its backup SNs, database only
-  snmove -s sn1 --json --yes           for scripts";
+  snmove -s sn1 --json --yes           for scripts
+  snmove rack01 -d sn2 --wait --yes    after the run that holds rack01's nodes ends";
 
 /// The flags of xCAT's snmove, and baton's own.
 #[derive(Args, Debug, Default)]
@@ -125,6 +131,10 @@ pub struct SnmoveArgs {
     /// Plan from the addresses recorded in the database; do not contact the destination SNs
     #[arg(long)]
     pub offline: bool,
+    /// When another run (snmove, resume, rollback, baton watch) holds some of the nodes, wait
+    /// for it to end instead of exiting 3
+    #[arg(long)]
+    pub wait: bool,
     /// Spread the nodes over these service nodes, evening out their loads (instead of -d)
     #[arg(long, value_name = "SN,SN,...", value_delimiter = ',', conflicts_with_all = ["dest", "dest_n"])]
     pub spread: Vec<String>,
@@ -224,20 +234,32 @@ impl ExecArgs {
 /// The service-node runner: DHCP, boot files and consoles over ssh, reading what it needs
 /// from the database (a fresh snapshot per batch, so it sees the committed move). Site
 /// templates come from `$BATON_TEMPLATES` or /etc/baton/templates; the management node's
-/// conserver.cf is `$BATON_CONSERVER_CF` (empty: left alone) or /etc/conserver.cf.
+/// conserver.cf is `$BATON_CONSERVER_CF` (empty: left alone) or /etc/conserver.cf (left alone
+/// when `BATON_SSH` is a stand-in); its console step may take `--node-timeout` at most.
 pub fn sn_runner(url: &DbUrl, exec: &ExecArgs) -> Result<steps::sn::SnRunner, Failure> {
     let dir = std::env::var_os("BATON_TEMPLATES")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| steps::sn::TEMPLATE_DIR.into());
     let templates = steps::sn::load_templates(&dir).map_err(Failure::usage)?;
     let mut paths = steps::sn::Paths::default();
-    if let Some(cf) = std::env::var_os("BATON_CONSERVER_CF") {
-        paths.mn_conserver_cf = (!cf.is_empty()).then(|| cf.into());
+    match std::env::var_os("BATON_CONSERVER_CF") {
+        Some(cf) => paths.mn_conserver_cf = (!cf.is_empty()).then(|| cf.into()),
+        // The other steps reach their hosts through BATON_SSH; when that is a stand-in (not
+        // ssh), this host's own conserver.cf is not the one the steps mean either.
+        None => {
+            if let Some(prog) = stand_in_ssh() {
+                errln!(
+                    "Note: BATON_SSH runs {prog}, not ssh: this host's /etc/conserver.cf is left alone (set BATON_CONSERVER_CF to the management node's conserver.cf to have it edited)"
+                );
+                paths.mn_conserver_cf = None;
+            }
+        }
     }
     let mut fanout =
         remote::fanout::FanOut::new(Ssh::from_env().map_err(|e| Failure::usage(e.to_string()))?);
     fanout.command_timeout = std::time::Duration::from_secs(exec.node_timeout.max(1));
     let url = url.clone();
+    let mn_timeout = std::time::Duration::from_secs(exec.node_timeout.max(1));
     Ok(steps::sn::SnRunner {
         fanout,
         templates,
@@ -253,7 +275,19 @@ pub fn sn_runner(url: &DbUrl, exec: &ExecArgs) -> Result<steps::sn::SnRunner, Fa
         takeover_cleanup: true,
         cleanup_mn_consoles: false,
         local_shell: vec!["sh".into()],
+        mn_timeout,
     })
+}
+
+/// The program BATON_SSH runs when it is not ssh (a test's stand-in, a wrapper).
+fn stand_in_ssh() -> Option<String> {
+    let cmd = std::env::var("BATON_SSH").ok()?;
+    let prog = cmd.split_whitespace().next()?.to_string();
+    let name = std::path::Path::new(&prog)
+        .file_name()?
+        .to_string_lossy()
+        .into_owned();
+    (name != "ssh").then_some(prog)
 }
 
 /// The step runner: service-node and compute-node steps over ssh, with a progress bar on a
@@ -391,6 +425,7 @@ pub fn run_meta(command: &str, noderange: Option<&str>, args: &[String]) -> RunM
         noderange: noderange.unwrap_or_default().to_string(),
         args: remote::quote_command(&words),
         fault: std::env::var("BATON_FAULT").ok(),
+        force: false,
     }
 }
 
@@ -509,8 +544,32 @@ pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
     }
     let meta = run_meta("snmove", req.noderange.as_deref(), &words);
     let mut runner = step_runner(url, &mut db, &a.exec)?;
-    let outcome = takeover::apply(&mut db, &mut plan, &meta, runner.as_mut())?;
+    let outcome = retry_busy(a.wait, || {
+        takeover::apply(&mut db, &mut plan, &meta, runner.as_mut())
+    })?;
     report_outcome(&outcome, a.json, Some(&plan))
+}
+
+/// Run `f`; with `wait`, while another run holds the entry or nodes (see takeover's lease),
+/// say so once and try again every two seconds (each attempt re-checks everything).
+pub fn retry_busy<T>(
+    wait: bool,
+    mut f: impl FnMut() -> Result<T, takeover::TakeoverError>,
+) -> Result<T, takeover::TakeoverError> {
+    let mut said = false;
+    loop {
+        match f() {
+            Err(takeover::TakeoverError::Busy(m)) if wait => {
+                if !said {
+                    let holder = m.split(" Wait for it").next().unwrap_or(&m);
+                    errln!("Waiting: {holder}");
+                    said = true;
+                }
+                std::thread::sleep(std::time::Duration::from_secs(2));
+            }
+            r => return r,
+        }
+    }
 }
 
 fn print_json(v: &serde_json::Value) -> Result<(), Failure> {

@@ -16,6 +16,10 @@ use takeover::{Request, RunMeta, TakeoverError, UnimplementedSteps};
 const CASES: &[(&str, Case)] = &[
     ("takeover: plan, apply, conflict, rollback", takeover_flow),
     ("takeover: resume", takeover_resume),
+    (
+        "takeover: a lease held from another host",
+        takeover_lease_elsewhere,
+    ),
     ("cli: quickstart, snmove, journal, rollback", cli_flow),
     ("cli: migrate", cli_migrate),
 ];
@@ -189,6 +193,66 @@ fn takeover_resume(t: &TestDb) {
     let (entry, _, steps) = takeover::journal::load(&snap, out.journal_id).unwrap();
     assert_eq!(entry.state, "partial");
     assert_eq!(steps.len(), p.steps.len());
+}
+
+/// A run on another host holds cn0001: refused while its connection lives (database servers:
+/// its session lock), broken once it is gone. A database file is only used from one host, so
+/// there a lease from another host is stale at once.
+fn takeover_lease_elsewhere(t: &TestDb) {
+    let mut db = t.open();
+    sample(&mut db, 12);
+    let elsewhere = takeover::lease::Holder {
+        host: "mn-elsewhere".into(),
+        boot: "another-boot".into(),
+        pid: 4242,
+        pstart: "7".into(),
+    };
+    let mut other = t.open();
+    {
+        let snap = other.write().unwrap();
+        let nodes = ["cn0001".to_string()];
+        takeover::lease::take_as(&mut **snap.tx(), &elsewhere, &[99], &nodes, "snmove far")
+            .unwrap();
+        snap.commit().unwrap();
+    }
+    let plan = |db: &mut ClusterDb| {
+        let snap = db.read().unwrap();
+        let env = NoderangeEnv::default();
+        takeover::plan(&snap, &request("cn0001", "sn3"), &Offline, &env).unwrap()
+    };
+    let mut p = plan(&mut db);
+    let meta = RunMeta::default();
+    let first = takeover::apply(&mut db, &mut p, &meta, &mut UnimplementedSteps);
+    let server = matches!(t.kind, Kind::Postgres | Kind::Mysql);
+    if server {
+        match first {
+            Err(TakeoverError::Busy(m)) => assert!(
+                m.contains("host mn-elsewhere, PID 4242") && m.contains("cn0001"),
+                "{m}"
+            ),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        drop(other);
+        // The server ends the closed session on its own time: wait for that, not for a time.
+        let mut tries = 0;
+        loop {
+            let mut p = plan(&mut db);
+            match takeover::apply(&mut db, &mut p, &meta, &mut UnimplementedSteps) {
+                Ok(_) => break,
+                Err(TakeoverError::Busy(_)) if tries < 100 => tries += 1,
+                Err(e) => panic!("after the holder's connection closed: {e}"),
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    } else {
+        first.unwrap();
+    }
+    let snap = db.read().unwrap();
+    let spec = clusterdb::table("baton_lease").unwrap();
+    let left = snap
+        .select(spec, &["id"], clusterdb::backend::Filter::All)
+        .unwrap();
+    assert!(left.is_empty(), "broken and released: {left:?}");
 }
 
 // ---- the CLI -----------------------------------------------------------------------------

@@ -694,6 +694,10 @@ fn concurrent_snmoves_on_overlapping_nodes_one_wins() {
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     let codes = [a.status.code().unwrap(), b.status.code().unwrap()];
     let won: Vec<bool> = codes.iter().map(|c| *c == PARTIAL).collect();
+    assert!(
+        codes.iter().all(|c| [PARTIAL, 1, 3].contains(c)),
+        "{codes:?}"
+    );
     assert!(won.iter().any(|w| *w), "{codes:?}");
     let journal = c.ok(&["journal"]);
     let runs = journal.lines().count() - 1;
@@ -705,9 +709,12 @@ fn concurrent_snmoves_on_overlapping_nodes_one_wins() {
         assert_eq!(runs, 2, "{journal}");
         let loser = if won[0] { &b } else { &a };
         let err = String::from_utf8_lossy(&loser.stderr);
+        // Planned before the winner's commit: a concurrent edit; after it, while the winner's
+        // steps run: its lease on the nodes.
         assert!(
             err.contains("changed since the plan was made")
-                || err.contains("already its service node"),
+                || err.contains("already its service node")
+                || err.contains("are in use by another run"),
             "{err}"
         );
         let want = if won[0] { "sn2,sn1" } else { "sn3,sn1,sn2" };
@@ -734,8 +741,19 @@ fn killed_after_the_commit_then_resumed() {
         .unwrap()
         .iter()
         .all(|s| s["state"] == "pending" && s["updated"].is_null()));
+    // The aborted run's lease (its process is gone) is broken, with a note.
+    assert!(
+        c.ok(&["tabdump", "baton_lease"]).contains("\"1\",\"cn1\""),
+        "the aborted run still holds its lease"
+    );
     let o = c.baton(&["resume", "1"]);
     assert_eq!(o.status.code(), Some(PARTIAL));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("broke the lease of `snmove cn1 -D sn2-eth1` (journal entry 1")
+            && err.contains("is gone"),
+        "{err}"
+    );
     let j: serde_json::Value = serde_json::from_str(&c.ok(&["journal", "1", "--json"])).unwrap();
     assert_eq!(j["entry"]["state"], "partial");
     assert!(
@@ -1142,4 +1160,27 @@ fn the_backup_mode_line_is_printed_only_in_backup_mode_and_after_validation() {
         out.starts_with("Moving nodes to their backup service nodes.\n"),
         "{out}{err}"
     );
+}
+
+/// With a stand-in for ssh (this file's BATON_SSH), the service-node steps touch no real host;
+/// nor does the management node's console step touch this host's /etc/conserver.cf: it is
+/// left alone, and said so, unless BATON_CONSERVER_CF names the file to edit.
+#[test]
+fn a_stand_in_ssh_leaves_this_hosts_conserver_cf_alone() {
+    let c = Cluster::new();
+    let o = c.baton(&["snmove", "cn1", "-D", "sn2-eth1"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("not ssh: this host's /etc/conserver.cf is left alone"),
+        "{err}"
+    );
+    let cf = c.path("mn-conserver.cf");
+    let o = c
+        .cmd("baton")
+        .env("BATON_CONSERVER_CF", &cf)
+        .args(["snmove", "cn1", "-d", "sn1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("conserver.cf is left alone"), "{err}");
 }

@@ -114,6 +114,17 @@ pub trait Tx {
     fn data_version(&mut self) -> Result<Option<DataVersion>> {
         Ok(None)
     }
+    /// [`Backend::try_session_lock`] from inside a transaction (the lock outlives it): None
+    /// when the store has no such locks (file databases).
+    fn try_session_lock(&mut self, name: &str) -> Result<Option<bool>> {
+        let _ = name;
+        Ok(None)
+    }
+    /// Release a lock taken with [`Tx::try_session_lock`] (nothing on file databases).
+    fn session_unlock(&mut self, name: &str) -> Result<()> {
+        let _ = name;
+        Ok(())
+    }
 }
 
 /// See [`Tx::data_version`]: SQLite's `PRAGMA data_version` (bumped by other connections'
@@ -143,5 +154,10 @@ pub trait Backend: Send {
             "a session lock on {}",
             self.describe()
         )))
+    }
+    /// Release a lock taken with [`Backend::try_session_lock`].
+    fn session_unlock(&mut self, name: &str) -> Result<()> {
+        let _ = name;
+        Ok(())
     }
 }

@@ -160,6 +160,14 @@ impl MysqlBackend {
         }
     }
 
+    /// GET_LOCK names are server-wide (at most 64 characters): one per database.
+    fn session_lock_name(&self, name: &str) -> String {
+        format!("baton-{name}:{}", self.params.dbname)
+            .chars()
+            .take(64)
+            .collect()
+    }
+
     fn unlock(&mut self) {
         let _ = self
             .conn
@@ -198,16 +206,19 @@ impl Backend for MysqlBackend {
     }
 
     fn try_session_lock(&mut self, name: &str) -> Result<bool> {
-        // GET_LOCK names are server-wide (at most 64 characters): one per database.
-        let lock: String = format!("baton-{name}:{}", self.params.dbname)
-            .chars()
-            .take(64)
-            .collect();
+        let lock = self.session_lock_name(name);
         let got: Option<Option<i64>> = self
             .conn
             .exec_first("SELECT GET_LOCK(?, 0)", (lock,))
             .map_err(|e| self.err(e))?;
         Ok(got.flatten() == Some(1))
+    }
+
+    fn session_unlock(&mut self, name: &str) -> Result<()> {
+        let lock = self.session_lock_name(name);
+        self.conn
+            .exec_drop("DO RELEASE_LOCK(?)", (lock,))
+            .map_err(|e| self.err(e))
     }
 
     fn ensure_schema(&mut self) -> Result<()> {
@@ -336,6 +347,14 @@ impl Drop for MysqlTx<'_> {
 }
 
 impl Tx for MysqlTx<'_> {
+    fn try_session_lock(&mut self, name: &str) -> Result<Option<bool>> {
+        Backend::try_session_lock(&mut *self.b, name).map(Some)
+    }
+
+    fn session_unlock(&mut self, name: &str) -> Result<()> {
+        Backend::session_unlock(&mut *self.b, name)
+    }
+
     fn table_exists(&mut self, table: &TableSpec) -> Result<bool> {
         self.check()?;
         let n: Option<i64> = self

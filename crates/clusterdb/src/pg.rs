@@ -234,6 +234,14 @@ impl Backend for PgBackend {
             .map_err(|e| self.err(e))?;
         Ok(row.get::<_, bool>(0))
     }
+
+    fn session_unlock(&mut self, name: &str) -> Result<()> {
+        let key = crate::lock::key_of(name);
+        self.client
+            .query_one("SELECT pg_advisory_unlock($1)", &[&key])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
 }
 
 struct PgTx<'a> {
@@ -365,6 +373,14 @@ impl Drop for PgTx<'_> {
 }
 
 impl Tx for PgTx<'_> {
+    fn try_session_lock(&mut self, name: &str) -> Result<Option<bool>> {
+        Backend::try_session_lock(&mut *self.b, name).map(Some)
+    }
+
+    fn session_unlock(&mut self, name: &str) -> Result<()> {
+        Backend::session_unlock(&mut *self.b, name)
+    }
+
     fn table_exists(&mut self, table: &TableSpec) -> Result<bool> {
         self.check()?;
         let rows = self.query(

@@ -239,7 +239,8 @@ fn spec(name: &str, columns: &[&str], key: &[&str], autoinc: Option<&str>) -> Ta
     }
 }
 
-/// The takeover journal: one row per run, one row per step of a run.
+/// The takeover journal: one row per run, one row per step of a run; and the leases of the
+/// runs whose steps are running.
 fn baton_tables() -> Vec<TableSpec> {
     vec![
         spec(
@@ -268,6 +269,16 @@ fn baton_tables() -> Vec<TableSpec> {
             ],
             &["journal_id", "step"],
             None,
+        ),
+        // Who is running the steps of which entries and nodes (see takeover's lease module).
+        spec(
+            "baton_lease",
+            &[
+                "id", "entries", "nodes", "host", "boot", "pid", "pstart", "started", "command",
+                "comments", "disable",
+            ],
+            &["id"],
+            Some("id"),
         ),
     ]
 }

@@ -26,7 +26,7 @@ has_line() { # path text
 
 # Daemons baton restarted keep their command line (and environment) here, so that one that
 # stopped (conserver exits when its last console goes) can be started again the same way.
-BATON_STATE=/var/lib/baton
+BATON_STATE=${BATON_STATE:-/var/lib/baton}
 
 save_cmd() { # process pid
   mkdir -p "$BATON_STATE" || return 1

@@ -315,6 +315,9 @@ pub struct SnRunner {
     pub cleanup_mn_consoles: bool,
     /// How to run the script on this host (the management node's conserver.cf): `sh`.
     pub local_shell: Vec<String>,
+    /// The most the management node's console step may take (its `conserver -S` check and
+    /// SIGHUP included); past it the step is stopped and its nodes fail with the reason.
+    pub mn_timeout: std::time::Duration,
 }
 
 /// Read a site's template overrides (`<dir>/<name>.j2`); a missing directory gives the
@@ -1013,7 +1016,7 @@ impl SnRunner {
             &[cf, "0".into()],
             &[list.as_bytes(), header.as_bytes(), blocks.as_bytes()],
         );
-        let out = run_local(&self.local_shell, &ops)?;
+        let out = run_local(&self.local_shell, &ops, self.mn_timeout)?;
         match parse_report(&out).remove("mn") {
             Some(Ok(())) => Ok(()),
             Some(Err(e)) => Err(format!("management node: {e}")),
@@ -1039,9 +1042,11 @@ fn log_timings(sn: &str, stdout: &str) {
     }
 }
 
-/// Run the service-node script on this host (the management node's own files).
-fn run_local(shell: &[String], ops: &Ops) -> Result<String, String> {
-    use std::io::Write;
+/// Run the service-node script on this host (the management node's own files), in a process
+/// group of its own that is killed whole when it takes longer than `limit`.
+fn run_local(shell: &[String], ops: &Ops, limit: std::time::Duration) -> Result<String, String> {
+    use std::io::{Read, Write};
+    use std::os::unix::process::CommandExt;
     let (prog, pre) = shell.split_first().ok_or("no local shell")?;
     let mut child = std::process::Command::new(prog)
         .args(pre)
@@ -1051,7 +1056,8 @@ fn run_local(shell: &[String], ops: &Ops) -> Result<String, String> {
         .args(&ops.args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot run sh: {e}"))?;
     let data = ops.stdin.clone();
@@ -1061,9 +1067,33 @@ fn run_local(shell: &[String], ops: &Ops) -> Result<String, String> {
             let _ = w.write_all(&data);
         }
     });
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let mut stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if let Some(r) = stdout.as_mut() {
+            let _ = r.read_to_end(&mut out);
+        }
+        out
+    });
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(_) => break,
+            None if std::time::Instant::now() >= deadline => {
+                // SAFETY: signals the process group this function created; no memory involved.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                let _ = child.wait();
+                return Err(format!(
+                    "the console step on this host did not finish within {} s and was stopped (its conserver.cf may or may not be written; `baton resume` redoes it)",
+                    limit.as_secs()
+                ));
+            }
+            None => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
     let _ = feeder.join();
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    let out = reader.join().unwrap_or_default();
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// A batch ready for its service node: what was sent for which node, and the ssh job (none

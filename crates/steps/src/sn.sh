@@ -153,6 +153,46 @@ op_dhcp() {
   ok "$tag"
 }
 
+# Is PID the conserver daemon? Its process name is conserver, and it is not a check run
+# (`conserver -S`, which has the same name and lives a moment).
+is_conserver_daemon() { # pid
+  case "$1" in ''|*[!0-9]*) return 1 ;; esac
+  [ "$(cat "/proc/$1/comm" 2>/dev/null)" = conserver ] || return 1
+  ! tr '\000' '\n' < "/proc/$1/cmdline" 2>/dev/null | grep -qx -- '-[A-Za-z0-9]*S[A-Za-z0-9]*'
+}
+
+# The conserver daemon's PID from its pid file (written once it has detached and listens).
+conserver_pid_file() {
+  if [ -n "${BATON_CONSERVER_PID:-}" ]; then files=$BATON_CONSERVER_PID
+  else files="$(conserver -V 2>&1 | sed -n "s/.*default pidfile is .\(.*\)'.*/\1/p") /run/conserver/conserver.pid /var/run/conserver.pid"
+  fi
+  for f in $files; do
+    [ -s "$f" ] || continue
+    read -r p < "$f" 2>/dev/null || continue
+    is_conserver_daemon "$p" && { echo "$p"; return 0; }
+  done
+  return 1
+}
+
+# The running conserver daemon's PID: from its pid file ($BATON_CONSERVER_PID, else the one
+# `conserver -V` says it was built with, else the usual places); without one, the conserver
+# process that is neither a check run nor a child of another conserver. Never found by a
+# pattern alone, which would also match another run's `conserver -S`.
+conserver_pid() {
+  conserver_pid_file && return 0
+  [ -z "${BATON_CONSERVER_PID:-}" ] || return 1
+  for p in $(pgrep -x conserver 2>/dev/null); do
+    is_conserver_daemon "$p" || continue
+    # This system's own daemon only, not a container's (another PID or mount namespace).
+    [ "$(readlink "/proc/$p/ns/pid")" = "$(readlink "/proc/$$/ns/pid")" ] || continue
+    [ "$(readlink "/proc/$p/ns/mnt")" = "$(readlink "/proc/$$/ns/mnt")" ] || continue
+    pp=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)
+    [ "$(cat "/proc/$pp/comm" 2>/dev/null)" = conserver ] && continue
+    echo "$p"; return 0
+  done
+  return 1
+}
+
 # cons TAG CONF MUST_RUN KEYS_LEN HEADER_LEN BLOCKS_LEN
 #   stdin: the node names whose blocks go, the header of a new file (used when CONF is missing
 #   or empty), the console blocks to add.
@@ -164,7 +204,9 @@ op_cons() {
   cat "$W/cons-add" >> "$W/cons.new"
   consoles=$(grep -c '^[[:space:]]*console[[:space:]]' "$W/cons.new")
   if command -v conserver >/dev/null 2>&1; then
-    out=$(conserver -S -C "$W/cons.new" 2>&1)
+    # conserver looks up each console's master while it checks (no option turns that off):
+    # short resolver timeouts keep a dead name server from stretching the check.
+    out=$(RES_OPTIONS="timeout:1 attempts:1" conserver -S -C "$W/cons.new" 2>&1)
     if [ $? -ne 0 ]; then
       errs=$(printf '%s\n' "$out" | grep 'ERROR' | grep -v 'no consoles found in configuration file')
       if [ "$consoles" -gt 0 ] || [ -n "$errs" ]; then
@@ -177,19 +219,24 @@ op_cons() {
   if ! cmp -s "$W/cons.new" "$cf"; then
     replace_conf "$W/cons.new" "$cf" || { fail "$tag" "cannot write $cf"; return; }
   fi
-  pid=$(pgrep -o -x conserver 2>/dev/null)
+  pid=$(conserver_pid)
   if [ -n "$pid" ]; then
     # conserver rereads its configuration on SIGHUP (and exits when no console is left).
     save_cmd conserver "$pid"
     kill -HUP "$pid" || { fail "$tag" "cannot signal conserver ($pid)"; return; }
   elif [ "$consoles" -gt 0 ]; then
+    started=1
     if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && systemctl restart conserver >/dev/null 2>&1; then :
     elif start_saved conserver; then :
     elif [ "$must" = 1 ]; then fail "$tag" "conserver is not running ($cf is written)"; return
+    else started=0
     fi
+    # Started: wait for the daemon to write its pid file, i.e. to listen (conserver sleeps a
+    # moment first), so that the check below talks to it.
+    i=0; while [ "$started" = 1 ] && ! conserver_pid_file >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
   fi
   # Verify: conserver runs and lists every added console (when its client can reach it).
-  if [ "$consoles" -gt 0 ] && [ -s "$W/cons-add" ] && pgrep -x conserver >/dev/null 2>&1; then
+  if [ "$consoles" -gt 0 ] && [ -s "$W/cons-add" ] && conserver_pid >/dev/null; then
     want=$(grep '^console ' "$W/cons-add" | awk '{print $2}')
     i=0; missing=$want
     while [ -n "$missing" ] && [ $i -lt 50 ] && command -v console >/dev/null 2>&1; do
@@ -199,7 +246,7 @@ op_cons() {
       [ -n "$missing" ] && { sleep 0.1; i=$((i+1)); }
     done
     [ -z "$missing" ] || { fail "$tag" "conserver does not list$missing"; return; }
-    pgrep -x conserver >/dev/null 2>&1 || { fail "$tag" "conserver stopped after reading $cf"; return; }
+    conserver_pid >/dev/null || { fail "$tag" "conserver stopped after reading $cf"; return; }
   fi
   ok "$tag"
 }

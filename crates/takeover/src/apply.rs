@@ -3,8 +3,10 @@
 //! transaction; then the steps in order, each result recorded as it finishes.
 
 use crate::journal::{self, run_state, StepState};
+use crate::lease;
 use crate::model::*;
 use crate::plan::build_steps;
+use crate::stale::{self, Moved};
 use crate::{Result, TakeoverError};
 use clusterdb::backend::{Filter, Tx, Value};
 use clusterdb::{attrs, table, ClusterDb, Snapshot};
@@ -25,6 +27,8 @@ pub struct RunMeta {
     pub args: String,
     /// Fault injection for tests: `after-commit` aborts the process right after the commit.
     pub fault: Option<String>,
+    /// resume and rollback: act on nodes moved since the entry too (see [`crate::stale`]).
+    pub force: bool,
 }
 
 /// What became of one step.
@@ -298,7 +302,7 @@ pub fn apply(
     runner: &mut dyn StepRunner,
 ) -> Result<Outcome> {
     let (started, cpu) = (std::time::Instant::now(), crate::cpu_ms());
-    let id = {
+    let (id, lease) = {
         let snap = db.write()?;
         // Nothing committed since the plan's snapshot (the store says so): its old values
         // still hold. Otherwise (or when the store cannot tell) read them again.
@@ -355,9 +359,10 @@ pub fn apply(
             plan,
         )?;
         auditlog(&mut **tx, meta, "snmove")?;
+        let lease = take_lease(&mut **tx, &[id], &nodes, &meta.command)?;
         drop(tx);
         snap.commit()?;
-        id
+        (id, lease)
     };
     tracing::info!(
         journal = id,
@@ -371,7 +376,24 @@ pub fn apply(
         // Simulates a crash between the commit and the steps: `resume` must finish the run.
         std::process::abort();
     }
-    run_steps(db, id, plan, all_of(plan), runner)
+    let r = run_steps(db, id, plan, all_of(plan), runner);
+    lease::release_after(db, lease, r)
+}
+
+/// Take the lease on the run's entries and nodes in its commit transaction; dead runs' leases
+/// broken on the way are said on standard error.
+fn take_lease(
+    tx: &mut dyn Tx,
+    entries: &[i64],
+    nodes: &[String],
+    command: &str,
+) -> Result<lease::Lease> {
+    let (lease, notes) = lease::take(tx, entries, nodes, command)?;
+    for n in notes {
+        tracing::warn!("{n}");
+        eprintln!("Note: {n}");
+    }
+    Ok(lease)
 }
 
 /// Work left in a step: its nodes not yet done (all of them when nothing was recorded).
@@ -484,11 +506,10 @@ fn merge(step: &Step, earlier: &BTreeMap<String, String>, mut r: StepResult) -> 
     }
     let mut all = earlier.clone();
     all.extend(std::mem::take(&mut r.results));
-    if step
-        .nodes
-        .iter()
-        .all(|n| all.get(n).map(String::as_str) == Some(NODE_DONE))
-    {
+    if step.nodes.iter().all(|n| {
+        all.get(n)
+            .is_some_and(|r| r == NODE_DONE || stale::is_superseded(r))
+    }) {
         r.state = StepState::Done;
     } else if r.state == StepState::Done {
         r.state = StepState::Pending;
@@ -509,31 +530,108 @@ fn all_of(plan: &Plan) -> Vec<Todo> {
 
 /// Run the steps of journal entry `id` that are not finished.
 pub fn resume(db: &mut ClusterDb, id: i64, runner: &mut dyn StepRunner) -> Result<Outcome> {
-    let (entry, plan, steps) = {
-        let snap = db.read()?;
-        journal::load(&snap, id)?
+    let meta = RunMeta {
+        command: format!("baton resume {id}"),
+        ..RunMeta::default()
     };
-    if entry.state == run_state::ROLLED_BACK {
-        return Err(TakeoverError::validation(format!(
-            "journal entry {id} was rolled back; there is nothing to resume"
-        )));
+    resume_as(db, id, &meta, runner)
+}
+
+/// [`resume`], as `meta.command` (named in the lease), skipping the nodes moved since the entry
+/// unless `meta.force`. The check, the skipped nodes' records and the lease are one transaction.
+pub fn resume_as(
+    db: &mut ClusterDb,
+    id: i64,
+    meta: &RunMeta,
+    runner: &mut dyn StepRunner,
+) -> Result<Outcome> {
+    let (plan, todo, moved, lease) = {
+        let snap = db.write()?;
+        let (entry, plan, steps) = journal::load(&snap, id)?;
+        if entry.state == run_state::ROLLED_BACK {
+            return Err(TakeoverError::validation(format!(
+                "journal entry {id} was rolled back; there is nothing to resume"
+            )));
+        }
+        let moved = if meta.force {
+            BTreeMap::new()
+        } else {
+            stale::moved_since(&snap, id, &plan)?
+        };
+        let todo = resume_todo(&mut **snap.tx(), id, &plan, steps, &moved, meta.force)?;
+        let nodes: Vec<String> = plan
+            .nodes
+            .iter()
+            .filter(|n| !moved.contains_key(&n.node))
+            .map(|n| n.node.clone())
+            .collect();
+        let lease = take_lease(&mut **snap.tx(), &[id], &nodes, &meta.command)?;
+        snap.commit()?;
+        (plan, todo, moved, lease)
+    };
+    for (node, m) in &moved {
+        eprintln!("Note: skipped {}", m.describe(node));
     }
-    let todo: Vec<Todo> = steps
+    let r = run_steps(db, id, &plan, todo, runner).and_then(|o| {
+        if !moved.is_empty() && o.complete() {
+            let snap = db.write()?;
+            journal::set_state(&mut **snap.tx(), id, run_state::SUPERSEDED, true)?;
+            snap.commit()?;
+        }
+        Ok(o)
+    });
+    lease::release_after(db, lease, r)
+}
+
+/// The unfinished work of entry `id`, without the nodes moved since: those are recorded as
+/// superseded (a step left with no node to run is recorded whole, and not run). With `force`,
+/// nodes recorded as superseded by an earlier resume are run too.
+fn resume_todo(
+    tx: &mut dyn Tx,
+    id: i64,
+    plan: &Plan,
+    steps: Vec<journal::StepRecord>,
+    moved: &BTreeMap<String, Moved>,
+    force: bool,
+) -> Result<Vec<Todo>> {
+    let superseded = |r: &String| stale::is_superseded(r);
+    let mut todo = Vec::new();
+    for mut rec in steps
         .into_iter()
-        .filter(|s| !s.state.finished())
-        .filter_map(|rec| {
-            let mut step = journal::step_of(&plan, rec.step)?.clone();
-            if !rec.results.is_empty() {
-                step.nodes
-                    .retain(|n| rec.results.get(n).map(String::as_str) != Some(NODE_DONE));
+        .filter(|s| !s.state.finished() || (force && s.results.values().any(superseded)))
+    {
+        let Some(full) = journal::step_of(plan, rec.step) else {
+            continue;
+        };
+        let mut step = full.clone();
+        step.nodes.retain(|n| match rec.results.get(n) {
+            Some(r) if r == NODE_DONE => false,
+            Some(r) if superseded(r) => force,
+            _ => true,
+        });
+        if force {
+            rec.results.retain(|_, r| !superseded(r));
+        }
+        let before = step.nodes.len();
+        step.nodes.retain(|n| match moved.get(n) {
+            Some(m) => {
+                let why = format!("{}: {}", stale::NODE_SUPERSEDED, m.describe(n));
+                rec.results.insert(n.clone(), why);
+                false
             }
-            Some(Todo {
-                step,
-                earlier: rec.results,
-            })
-        })
-        .collect();
-    run_steps(db, id, &plan, todo, runner)
+            None => true,
+        });
+        if step.nodes.is_empty() && before > 0 {
+            let detail = format!("{}: skipped, its nodes were moved since", full.describe());
+            journal::set_step(tx, id, full.id, StepState::Skipped, &detail, &rec.results)?;
+            continue;
+        }
+        todo.push(Todo {
+            step,
+            earlier: rec.results,
+        });
+    }
+    Ok(todo)
 }
 
 /// Restore the old values of journal entry `id` (checking nobody changed them since), record the
@@ -545,7 +643,7 @@ pub fn rollback(
     runner: &mut dyn StepRunner,
 ) -> Result<Outcome> {
     let snap = db.write()?;
-    let (entry, plan, _) = journal::load(&snap, id)?;
+    let (entry, mut plan, _) = journal::load(&snap, id)?;
     if entry.state == run_state::ROLLED_BACK {
         return Err(TakeoverError::validation(format!(
             "journal entry {id} is already rolled back"
@@ -562,25 +660,7 @@ pub fn rollback(
     for (t, cols) in &touched {
         current.insert(t.as_str(), own_rows(&snap, t, cols, &nodes)?);
     }
-    // Nothing may have changed since the run: its rows must be as it left them.
-    for n in &plan.nodes {
-        for a in &n.after {
-            for c in &touched[&a.table] {
-                let i = touched[&a.table].iter().position(|x| x == c).unwrap_or(0);
-                let cur = current[a.table.as_str()]
-                    .get(&n.node)
-                    .and_then(|r| r[i].as_deref());
-                if cur != a.value(c) {
-                    return Err(TakeoverError::Conflict(format!(
-                        "{}: {c} is now {} but the run left it {}; nothing was rolled back",
-                        n.node,
-                        cur.unwrap_or("(unset)"),
-                        a.value(c).unwrap_or("(unset)")
-                    )));
-                }
-            }
-        }
-    }
+    skip_moved(&snap, id, &mut plan, meta.force)?;
     {
         let mut tx = snap.tx();
         let mut w = RowWrites::default();
@@ -617,8 +697,37 @@ pub fn rollback(
         auditlog(&mut **tx, meta, "rollback")?;
         new_id
     };
+    let nodes: Vec<String> = plan.nodes.iter().map(|n| n.node.clone()).collect();
+    let lease = take_lease(&mut **snap.tx(), &[id, new_id], &nodes, &meta.command)?;
     snap.commit()?;
-    run_steps(db, new_id, &back, all_of(&back), runner)
+    let r = run_steps(db, new_id, &back, all_of(&back), runner);
+    lease::release_after(db, lease, r)
+}
+
+/// Nothing may have changed since the run: its rows must be as it left them. Nodes a later
+/// entry moved are dropped from `plan` (said on standard error) and left where that entry put
+/// them; a change by hand refuses the rollback. With `force`, nothing is checked.
+fn skip_moved(snap: &Snapshot<'_>, id: i64, plan: &mut Plan, force: bool) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let moved = stale::moved_since(snap, id, plan)?;
+    if let Some((node, m)) = moved.iter().find(|(_, m)| m.by.is_none()) {
+        return Err(TakeoverError::Conflict(format!(
+            "{node}: {}; nothing was rolled back (--force restores it anyway)",
+            m.what
+        )));
+    }
+    for (node, m) in &moved {
+        eprintln!("Note: skipped {}", m.describe(node));
+    }
+    plan.nodes.retain(|n| !moved.contains_key(&n.node));
+    if plan.nodes.is_empty() {
+        return Err(TakeoverError::validation(format!(
+            "every node of journal entry {id} was moved since by a later entry; nothing was rolled back (--force restores them anyway)"
+        )));
+    }
+    Ok(())
 }
 
 /// The move created this row: delete it, unless someone has put other values in it since, in

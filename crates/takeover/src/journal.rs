@@ -20,6 +20,9 @@ pub mod run_state {
     pub const PARTIAL: &str = "partial";
     /// Undone by `baton rollback`.
     pub const ROLLED_BACK: &str = "rolled-back";
+    /// Every step done, except on nodes moved since by a later entry (or by hand), which
+    /// `baton resume` skipped.
+    pub const SUPERSEDED: &str = "superseded";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

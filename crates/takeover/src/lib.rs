@@ -10,12 +10,14 @@
 pub mod apply;
 pub mod balance;
 pub mod journal;
+pub mod lease;
 pub mod model;
 pub mod plan;
 pub mod report;
+pub mod stale;
 
 pub use apply::{
-    apply, resume, rollback, Outcome, RunMeta, SampleSteps, StepResult, StepRunner,
+    apply, resume, resume_as, rollback, Outcome, RunMeta, SampleSteps, StepResult, StepRunner,
     UnimplementedSteps, NODE_DONE,
 };
 pub use model::*;
@@ -35,6 +37,9 @@ pub enum TakeoverError {
     Conflict(String),
     #[error("{0}")]
     Unsupported(String),
+    /// Another live run holds a lease on the same journal entry or nodes: nothing changed.
+    #[error("{0}")]
+    Busy(String),
     #[error(transparent)]
     Db(#[from] clusterdb::Error),
 }

@@ -190,6 +190,7 @@ fn runner(w: &World, f: Facts) -> SnRunner {
             "--mount-proc".into(),
             "sh".into(),
         ],
+        mn_timeout: std::time::Duration::from_secs(60),
     }
 }
 
@@ -427,5 +428,127 @@ fn consoles_on_the_new_sn_are_checked_and_a_dead_sn_leaves_them_pending() {
         res[0].results["cn2"].starts_with("unreachable: sn2: down"),
         "{:?}",
         res[0]
+    );
+}
+
+/// A program named `conserver` (a copy of sh) that runs `script`: to `pgrep -x` and
+/// /proc/PID/comm it is conserver.
+fn fake_conserver(w: &World) -> String {
+    let sh = std::fs::canonicalize("/bin/sh").unwrap();
+    let path = w.p("fake/conserver");
+    std::fs::create_dir_all(w.p("fake")).unwrap();
+    std::fs::copy(sh, &path).unwrap();
+    path
+}
+
+/// The management node's console step finds conserver by its pid file. Beside it runs an
+/// older `conserver -S` check of another run (which `pgrep -o -x conserver` picked before):
+/// only the daemon gets the SIGHUP, and the command line saved for a restart is the daemon's.
+#[test]
+fn the_mn_console_step_signals_the_daemon_from_its_pid_file_never_a_check_run() {
+    if let Err(why) = can_run() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let w = world();
+    let fake = fake_conserver(&w);
+    let dir = w.p("");
+    // In a PID and network namespace of its own: the check run first (the oldest), then the
+    // daemon, which records SIGHUPs and writes its pid file; then the step; then what became
+    // of the check run.
+    let wrapper = format!(
+        r#"d='{dir}'; f='{fake}'
+"$f" -c 'while :; do sleep 1; done' -S &
+check=$!
+"$f" -c 'trap "echo HUP >> $0/hups" HUP; echo $$ > $0/conserver.pid; while :; do sleep 0.1; done' "$d" &
+while [ ! -s "$d/conserver.pid" ]; do sleep 0.05; done
+sh "$@"
+kill -0 "$check" && echo alive > "$d/check-alive"
+i=0; while [ ! -s "$d/hups" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done"#
+    );
+    // The console client stands in for the daemon's answer (the stand-in serves nothing).
+    std::fs::create_dir_all(w.p("bin")).unwrap();
+    std::fs::write(w.p("bin/console"), "#!/bin/sh\necho 'cn2 on sn2'\n").unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", &w.p("bin/console")])
+        .status()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        w.p("bin"),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut r = runner(&w, facts(&w, None));
+    r.local_shell = vec![
+        "env".into(),
+        format!("PATH={path}"),
+        format!("BATON_CONSERVER_PID={}", w.p("conserver.pid")),
+        format!("BATON_STATE={}", w.p("state")),
+        "unshare".into(),
+        "-pfn".into(),
+        "--mount-proc".into(),
+        "sh".into(),
+        "-c".into(),
+        wrapper,
+        "wrap".into(),
+    ];
+    let facts = facts(&w, None);
+    r.mn_consoles(&facts, "sn2", &["cn2".into()], false)
+        .unwrap();
+    assert!(w.read("mn-conserver.cf").contains("master sn2;"));
+    assert_eq!(w.read("hups"), "HUP\n", "the daemon got one SIGHUP");
+    assert_eq!(
+        w.read("check-alive"),
+        "alive\n",
+        "the check run was left alone"
+    );
+    let saved = w.read("state/cmd.conserver").replace('\0', " ");
+    assert!(
+        saved.contains("trap") && !saved.contains(" -S"),
+        "the daemon's command line is saved: {saved}"
+    );
+}
+
+/// A `conserver -S` that never ends (a name server that does not answer, for every console)
+/// no longer holds the run: the step is stopped at its time limit, with the reason, and its
+/// processes are gone.
+#[test]
+fn the_mn_console_step_is_stopped_at_its_time_limit() {
+    let w = world();
+    std::fs::create_dir_all(w.p("bin")).unwrap();
+    let hang = w.p("bin/conserver");
+    std::fs::write(
+        &hang,
+        format!("#!/bin/sh\necho $$ > '{}'\nsleep 600\n", w.p("check.pid")),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", &hang])
+        .status()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        w.p("bin"),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut r = runner(&w, facts(&w, None));
+    r.local_shell = vec!["env".into(), format!("PATH={path}"), "sh".into()];
+    r.mn_timeout = std::time::Duration::from_secs(1);
+    let facts = facts(&w, None);
+    let err = r
+        .mn_consoles(&facts, "sn2", &["cn2".into()], false)
+        .unwrap_err();
+    assert!(err.contains("did not finish within 1 s"), "{err}");
+    let pid = w.read("check.pid");
+    assert!(!pid.trim().is_empty(), "the check ran");
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "the hung check was killed: {stat}"
+    );
+    assert_eq!(
+        w.read("mn-conserver.cf"),
+        "",
+        "not written past a check that did not end"
     );
 }
