@@ -191,6 +191,9 @@ pub enum Command {
     /// Print a shell completion script
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
+    /// Node, group or service-node names, for the completion scripts
+    #[command(hide = true)]
+    CompleteNames(crate::complete::CompleteNamesArgs),
     /// Run compute-node steps for the management node (on a service node; see --delegate)
     #[command(hide = true)]
     Agent(crate::agent::AgentArgs),
@@ -245,6 +248,7 @@ pub fn completions(a: CompletionsArgs) -> Result<(), Failure> {
     let mut script = Vec::new();
     clap_complete::generate(a.shell, &mut cmd, name, &mut script);
     out!("{}", String::from_utf8_lossy(&script));
+    out!("{}", crate::complete::dynamic_part(a.shell, name));
     Ok(())
 }
 

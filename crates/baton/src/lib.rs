@@ -5,6 +5,7 @@
 mod out;
 mod agent;
 mod cli;
+mod complete;
 pub mod exit;
 mod journalcmds;
 mod manpage;
@@ -88,6 +89,7 @@ fn run(args: cli::Cli) -> Result<(), Failure> {
             | cli::Command::Migrate(_)
             | cli::Command::Man(_)
             | cli::Command::Completions(_)
+            | cli::Command::CompleteNames(_)
     );
     if args.db.is_some() && !own_rule {
         cli::require_existing(&url)?;
@@ -115,6 +117,7 @@ fn run(args: cli::Cli) -> Result<(), Failure> {
         cli::Command::Rnetboot(a) => rnetboot::run(&url, a),
         cli::Command::Man(a) => cli::man(a),
         cli::Command::Completions(a) => cli::completions(a),
+        cli::Command::CompleteNames(a) => complete::names(&url, a),
         cli::Command::Agent(a) => agent::run(a),
     }
 }

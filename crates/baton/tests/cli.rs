@@ -707,3 +707,51 @@ fn every_command_has_examples_and_its_man_page_has_the_usual_sections() {
         );
     }
 }
+
+#[test]
+fn bash_completion_offers_node_group_and_service_node_names_from_the_database() {
+    let db = Db::new();
+    db.run(&["quickstart", "--no-demo"]);
+    let bin = assert_cmd::cargo::cargo_bin("baton");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let complete = |script: &str, words: &str, func: &str| -> Vec<String> {
+        let prog = format!(
+            "source <(baton completions bash {script}); COMP_WORDS=({words}); \
+             COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); {func}; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &prog])
+            .env("PATH", &path)
+            .env("BATON_DB", db.url())
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let nodes = complete("", "baton nodels cn000", "_baton_with_names");
+    assert_eq!(nodes.len(), 9, "{nodes:?}");
+    assert_eq!(nodes[0], "cn0001");
+    let groups = complete("", "baton lsdef rack0", "_baton_with_names");
+    assert!(groups.contains(&"rack01".to_string()), "{groups:?}");
+    let sns = complete("--snmove", "snmove -s s", "_snmove_with_names");
+    assert_eq!(sns, ["sn1", "sn2", "sn3"]);
+    // No database: no names, no error, nothing created.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!("sqlite:{}", dir.path().join("none.db").display());
+    Command::cargo_bin("baton")
+        .unwrap()
+        .env("BATON_DB", &missing)
+        .arg("complete-names")
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+    assert!(!dir.path().join("none.db").exists());
+}
