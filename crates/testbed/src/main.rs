@@ -125,6 +125,14 @@ fn real_main() -> Result<ExitCode> {
             if let Some(b) = take_opt(&mut a.rest, "--baton")? {
                 cfg.baton_bin = Some(PathBuf::from(b));
             }
+            // By default the baton built beside this program (target/debug/baton), so that a
+            // bed brought up by hand has its cluster database.
+            if cfg.baton_bin.is_none() {
+                cfg.baton_bin = std::env::current_exe()
+                    .ok()
+                    .and_then(|me| Some(me.parent()?.join("baton")))
+                    .filter(|b| b.is_file());
+            }
             cfg.binds = take_all(&mut a.rest, "--bind")?
                 .into_iter()
                 .map(PathBuf::from)
@@ -281,7 +289,19 @@ fn real_main() -> Result<ExitCode> {
                 bail!("usage: baton-testbed exec [--name N] NODE -- CMD [ARG...]");
             }
             let bed = Bed::load(&a.name)?;
-            let status = bed.command(&a.rest[0], &tail)?.status()?;
+            let mut command = bed.command(&a.rest[0], &tail)?;
+            // The bed's cluster database and the baton it was loaded with, as on a real MN.
+            if let (Some(url), None) = (bed.db_url(), std::env::var_os("BATON_DB")) {
+                command.env("BATON_DB", url);
+            }
+            let own_dir = std::env::current_exe()
+                .ok()
+                .and_then(|me| Some(me.parent()?.to_path_buf()));
+            if let Some(dir) = own_dir.filter(|d| bed.state().binds.contains(d)) {
+                let path = std::env::var("PATH").unwrap_or_default();
+                command.env("PATH", format!("{}:{path}", dir.display()));
+            }
+            let status = command.status()?;
             Ok(ExitCode::from(status.code().unwrap_or(128) as u8))
         }
         "kill" | "cut" | "restore" | "revive" => {
