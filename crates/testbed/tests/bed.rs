@@ -300,12 +300,14 @@ fn kea_bed_offers_from_the_right_sn() {
 #[test]
 fn crashed_bed_is_cleaned_up() {
     require_or_skip!();
-    let bed = Bed::up(Config::new("tcrash", 1, 2)).unwrap();
+    let cfg = Config::new("tcrash", 1, 2);
+    let name = cfg.name.clone(); // with BATON_TESTBED_TAG's suffix
+    let bed = Bed::up(cfg).unwrap();
     let pids = recorded_pids(&bed);
     let dir = bed.state_dir().to_path_buf();
     // a stray process in a node's network namespace that the state file does not know
     let mut stray = std::process::Command::new("ip")
-        .args(["netns", "exec", "bt-tcrash-cn1", "sleep", "600"])
+        .args(["netns", "exec", &format!("bt-{name}-cn1"), "sleep", "600"])
         .spawn()
         .unwrap();
     // and a daemon started inside a node
@@ -315,14 +317,14 @@ fn crashed_bed_is_cleaned_up() {
     let text = std::fs::read(&state).unwrap();
     std::fs::write(&state, &text[..text.len() / 2]).unwrap();
     std::mem::forget(bed);
-    assert!(Bed::load("tcrash").is_err());
+    assert!(Bed::load(&name).is_err());
 
     // a new `up` of the same name refuses while the old one runs
     let mut again = Config::new("tcrash", 1, 1);
     again.replace = false;
     assert!(Bed::up(again).is_err());
 
-    let r = testbed::cleanup("tcrash").unwrap();
+    let r = testbed::cleanup(&name).unwrap();
     eprintln!("cleanup: {r:?}");
     assert!(r.survivors.is_empty());
     assert!(r.killed >= pids.len());
@@ -334,9 +336,9 @@ fn crashed_bed_is_cleaned_up() {
     }
     let mut pids = pids;
     pids.push(stray.id());
-    assert_gone("tcrash", &dir, &pids);
+    assert_gone(&name, &dir, &pids);
     // cleaning again is a no-op
-    let r = testbed::cleanup("tcrash").unwrap();
+    let r = testbed::cleanup(&name).unwrap();
     assert_eq!(r.killed, 0);
 }
 
