@@ -1,0 +1,506 @@
+//! The xCAT database commands (issue 19): each defect found against xCAT's behaviour, and the
+//! table commands, run as a user runs them (real binary, real SQLite file, xCAT command names).
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+struct Db {
+    dir: tempfile::TempDir,
+}
+
+/// What a command printed and how it exited.
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Db {
+    fn new() -> Self {
+        Db {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("cluster.db")
+    }
+    /// `name args...`, through the baton binary's xCAT command name (busybox style).
+    fn cmd(&self, args: &[&str]) -> Out {
+        let bin = assert_cmd::cargo::cargo_bin("baton");
+        let link = self.dir.path().join(args[0]);
+        if !link.exists() {
+            std::os::unix::fs::symlink(&bin, &link).unwrap();
+        }
+        let out = Command::new(&link)
+            .args(&args[1..])
+            .env("BATON_DB", format!("sqlite:{}", self.path().display()))
+            .env_remove("XCAT_NODE_PREFIX")
+            .env_remove("XCAT_NODE_SUFFIX")
+            .env_remove("XCAT_SKIPTABLES")
+            .output()
+            .unwrap();
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+    /// Run a command that must succeed; its standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.cmd(args);
+        assert_eq!(o.code, 0, "{args:?}: {}{}", o.stdout, o.stderr);
+        o.stdout
+    }
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+#[test]
+fn chdef_creates_a_missing_node_and_group_with_xcats_messages() {
+    let db = Db::new();
+    let out = db.ok(&["chdef", "-t", "node", "-o", "testnode", "groups=all,aix"]);
+    assert_eq!(
+        out,
+        "1 object definitions have been created or modified.\n\
+         New object definitions 'testnode' have been created.\n"
+    );
+    assert_eq!(db.ok(&["nodels", "all"]), "testnode\n");
+    // Changing it again creates nothing.
+    let out = db.ok(&["chdef", "testnode", "groups=linux"]);
+    assert_eq!(out, "1 object definitions have been created or modified.\n");
+    // A group too; members= is a noderange.
+    db.ok(&["mkdef", "-t", "node", "-o", "cn[01-04]", "groups=compute"]);
+    let out = db.ok(&[
+        "chdef",
+        "-t",
+        "group",
+        "-o",
+        "sn1nodes",
+        "members=cn[01-03]",
+    ]);
+    assert!(out.contains("New object definitions 'sn1nodes'"), "{out}");
+    assert_eq!(db.ok(&["nodels", "sn1nodes"]), "cn01\ncn02\ncn03\n");
+    // -p / -m on the members.
+    db.ok(&[
+        "chdef",
+        "-t",
+        "group",
+        "-o",
+        "sn1nodes",
+        "-m",
+        "members=cn01",
+    ]);
+    db.ok(&[
+        "chdef",
+        "-t",
+        "group",
+        "-o",
+        "sn1nodes",
+        "-p",
+        "members=cn04",
+    ]);
+    assert_eq!(db.ok(&["nodels", "sn1nodes"]), "cn02\ncn03\ncn04\n");
+}
+
+#[test]
+fn a_dynamic_group_needs_criteria_and_a_refused_one_keeps_the_old_group() {
+    let db = Db::new();
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "n1,n2",
+        "groups=all",
+        "mgt=ipmi",
+    ]);
+    db.ok(&["mkdef", "-t", "node", "-o", "n3", "groups=all", "mgt=hmc"]);
+    db.ok(&["mkdef", "-t", "group", "-o", "g", "members=n1"]);
+    let o = db.cmd(&["mkdef", "-f", "-t", "group", "-o", "g", "grouptype=dynamic"]);
+    assert_ne!(o.code, 0);
+    assert!(
+        o.stderr
+            .contains("The 'where' attributes and values were not provided for dynamic group 'g'."),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(db.ok(&["nodels", "g"]), "n1\n", "the old group is kept");
+    // With criteria it is accepted, and selects by them.
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "group",
+        "-o",
+        "ipmis",
+        "-d",
+        "-w",
+        "mgt==ipmi",
+    ]);
+    assert_eq!(db.ok(&["nodels", "ipmis"]), "n1\nn2\n");
+    db.ok(&[
+        "chdef",
+        "-t",
+        "group",
+        "-o",
+        "ipmis",
+        "-d",
+        "-p",
+        "-w",
+        "groups=~all",
+    ]);
+    let g = db.ok(&["lsdef", "-t", "group", "ipmis", "-i", "wherevals"]);
+    assert!(g.contains("wherevals=mgt==ipmi::groups=~all"), "{g}");
+    let o = db.cmd(&[
+        "mkdef",
+        "-t",
+        "group",
+        "-o",
+        "bad",
+        "-d",
+        "-w",
+        "mgt==ipmi",
+        "members=n1",
+    ]);
+    assert!(o
+        .stderr
+        .contains("Cannot use a list of members together with the '-w' option."));
+}
+
+#[test]
+fn undefined_objects_and_bad_types_get_xcats_messages() {
+    let db = Db::new();
+    db.ok(&["mkdef", "-t", "node", "-o", "n1", "groups=all"]);
+    let o = db.cmd(&["lsdef", "testnode"]);
+    assert_eq!(o.code, 1);
+    assert_eq!(
+        o.stderr,
+        "Error: Could not find an object named 'testnode' of type 'node'.\n"
+    );
+    let o = db.cmd(&["lsdef", "-t", "node", "n1,testnode"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stdout.contains("Object name: n1"), "{}", o.stdout);
+    let o = db.cmd(&["rmdef", "X"]);
+    assert_eq!(o.code, 1);
+    assert_eq!(
+        o.stderr,
+        "Error: Could not find an object named 'X' of type 'node'.\n\
+         Error: No objects have been removed from the xCAT database.\n"
+    );
+    for cmd in ["lsdef", "chdef", "mkdef", "rmdef"] {
+        let o = db.cmd(&[cmd, "-t", "wrongtype", "-o", "x", "a=b"]);
+        let o = if cmd == "lsdef" || cmd == "rmdef" {
+            db.cmd(&[cmd, "-t", "wrongtype", "-o", "x"])
+        } else {
+            o
+        };
+        assert_ne!(o.code, 0, "{cmd}");
+        assert!(
+            o.stderr
+                .contains("Type 'wrongtype' is not a valid xCAT object type."),
+            "{cmd}: {}",
+            o.stderr
+        );
+    }
+    let o = db.cmd(&["rmdef"]);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("Usage: rmdef"), "{}", o.stderr);
+    assert_eq!(db.ok(&["nodels"]), "n1\n", "nothing removed");
+}
+
+#[test]
+fn nodels_labels_as_xcat_does() {
+    let db = Db::new();
+    db.ok(&["mkdef", "-t", "node", "-o", "n1", "groups=all", "mgt=ipmi"]);
+    db.ok(&["mkdef", "-t", "node", "-o", "n2", "groups=all", "mgt=hmc"]);
+    // A filter counts toward the two arguments that turn the label on.
+    assert_eq!(
+        db.ok(&["nodels", "all", "nodehm.mgt==ipmi", "nodelist.groups"]),
+        "n1: nodelist.groups: all\n"
+    );
+    assert_eq!(
+        db.ok(&["nodels", "all", "nodelist.groups"]),
+        "n1: all\nn2: all\n"
+    );
+    // A whole table prints every column, the key first.
+    let t = db.ok(&["nodels", "n1", "nodehm"]);
+    assert!(
+        t.starts_with("n1: nodehm.node: n1\nn1: nodehm.power: \n"),
+        "{t}"
+    );
+    assert!(t.contains("n1: nodehm.mgt: ipmi\n"), "{t}");
+}
+
+#[test]
+fn bmc_needs_mgt_from_the_command_the_node_or_its_groups() {
+    let db = Db::new();
+    // Inherited: the group says mgt=openbmc.
+    db.ok(&["chtab", "node=openbmcgrp", "nodehm.mgt=openbmc"]);
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "cn1",
+        "groups=openbmcgrp",
+        "bmc=10.0.0.1",
+    ]);
+    assert_eq!(db.ok(&["nodels", "cn1", "openbmc.bmc"]), "cn1: 10.0.0.1\n");
+    // A group with mgt in the same command (xCAT issue 2582).
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "group",
+        "-o",
+        "doubletrouble",
+        "bmc=|\\z|-imm|",
+        "mgt=ipmi",
+    ]);
+    db.ok(&["mkdef", "mgt02", "groups=doubletrouble"]);
+    assert_eq!(
+        db.ok(&["lsdef", "mgt02", "-i", "bmc", "-c"]),
+        "mgt02: bmc=mgt02-imm\n"
+    );
+    // Without any mgt: refused, and nothing is created.
+    let o = db.cmd(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "lone",
+        "groups=test",
+        "bmc=10.0.0.9",
+    ]);
+    assert_ne!(o.code, 0);
+    assert!(
+        o.stderr
+            .contains("Cannot set the attr='bmc' attribute unless mgt value is"),
+        "{}",
+        o.stderr
+    );
+    assert_ne!(db.cmd(&["lsdef", "lone"]).code, 0);
+    let o = db.cmd(&[
+        "mkdef",
+        "-t",
+        "group",
+        "-o",
+        "badgrp",
+        "members=cn1",
+        "bmc=10.0.0.1",
+    ]);
+    assert_ne!(o.code, 0);
+    assert!(!db.ok(&["nodels", "cn1", "groups"]).contains("badgrp"));
+}
+
+#[test]
+fn lsdef_hides_hidden_nodes_unless_asked() {
+    let db = Db::new();
+    db.ok(&["mkdef", "-t", "node", "-o", "n1", "groups=all"]);
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "fsp1",
+        "groups=all",
+        "hidden=1",
+    ]);
+    assert_eq!(db.ok(&["lsdef"]), "n1  (node)\n");
+    assert_eq!(db.ok(&["lsdef", "-S"]), "fsp1  (node)\nn1  (node)\n");
+    assert_eq!(db.ok(&["lsdef", "-s", "all"]), "n1  (node)\n");
+}
+
+#[test]
+fn nics_attributes_print_one_line_per_interface() {
+    let db = Db::new();
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "cn1",
+        "groups=all",
+        "nicips.ib0=10.41.0.101",
+    ]);
+    db.ok(&["chdef", "cn1", "nicips.eth0=1.1.1.1"]);
+    let out = db.ok(&["lsdef", "cn1", "-i", "nicips"]);
+    assert_eq!(
+        out,
+        "Object name: cn1\n    nicips.ib0=10.41.0.101\n    nicips.eth0=1.1.1.1\n"
+    );
+    assert_eq!(
+        db.ok(&["nodels", "cn1", "nics.nicips"]),
+        "cn1: ib0!10.41.0.101,eth0!1.1.1.1\n"
+    );
+    // A group's per-interface expression is evaluated for each node.
+    db.ok(&["mkdef", "-t", "group", "-o", "rg"]);
+    db.ok(&[
+        "chdef",
+        "-t",
+        "group",
+        "-o",
+        "rg",
+        "nicips.eth1=|\\D+(\\d+)|172.20.254.($1%100)|",
+    ]);
+    db.ok(&["mkdef", "sn07", "groups=rg"]);
+    assert_eq!(
+        db.ok(&["lsdef", "sn07", "-c", "--nics"]),
+        "sn07: nicips.eth1=172.20.254.7\n"
+    );
+}
+
+#[test]
+fn stanzas_round_trip_through_lsdef_and_mkdef() {
+    let db = Db::new();
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "orignode",
+        "mgt=hmc",
+        "cons=hmc",
+        "groups=lpar,all",
+    ]);
+    let st = db.ok(&["lsdef", "-l", "orignode", "-z"]);
+    assert!(
+        st.starts_with("# <xCAT data object stanza file>\n\norignode:\n    objtype=node\n"),
+        "{st}"
+    );
+    let file = db.dir().join("n.stanza");
+    std::fs::write(&file, st.replace("orignode", "testnode")).unwrap();
+    db.ok(&["mkdef", "-z", file.to_str().unwrap()]);
+    assert_eq!(
+        db.ok(&["lsdef", "-l", "testnode", "-z"]),
+        st.replace("orignode", "testnode")
+    );
+    // One bad object of a file is refused; the good ones are written; exit 1.
+    let f2 = db.dir().join("two.stanza");
+    std::fs::write(&f2, "good:\n  objtype=node\n  groups=t\n  mgt=openbmc\n  bmc=10.0.0.1\n\nbad:\n  groups=t\n  bmc=10.0.0.2\n").unwrap();
+    assert_ne!(db.cmd(&["mkdef", "-z", f2.to_str().unwrap()]).code, 0);
+    assert_eq!(db.ok(&["nodels", "t"]), "good\n");
+}
+
+#[test]
+fn network_objects() {
+    let db = Db::new();
+    let o = db.cmd(&["mkdef", "-t", "network", "-o", "net1", "mtu=1500"]);
+    assert!(o
+        .stderr
+        .contains("Net or mask value should not be empty for xCAT network object 'net1'."));
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "network",
+        "-o",
+        "net1",
+        "net=10.0.0.0",
+        "mask=255.0.0.0",
+        "gateway=10.0.0.1",
+    ]);
+    let o = db.cmd(&[
+        "chdef",
+        "-t",
+        "network",
+        "net2",
+        "net=10.0.0.0",
+        "mask=255.0.0.0",
+    ]);
+    assert!(
+        o.stderr
+            .contains("A network definition called 'net1' already exists"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(
+        db.cmd(&[
+            "mkdef",
+            "-t",
+            "network",
+            "-o",
+            "net1",
+            "net=1.0.0.0",
+            "mask=255.0.0.0"
+        ])
+        .code,
+        1
+    );
+    db.ok(&["chdef", "-t", "network", "-o", "net1", "gateway=10.0.0.254"]);
+    assert_eq!(
+        db.ok(&["lsdef", "-t", "network", "-l", "net1"]),
+        "Object name: net1\n    gateway=10.0.0.254\n    mask=255.0.0.0\n    net=10.0.0.0\n"
+    );
+    assert_eq!(db.ok(&["lsdef", "-t", "network"]), "net1  (network)\n");
+    db.ok(&["rmdef", "-t", "network", "-o", "net1"]);
+    assert!(db
+        .cmd(&["lsdef", "-t", "network", "net1"])
+        .stderr
+        .contains("Could not find an object named 'net1' of type 'network'."));
+}
+
+#[test]
+fn chdef_renames_a_node_everywhere() {
+    let db = Db::new();
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "testnode1",
+        "mgt=hmc",
+        "groups=all,systemp",
+    ]);
+    db.ok(&["chdef", "testnode1", "-n", "testnode2"]);
+    assert_eq!(db.cmd(&["lsdef", "testnode1"]).code, 1);
+    assert_eq!(
+        db.ok(&["nodels", "testnode2", "nodehm.mgt"]),
+        "testnode2: hmc\n"
+    );
+    assert!(!db.ok(&["tabdump", "nodehm"]).contains("testnode1"));
+}
+
+#[test]
+fn lsdef_where_and_listing_styles() {
+    let db = Db::new();
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "t11,t21",
+        "cons=hmc",
+        "groups=all",
+    ]);
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "t31,t41",
+        "cons=ipmi",
+        "groups=linux",
+    ]);
+    assert_eq!(
+        db.ok(&["lsdef", "-t", "node", "-w", "cons==ipmi"]),
+        "t31  (node)\nt41  (node)\n"
+    );
+    assert_eq!(
+        db.ok(&["lsdef", "-w", "cons==ipmi", "-w", "groups==linux", "-s"]),
+        "t31  (node)\nt41  (node)\n"
+    );
+    assert_eq!(
+        db.ok(&["lsdef", "-w", "cons!~hmc"]),
+        "t31  (node)\nt41  (node)\n"
+    );
+    assert_eq!(db.ok(&["lsdef", "-s", "t11"]), "t11  (node)\n");
+    // -i shows an attribute even when it is not set.
+    assert_eq!(
+        db.ok(&["lsdef", "t11", "-i", "os,cons"]),
+        "Object name: t11\n    cons=hmc\n    os=\n"
+    );
+    let all = db.ok(&["lsdef", "-a"]);
+    assert!(
+        all.contains("t11  (node)") && all.contains("linux  (group)"),
+        "{all}"
+    );
+}
