@@ -285,6 +285,12 @@ pub struct LsdefArgs {
     /// Only the network interface attributes (nicips.eth0=..., ...)
     #[arg(long)]
     pub nics: bool,
+    /// List the node templates, or show one
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    pub template: Option<String>,
+    /// With -i: where each attribute is stored (xCAT's `lsdef -h -i ATTR`)
+    #[arg(long = "attr-help", requires = "attrs")]
+    pub attr_help: bool,
     /// Print JSON
     #[arg(long)]
     pub json: bool,
@@ -337,6 +343,9 @@ pub struct DefArgs {
     /// Read the objects from a stanza file (the argument, else standard input)
     #[arg(short = 'z', long = "stanza")]
     pub stanza: bool,
+    /// mkdef: start from a node template (lsdef --template lists them) or an existing node
+    #[arg(long, value_name = "NAME")]
+    pub template: Option<String>,
     /// [NAMES] attr=value ...
     pub words: Vec<String>,
 }

@@ -7,7 +7,7 @@ use crate::exit::Failure;
 use clusterdb::objects::{self, Attrs, Mode};
 use clusterdb::objwrite::{self, GroupWrite, NodeWrite, Outcome};
 use clusterdb::selection::{parse_selection, Criterion};
-use clusterdb::{rowobjects, stanza, ClusterDb, DbUrl, Error, NoderangeEnv, Snapshot};
+use clusterdb::{rowobjects, stanza, templates, ClusterDb, DbUrl, Error, NoderangeEnv, Snapshot};
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 
@@ -321,7 +321,62 @@ fn all_kinds() -> Vec<String> {
     v
 }
 
+/// `lsdef -h -i ATTR`: each attribute's table.column, with its condition if any.
+fn attr_help(a: &LsdefArgs) -> Result<(), Failure> {
+    let mut out = String::new();
+    for kind in name_list(&a.kind) {
+        check_kind(&kind)?;
+        let obj = clusterdb::schema::schema()
+            .object(&kind)
+            .ok_or_else(|| Failure::usage(format!("no attributes for '{kind}'")))?;
+        for attr in &a.attrs {
+            let maps: Vec<String> = obj
+                .mappings(attr)
+                .map(|m| match &m.only_if {
+                    Some((c, v)) => format!("{}.{} (when {c}={v})", m.table, m.column),
+                    None => format!("{}.{}", m.table, m.column),
+                })
+                .collect();
+            if maps.is_empty() {
+                return Err(Failure::usage(format!(
+                    "'{attr}' is not a valid attribute name for an object type of '{kind}'."
+                )));
+            }
+            out.push_str(&format!("{attr}: stored in {}\n", maps.join(", ")));
+        }
+    }
+    print!("{out}");
+    Ok(())
+}
+
+/// `lsdef --template [NAME]`.
+fn lsdef_template(name: &str) -> Result<(), Failure> {
+    let mut out = String::new();
+    if name.is_empty() {
+        for t in templates::node_templates() {
+            out.push_str(&format!("{}  (node)\n", t.name));
+        }
+    } else {
+        let t = templates::node_template(name)
+            .ok_or_else(|| Failure::failed(format!("Could not find {name} in xCAT templates.")))?;
+        out.push_str(&format!("Object name: {name}\n"));
+        let mut attrs = t.attrs.clone();
+        attrs.sort();
+        for (k, v) in attrs {
+            out.push_str(&format!("    {k}={v}\n"));
+        }
+    }
+    print!("{out}");
+    Ok(())
+}
+
 pub fn lsdef(url: &DbUrl, a: LsdefArgs) -> Result<(), Failure> {
+    if a.attr_help {
+        return attr_help(&a);
+    }
+    if let Some(t) = &a.template {
+        return lsdef_template(t);
+    }
     let names = names_arg(&a.objects, &a.names)?;
     let kinds: Vec<String> = if a.all {
         all_kinds()
@@ -452,12 +507,17 @@ fn apply_job(
                     .into());
                 }
             }
+            let assignments = match &a.template {
+                Some(t) => templates::fill(&template_attrs(snap, t)?, &job.assignments)?,
+                None => job.assignments.clone(),
+            };
             let w = NodeWrite {
                 mode,
                 create: true,
                 fresh: create_only && a.force,
+                keep_default_scripts: a.template.is_some(),
             };
-            let o = objwrite::write_nodes(snap, &nodes, &job.assignments, w)?;
+            let o = objwrite::write_nodes(snap, &nodes, &assignments, w)?;
             Ok((nodes.len(), o))
         }
         "group" => {
@@ -485,6 +545,18 @@ fn apply_job(
         kind => {
             let mut all = Outcome::default();
             let names = name_list(&job.names);
+            if job.assignments.is_empty() {
+                let existing = rowobjects::names(snap, kind)?;
+                if let Some(n) = names.iter().find(|n| existing.contains(n)) {
+                    return Err(Error::Exists(format!(
+                        "A definition for '{n}' already exists. No changes will be made.  Run again with '-f' option to force replace."
+                    ))
+                    .into());
+                }
+                return Err(Failure::usage(
+                    "No object definitions have been created or modified: no attributes were specified.",
+                ));
+            }
             for n in &names {
                 if create_only && a.force {
                     let _ = rowobjects::remove(snap, kind, n);
@@ -496,6 +568,25 @@ fn apply_job(
             Ok((names.len(), all))
         }
     }
+}
+
+/// A template's attributes: a built-in template, else an existing node's definition.
+fn template_attrs(snap: &Snapshot<'_>, name: &str) -> Result<Assignments, Failure> {
+    if let Some(t) = templates::node_template(name) {
+        return Ok(t.attrs.clone());
+    }
+    if snap.index()?.contains(name) {
+        let attrs = objects::node_attrs(snap, &[name.to_string()], None)?;
+        return Ok(attrs
+            .into_values()
+            .next()
+            .unwrap_or_default()
+            .into_iter()
+            .collect());
+    }
+    Err(Failure::failed(format!(
+        "Could not find the template object named '{name}' of type 'node'."
+    )))
 }
 
 /// The jobs of a command line, or of a stanza file (-z, from a file argument or stdin).
@@ -529,7 +620,13 @@ fn jobs(a: &DefArgs, verb: &str) -> Result<Vec<DefJob>, Failure> {
         None => return Err(def_usage(verb)),
     };
     check_kind(&a.kind)?;
-    if assignments.is_empty() && a.wheres.is_empty() && a.kind != "group" {
+    let row_object = !matches!(a.kind.as_str(), "node" | "group" | "site");
+    if assignments.is_empty()
+        && a.wheres.is_empty()
+        && a.template.is_none()
+        && a.kind != "group"
+        && !row_object
+    {
         let msg = if a.kind == "node" {
             "No object definitions have been created or modified: no attributes were specified. The 'groups' attribute is required when creating node definitions."
         } else {

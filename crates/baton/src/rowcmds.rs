@@ -184,7 +184,17 @@ fn filter_word(
     })())
 }
 
+const CHTAB_USAGE: &str = "\
+Usage: chtab keycolname=keyvalue[,keycolname=keyvalue...] tablename.colname=newvalue [...]
+       chtab -d keycolname=keyvalue[,keycolname=keyvalue...] tablename [tablename...]
+       chtab [-h|--help] [-v|--version]";
+
 pub fn chtab(url: &DbUrl, a: ChtabArgs) -> Result<(), Failure> {
+    if let Some(bad) = a.words.iter().find(|w| w.starts_with('-')) {
+        return Err(Failure::usage(format!(
+            "unknown option {bad}\n{CHTAB_USAGE}"
+        )));
+    }
     let mut words = a.words.into_iter();
     let first = words.next().unwrap_or_default();
     let first_is_set = first.split_once('=').is_some_and(|(l, _)| l.contains('.'));
@@ -214,6 +224,11 @@ pub fn chtab(url: &DbUrl, a: ChtabArgs) -> Result<(), Failure> {
         }
         tabedit::chtab_delete(&mut snap, &keys, &tables)?;
     } else {
+        // As xCAT: the keys are checked against each table before the columns.
+        for w in &rest {
+            let t = w.split_once('.').map_or(w.as_str(), |(t, _)| t);
+            tabedit::check_keys(tabedit::xcat_table(t)?, &keys)?;
+        }
         let sets = rest
             .iter()
             .map(|w| tabedit::parse_column_set(w))

@@ -92,6 +92,12 @@ fn column_kind(spec: &clusterdb::schema::TableSpec, c: &str) -> String {
         "column"
     }
     .to_string();
+    if spec.name == "site" && c == "key" {
+        kind.push_str(
+            ": the name of a site attribute, such as master, domain, xcatdport, xcatiport, \
+             installdir, tftpdir, dhcplease, skiptables, excludenodes, sharedinstall",
+        );
+    }
     if spec.inherit_column() == Some(c) {
         kind.push_str(" (a node or group name)");
     }

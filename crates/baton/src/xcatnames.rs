@@ -63,9 +63,13 @@ pub fn rewrite(mut argv: Vec<OsString>) -> Argv {
     {
         return Argv::Version(cmd);
     }
+    // `lsdef -h -i ATTR` describes attributes instead of printing the help.
+    let attr_help = cmd == "lsdef" && rest.iter().any(|a| a.to_str() == Some("-i"));
     for a in rest.iter_mut() {
-        if a.to_str() == Some("-?") {
-            *a = OsString::from("-h");
+        match a.to_str() {
+            Some("-h" | "-?") if attr_help => *a = OsString::from("--attr-help"),
+            Some("-?") => *a = OsString::from("-h"),
+            _ => {}
         }
     }
     Argv::Run(argv)

@@ -504,3 +504,239 @@ fn lsdef_where_and_listing_styles() {
         "{all}"
     );
 }
+
+#[test]
+fn chtab_gettab_nodech_edit_rows_as_xcat() {
+    let db = Db::new();
+    db.ok(&[
+        "chtab",
+        "key=rsh_test",
+        "site.value=/opt/xcat/bin/scp",
+        "site.comments=the rcp command",
+    ]);
+    db.ok(&["chtab", "key=rsh_test", "site.value+=/opt/xcat/bin/rcp"]);
+    assert_eq!(
+        db.ok(&["gettab", "key=rsh_test", "site.value"]),
+        "/opt/xcat/bin/scp,/opt/xcat/bin/rcp\n"
+    );
+    assert_eq!(
+        db.ok(&[
+            "gettab",
+            "-H",
+            "key=rsh_test",
+            "site.value",
+            "site.comments"
+        ]),
+        "site.value: /opt/xcat/bin/scp,/opt/xcat/bin/rcp\nsite.comments: the rcp command\n"
+    );
+    db.ok(&["chtab", "-d", "key=rsh_test", "site"]);
+    assert_eq!(db.ok(&["gettab", "key=rsh_test", "site.value"]), "");
+    let o = db.cmd(&["chtab", "error=error", "site.comment=error"]);
+    assert!(
+        o.stderr
+            .contains("no such column \"error\" in table \"site\""),
+        "{}",
+        o.stderr
+    );
+    let o = db.cmd(&[
+        "tabch",
+        "-d",
+        "key=abc",
+        "nonexist_table1",
+        "nonexist_table2",
+    ]);
+    assert!(
+        o.stderr.contains("Table nonexist_table1 does not exist.")
+            && o.stderr.contains("Table nonexist_table2 does not exist.")
+    );
+
+    db.ok(&[
+        "nodeadd",
+        "n[1-2]",
+        "groups=all,rhels5.5",
+        "nodetype.os=rhels5.5",
+    ]);
+    db.ok(&["nodech", "n1", "groups,=rhels5.6", "nodehm.mgt=hmc"]);
+    db.ok(&[
+        "nodech",
+        "n2",
+        "groups^=rhels5.5",
+        "groups,=rhels5.4",
+        "nodetype.os=@=x",
+    ]);
+    assert_eq!(
+        db.ok(&["nodels", "n1,n2", "groups"]),
+        "n1: rhels5.6,all,rhels5.5\nn2: rhels5.4,all\n"
+    );
+    assert_eq!(db.ok(&["nodels", "n2", "nodetype.os"]), "n2: =x\n");
+    // A filter chooses the nodes.
+    db.ok(&["nodech", "all", "nodehm.mgt==hmc", "nodehm.cons=hmc"]);
+    assert_eq!(db.ok(&["nodels", "all", "nodehm.cons"]), "n1: hmc\nn2: \n");
+    db.ok(&["nodech", "-d", "n1", "nodehm"]);
+    assert!(!db.ok(&["tabdump", "nodehm"]).contains("\"n1\""));
+    assert_eq!(db.ok(&["tabgrep", "n2"]), "nodelist\nnodetype\n");
+    let o = db.cmd(&["noderm", "n9"]);
+    assert!(
+        o.stderr
+            .contains("Invalid nodes and/or groups in noderange: n9"),
+        "{}",
+        o.stderr
+    );
+    db.ok(&["noderm", "n1,n2"]);
+    assert_eq!(db.ok(&["nodels"]), "");
+}
+
+#[test]
+fn tabdump_where_clauses_and() {
+    let db = Db::new();
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "a1",
+        "groups=all,aix",
+        "statustime=2011-04-19",
+    ]);
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "a2",
+        "groups=aix",
+        "statustime=2011-04-18",
+    ]);
+    db.ok(&["mkdef", "-t", "node", "-o", "a3", "groups=linux"]);
+    let names = |args: &[&str]| -> Vec<String> {
+        let mut v = vec!["tabdump"];
+        v.extend_from_slice(args);
+        v.push("nodelist");
+        db.ok(&v)
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().trim_matches('"').to_string())
+            .collect()
+    };
+    assert_eq!(names(&["-w", "groups=~all%"]), ["a1"]);
+    assert_eq!(names(&["-w", "groups==aix"]), ["a2"]);
+    assert_eq!(names(&["-w", "groups!=linux"]), ["a1", "a2"]);
+    assert_eq!(names(&["-w", "groups!~%aix%"]), ["a3"]);
+    assert_eq!(names(&["-w", "statustime>2011-04-18"]), ["a1"]);
+    assert_eq!(names(&["-w", "statustime>=2011-04-18"]), ["a1", "a2"]);
+    assert_eq!(names(&["-w", "statustime<2011-04-19"]), ["a2"]);
+    assert_eq!(
+        names(&["-w", "statustime<=2011-04-19", "-w", "groups=~%all%"]),
+        ["a1"]
+    );
+    let o = db.cmd(&["tabdump", "-w", "nosuch==1", "nodelist"]);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("nodelist.nosuch"), "{}", o.stderr);
+}
+
+#[test]
+fn restorexcatdb_restores_every_table_in_one_transaction() {
+    let db = Db::new();
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "n1,n2",
+        "groups=all",
+        "mgt=ipmi",
+    ]);
+    db.ok(&["chtab", "key=domain", "site.value=a.example"]);
+    let backup = db.dir().join("backup");
+    let out = db.ok(&["dumpxCATdb", "-p", backup.to_str().unwrap(), "-V"]);
+    assert!(
+        out.contains("Dumping site")
+            && out.contains("Skipping auditlog")
+            && out.ends_with("Backup Complete.\n"),
+        "{out}"
+    );
+    assert!(backup.join("nodelist.csv").exists() && !backup.join("eventlog.csv").exists());
+    // Change things, then break one file of the backup: nothing at all is restored.
+    db.ok(&["noderm", "n2"]);
+    db.ok(&["chtab", "key=domain", "site.value=b.example"]);
+    let before = (db.ok(&["tabdump", "nodelist"]), db.ok(&["tabdump", "site"]));
+    std::fs::write(backup.join("zvm.csv"), "#node,nosuchcolumn\n\"x\",\"y\"\n").unwrap();
+    let o = db.cmd(&["restorexCATdb", "-p", backup.to_str().unwrap()]);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("zvm.csv"), "{}", o.stderr);
+    assert_eq!(
+        before,
+        (db.ok(&["tabdump", "nodelist"]), db.ok(&["tabdump", "site"]))
+    );
+    // Repaired, everything comes back.
+    std::fs::remove_file(backup.join("zvm.csv")).unwrap();
+    let out = db.ok(&["restorexCATdb", "-p", backup.to_str().unwrap()]);
+    assert!(out.ends_with("Restore of Database Complete.\n"), "{out}");
+    assert_eq!(db.ok(&["nodels"]), "n1\nn2\n");
+    assert_eq!(
+        db.ok(&["gettab", "key=domain", "site.value"]),
+        "a.example\n"
+    );
+    // site.skiptables leaves tables out of both.
+    db.ok(&["chtab", "key=skiptables", "site.value=hosts,passwd"]);
+    let b2 = db.dir().join("b2");
+    db.ok(&["dumpxCATdb", "-p", b2.to_str().unwrap()]);
+    assert!(!b2.join("hosts.csv").exists() && b2.join("site.csv").exists());
+    assert_ne!(
+        db.cmd(&[
+            "restorexCATdb",
+            "-p",
+            db.dir().join("nope").to_str().unwrap()
+        ])
+        .code,
+        0
+    );
+}
+
+#[test]
+fn xcat_names_answer_version_and_help() {
+    let db = Db::new();
+    for name in [
+        "nodels",
+        "chtab",
+        "tabdump",
+        "nodech",
+        "tabprune",
+        "dumpxCATdb",
+    ] {
+        let o = db.cmd(&[name, "-v"]);
+        assert_eq!(
+            o.stdout,
+            format!("{name}: Version {} (baton)\n", env!("CARGO_PKG_VERSION"))
+        );
+        let o = db.cmd(&[name, "-?"]);
+        assert!(o.stdout.contains("Usage:"), "{name}: {}", o.stdout);
+    }
+    let t = db.ok(&["lsdef", "--template"]);
+    assert!(t.contains("switch-template  (node)"), "{t}");
+    let o = db.ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "sw1",
+        "--template",
+        "switch-template",
+        "ip=10.0.0.9",
+    ]);
+    assert!(o.contains("1 object definitions have been created or modified."));
+    let def = db.ok(&["lsdef", "sw1", "-i", "groups,ip,switchtype,nodetype"]);
+    assert_eq!(def, "Object name: sw1\n    groups=switch\n    ip=10.0.0.9\n    nodetype=switch\n    switchtype=\n");
+    let o = db.cmd(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "c1",
+        "--template",
+        "cec-template",
+        "serial=1",
+    ]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("must be specified!"), "{}", o.stderr);
+}

@@ -27,6 +27,7 @@ pub mod sqlite;
 pub mod stanza;
 pub mod tabedit;
 pub mod tabio;
+pub mod templates;
 pub mod url;
 pub mod xcatsqlite;
 

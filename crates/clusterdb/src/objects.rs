@@ -485,6 +485,7 @@ pub fn set_node_attrs(
         mode,
         create,
         fresh: false,
+        keep_default_scripts: false,
     };
     crate::objwrite::write_nodes(snap, nodes, assignments, w).map(|_| ())
 }

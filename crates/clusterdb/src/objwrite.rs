@@ -23,6 +23,8 @@ pub struct NodeWrite {
     pub create: bool,
     /// `mkdef -f`: existing definitions are replaced, not changed.
     pub fresh: bool,
+    /// Keep postscripts that `xcatdefaults` runs anyway (a template's list is taken whole).
+    pub keep_default_scripts: bool,
 }
 
 /// What a write did, for the command's messages.
@@ -290,6 +292,9 @@ pub fn write_nodes(
         node_attrs(snap, &existing, Some(&wanted))?
     };
     let mut planner = Planner::new(snap)?;
+    if w.keep_default_scripts {
+        planner.defaults.clear();
+    }
     let empty = Attrs::new();
     let mut groups = GroupCache {
         snap,

@@ -51,7 +51,8 @@ pub fn parse_keys(spec: &str) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-fn check_keys(spec: &TableSpec, keys: &[(String, String)]) -> Result<()> {
+/// Every key column must be a column of the table.
+pub fn check_keys(spec: &TableSpec, keys: &[(String, String)]) -> Result<()> {
     for (k, _) in keys {
         if !spec.has_column(k) {
             return Err(Error::Invalid(format!(
