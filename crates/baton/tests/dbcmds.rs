@@ -740,3 +740,45 @@ fn xcat_names_answer_version_and_help() {
     assert_eq!(o.code, 1);
     assert!(o.stderr.contains("must be specified!"), "{}", o.stderr);
 }
+
+#[test]
+fn passwd_attributes_use_rows_keyed_by_node_and_user() {
+    let db = Db::new();
+    db.ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "fsp1",
+        "mgt=fsp",
+        "groups=fsp",
+        "passwd.HMC=a",
+        "passwd.admin=b",
+    ]);
+    db.ok(&["chdef", "fsp1", "passwd.HMC=c"]);
+    assert_eq!(
+        db.ok(&["tabdump", "ppcdirect"]),
+        "#hcp,username,password,comments,disable\n\"fsp1\",\"HMC\",\"c\",,\n\"fsp1\",\"admin\",\"b\",,\n"
+    );
+    assert_eq!(
+        db.ok(&["lsdef", "fsp1", "-i", "passwd.HMC,passwd.admin", "-c"]),
+        "fsp1: passwd.HMC=c\nfsp1: passwd.admin=b\n"
+    );
+    let o = db.cmd(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "n1",
+        "groups=all",
+        "passwd.HMC=x",
+    ]);
+    assert!(o
+        .stderr
+        .contains("Cannot set the attr='passwd.HMC' attribute unless mgt value is bpa or fsp."));
+    db.ok(&["rmdef", "fsp1"]);
+    assert_eq!(
+        db.ok(&["tabdump", "ppcdirect"]),
+        "#hcp,username,password,comments,disable\n"
+    );
+}

@@ -132,7 +132,50 @@ pub fn node_attrs(
             .collect();
         out.insert(node.clone(), attrs);
     }
+    add_multi_key(snap, obj, wanted, &mut out)?;
     Ok(out)
+}
+
+/// Attributes stored under several keys (`passwd.HMC`: the `ppcdirect` row of the node and the
+/// user `HMC`), from the nodes' own rows. These tables are small: read whole.
+fn add_multi_key(
+    snap: &Snapshot<'_>,
+    obj: &ObjectSpec,
+    wanted: Option<&[String]>,
+    out: &mut BTreeMap<String, Attrs>,
+) -> Result<()> {
+    let maps: Vec<&AttrSpec> = obj
+        .attrs
+        .iter()
+        .filter(|m| m.multi_key.is_some() && wanted.is_none_or(|w| w.contains(&m.attr)))
+        .collect();
+    let mut tables: Vec<&str> = maps.iter().map(|m| m.table.as_str()).collect();
+    tables.sort_unstable();
+    tables.dedup();
+    for t in tables {
+        let spec = table(t)?;
+        if !snap.tx().table_exists(spec)? {
+            continue;
+        }
+        let cols: Vec<&str> = spec.columns.iter().map(String::as_str).collect();
+        for r in snap.select(spec, &cols, Filter::Enabled)? {
+            let get = |c: &str| spec.column_index(c).and_then(|i| r[i].as_deref());
+            for m in maps.iter().filter(|m| m.table == t) {
+                let Some((keycol, extra)) = &m.multi_key else {
+                    continue;
+                };
+                let Some(attrs) = get(keycol).and_then(|n| out.get_mut(n)) else {
+                    continue;
+                };
+                if extra.iter().all(|(c, v)| get(c) == Some(v.as_str())) {
+                    if let Some(v) = get(&m.column).filter(|v| !v.is_empty()) {
+                        attrs.entry(m.attr.clone()).or_insert_with(|| v.to_string());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The values that are set of some columns, for a list of nodes: `(column, value)` pairs, node

@@ -36,8 +36,40 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
-/// One planned column write: table, row key column, key, column, value.
-type Write = (&'static TableSpec, String, String, String, Value);
+/// One planned column write: table, the row's key columns and values, column, value.
+struct Write {
+    spec: &'static TableSpec,
+    keys: Vec<(String, String)>,
+    column: String,
+    value: Value,
+}
+
+impl Write {
+    fn new(spec: &'static TableSpec, keycol: &str, key: &str, column: &str, value: Value) -> Self {
+        Write {
+            spec,
+            keys: vec![(keycol.to_string(), key.to_string())],
+            column: column.to_string(),
+            value,
+        }
+    }
+
+    /// The write of mapping `m` for object `name`: its single key, or all keys of a multi-key
+    /// lookup.
+    fn of(m: &AttrSpec, name: &str, value: Value) -> Result<Self> {
+        let mut w = Write::new(table(&m.table)?, "", name, &m.column, value);
+        w.keys = match (&m.key_column, &m.multi_key) {
+            (Some(k), _) => vec![(k.clone(), name.to_string())],
+            (None, Some((k, extra))) => {
+                let mut keys = vec![(k.clone(), name.to_string())];
+                keys.extend(extra.iter().cloned());
+                keys
+            }
+            (None, None) => return Err(Error::Unsupported(format!("attribute '{}'", m.attr))),
+        };
+        Ok(w)
+    }
+}
 
 /// Where `only_if` conditions are looked up, in xCAT's order: the same command, the object's
 /// stored values, its groups' own values.
@@ -72,7 +104,7 @@ impl Conditions<'_> {
         let maps: Vec<&'o AttrSpec> = obj
             .attrs
             .iter()
-            .filter(|m| m.attr == attr && readable(m))
+            .filter(|m| m.attr == attr && (readable(m) || m.multi_key.is_some()))
             .collect();
         if maps.is_empty() {
             return Err(Error::Invalid(format!(
@@ -199,16 +231,12 @@ impl Planner {
             if m.table == "postscripts" {
                 v = self.drop_defaults(name, attr, &m.column, v);
             }
-            let keycol = m.key_column.clone().unwrap_or_default();
-            self.writes
-                .push((table(&m.table)?, keycol, name.into(), m.column.clone(), v));
+            self.writes.push(Write::of(m, name, v)?);
         }
         for (attr, edits) in nics {
             let m = cond.pick(obj, attr)?;
             let v = merge_nics(cond.current.get(attr).map(String::as_str), &edits);
-            let keycol = m.key_column.clone().unwrap_or_default();
-            self.writes
-                .push((table(&m.table)?, keycol, name.into(), m.column.clone(), v));
+            self.writes.push(Write::of(m, name, v)?);
         }
         Ok(())
     }
@@ -229,8 +257,24 @@ impl Planner {
 
 fn apply(snap: &mut Snapshot<'_>, writes: Vec<Write>) -> Result<()> {
     let mut tx = snap.tx();
-    for (spec, keycol, key, column, v) in writes {
-        upsert(&mut **tx, spec, &keycol, &key, &[(column.as_str(), v)])?;
+    for w in writes {
+        let set = [(w.column.as_str(), w.value)];
+        if let [(keycol, key)] = &w.keys[..] {
+            upsert(&mut **tx, w.spec, keycol, key, &set)?;
+            continue;
+        }
+        let keys: Vec<(&str, &str)> = w
+            .keys
+            .iter()
+            .map(|(c, v)| (c.as_str(), v.as_str()))
+            .collect();
+        if tx.update(w.spec, &keys, &set)? == 0 {
+            let mut cols: Vec<&str> = keys.iter().map(|(c, _)| *c).collect();
+            let mut vals: Vec<Value> = keys.iter().map(|(_, v)| Some(v.to_string())).collect();
+            cols.push(set[0].0);
+            vals.push(set[0].1.clone());
+            tx.insert(w.spec, &cols, &vals)?;
+        }
     }
     drop(tx);
     snap.invalidate();
@@ -582,23 +626,23 @@ pub fn write_group(
     let warnings = std::mem::take(&mut planner.warnings);
     let mut writes = planner.writes;
     let ng = table("nodegroup")?;
-    writes.push((
+    writes.push(Write::new(
         ng,
-        "groupname".into(),
-        group.into(),
-        "grouptype".into(),
+        "groupname",
+        group,
+        "grouptype",
         Some(plan.grouptype),
     ));
-    writes.push((
+    writes.push(Write::new(
         ng,
-        "groupname".into(),
-        group.into(),
-        "wherevals".into(),
+        "groupname",
+        group,
+        "wherevals",
         plan.wherevals,
     ));
     let nl = table("nodelist")?;
     for (node, groups) in changes {
-        writes.push((nl, "node".into(), node, "groups".into(), groups));
+        writes.push(Write::new(nl, "node", &node, "groups", groups));
     }
     apply(snap, writes)?;
     Ok(Outcome {
