@@ -426,7 +426,11 @@ pub fn select_nodes(
     nodes: &[String],
     crits: &[crate::selection::Criterion],
 ) -> Result<Vec<String>> {
-    let mut wanted: Vec<String> = crits.iter().map(|c| c.attr.clone()).collect();
+    let mut wanted: Vec<String> = crits
+        .iter()
+        .map(|c| c.attr.clone())
+        .filter(|a| a != "node")
+        .collect();
     wanted.sort();
     wanted.dedup();
     let attrs = node_attrs(snap, nodes, Some(&wanted))?;
@@ -434,9 +438,11 @@ pub fn select_nodes(
         .iter()
         .filter(|n| {
             let a = &attrs[*n];
-            crits
-                .iter()
-                .all(|c| c.matches(a.get(&c.attr).map(String::as_str)))
+            crits.iter().all(|c| match c.attr.as_str() {
+                // The node's name is its `node` attribute (`-w node=~fs2vm`).
+                "node" => c.matches(Some(n.as_str())),
+                attr => c.matches(a.get(attr).map(String::as_str)),
+            })
         })
         .cloned()
         .collect())

@@ -115,6 +115,27 @@ impl Conditions<'_> {
         if let Some(m) = maps.iter().find(|m| m.only_if.is_none()) {
             return Ok(*m);
         }
+        self.pick_conditional(&maps, attr)
+    }
+
+    /// Where else an attribute with an unconditional mapping goes: the `only_if` mappings
+    /// whose condition holds too (`id` is `ppc.id`, and also `mp.id` when `mgt=blade`).
+    fn also<'o>(&self, obj: &'o ObjectSpec, attr: &str, first: &AttrSpec) -> Vec<&'o AttrSpec> {
+        obj.attrs
+            .iter()
+            .filter(|m| m.attr == attr && readable(m) && !std::ptr::eq(*m, first))
+            .filter(|m| {
+                m.only_if.as_ref().is_some_and(|(a, want)| {
+                    self.sources(a)
+                        .first()
+                        .is_some_and(|v| condition_holds(Some(v), want))
+                })
+            })
+            .filter(|m| !(m.table == first.table && m.column == first.column))
+            .collect()
+    }
+
+    fn pick_conditional<'o>(&self, maps: &[&'o AttrSpec], attr: &str) -> Result<&'o AttrSpec> {
         let cattrs: Vec<&str> = maps
             .iter()
             .filter_map(|m| m.only_if.as_ref().map(|(a, _)| a.as_str()))
@@ -230,6 +251,9 @@ impl Planner {
             let mut v = merge(mode, cond.current.get(attr).map(String::as_str), value);
             if m.table == "postscripts" {
                 v = self.drop_defaults(name, attr, &m.column, v);
+            }
+            for other in cond.also(obj, attr, m) {
+                self.writes.push(Write::of(other, name, v.clone())?);
             }
             self.writes.push(Write::of(m, name, v)?);
         }
