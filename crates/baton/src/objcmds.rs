@@ -474,6 +474,51 @@ fn mode_of(a: &DefArgs) -> Mode {
     }
 }
 
+/// The node part of [`apply_job`]: mkdef refuses existing nodes unless -f, which replaces them.
+fn apply_nodes(
+    snap: &mut Snapshot<'_>,
+    a: &DefArgs,
+    job: &DefJob,
+    create_only: bool,
+) -> Result<(usize, Outcome), Failure> {
+    let mode = mode_of(a);
+    let env = NoderangeEnv {
+        verify: false,
+        ..NoderangeEnv::from_env()
+    };
+    let nodes = snap.expand(&job.names, &env)?.nodes;
+    if nodes.is_empty() {
+        return Err(Failure::usage(format!(
+            "the noderange '{}' names no node",
+            job.names
+        )));
+    }
+    if create_only && !a.force {
+        let idx = snap.index()?;
+        let existing: Vec<&String> = nodes.iter().filter(|n| idx.contains(n)).collect();
+        if !existing.is_empty() {
+            let names: Vec<&str> = existing.iter().map(|s| s.as_str()).collect();
+            return Err(Error::Exists(format!(
+                "A definition for '{}' already exists. No changes will be made.  Run again with '-f' option to force replace.",
+                names.join(",")
+            ))
+            .into());
+        }
+    }
+    let assignments = match &a.template {
+        Some(t) => templates::fill(&template_attrs(snap, t)?, &job.assignments)?,
+        None => job.assignments.clone(),
+    };
+    let w = NodeWrite {
+        mode,
+        create: true,
+        fresh: create_only && a.force,
+        keep_default_scripts: a.template.is_some(),
+    };
+    let o = objwrite::write_nodes(snap, &nodes, &assignments, w)?;
+    Ok((nodes.len(), o))
+}
+
 /// Apply one job in the caller's transaction; the outcome names new objects.
 fn apply_job(
     snap: &mut Snapshot<'_>,
@@ -483,43 +528,7 @@ fn apply_job(
 ) -> Result<(usize, Outcome), Failure> {
     let mode = mode_of(a);
     match job.kind.as_str() {
-        "node" => {
-            let env = NoderangeEnv {
-                verify: false,
-                ..NoderangeEnv::from_env()
-            };
-            let nodes = snap.expand(&job.names, &env)?.nodes;
-            if nodes.is_empty() {
-                return Err(Failure::usage(format!(
-                    "the noderange '{}' names no node",
-                    job.names
-                )));
-            }
-            if create_only && !a.force {
-                let idx = snap.index()?;
-                let existing: Vec<&String> = nodes.iter().filter(|n| idx.contains(n)).collect();
-                if !existing.is_empty() {
-                    let names: Vec<&str> = existing.iter().map(|s| s.as_str()).collect();
-                    return Err(Error::Exists(format!(
-                        "A definition for '{}' already exists. No changes will be made.  Run again with '-f' option to force replace.",
-                        names.join(",")
-                    ))
-                    .into());
-                }
-            }
-            let assignments = match &a.template {
-                Some(t) => templates::fill(&template_attrs(snap, t)?, &job.assignments)?,
-                None => job.assignments.clone(),
-            };
-            let w = NodeWrite {
-                mode,
-                create: true,
-                fresh: create_only && a.force,
-                keep_default_scripts: a.template.is_some(),
-            };
-            let o = objwrite::write_nodes(snap, &nodes, &assignments, w)?;
-            Ok((nodes.len(), o))
-        }
+        "node" => apply_nodes(snap, a, job, create_only),
         "group" => {
             let mut all = Outcome::default();
             let groups = name_list(&job.names);
