@@ -782,3 +782,25 @@ fn passwd_attributes_use_rows_keyed_by_node_and_user() {
         "#hcp,username,password,comments,disable\n"
     );
 }
+
+#[test]
+fn a_stored_dynamic_group_without_criteria_never_selects_every_node() {
+    let db = Db::new();
+    db.ok(&["mkdef", "-t", "node", "-o", "n1,n2", "groups=all"]);
+    // A row written by another tool, or by an older baton.
+    let csv = db.dir().join("nodegroup.csv");
+    std::fs::write(
+        &csv,
+        "#groupname,grouptype,members,membergroups,wherevals,comments,disable\n\"g\",\"dynamic\",,,,,\n",
+    )
+    .unwrap();
+    db.ok(&["tabrestore", csv.to_str().unwrap()]);
+    let o = db.cmd(&["nodels", "g"]);
+    assert_ne!(o.code, 0);
+    assert!(
+        o.stderr.contains("without selection criteria"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.stdout, "");
+}

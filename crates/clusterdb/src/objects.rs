@@ -412,6 +412,12 @@ pub fn network_attrs(snap: &Snapshot<'_>) -> Result<BTreeMap<String, Attrs>> {
 /// matches, as in xCAT).
 pub fn dynamic_group_members(snap: &Snapshot<'_>, wherevals: &str) -> Result<Vec<String>> {
     let words: Vec<&str> = wherevals.split("::").filter(|c| !c.is_empty()).collect();
+    if words.is_empty() {
+        // No criterion would select every node: a move of the group would move the cluster.
+        return Err(Error::Invalid(
+            "a dynamic group without selection criteria (wherevals) selects nothing".into(),
+        ));
+    }
     let crits = crate::selection::parse_selection(&words)?;
     let idx = snap.index()?;
     let nodes: Vec<String> = idx.nodes.iter().map(|n| n.name.clone()).collect();
