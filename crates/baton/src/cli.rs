@@ -230,7 +230,7 @@ pub struct NodelsArgs {
     /// Always print `node: table.column: value`
     #[arg(short = 'H', long = "with-fieldname")]
     pub with_header: bool,
-    /// Accepted for xCAT's `nodels -b` (values are printed without their source group)
+    /// Say which group each inherited value comes from
     #[arg(short = 'b', long = "blame")]
     pub blame: bool,
     /// Noderange (all nodes when omitted)

@@ -185,18 +185,76 @@ pub fn nodels(url: &DbUrl, a: NodelsArgs) -> Result<(), Failure> {
         })
         .map(|(t, c)| (t, c, slot(t, c)))
         .collect();
+    let blame = if a.blame {
+        attribution(&snap, &nodes, &slots)?
+    } else {
+        Vec::new()
+    };
+    // The value, with `-b` the group it is inherited from.
+    let shown = |k: usize, n: usize| -> String {
+        let v = value(k, n);
+        match blame.get(k).and_then(|b| b[n].as_deref()) {
+            Some(g) if !v.is_empty() => format!("{v} (inherited from group {g})"),
+            _ => v.to_string(),
+        }
+    };
     let mut out = BufWriter::new(std::io::stdout().lock());
     for (i, n) in nodes.iter().enumerate().filter(|(i, _)| keep[*i]) {
         match columns.as_slice() {
             [] => writeln!(out, "{n}")?,
-            [(_, _, k)] if !a.with_header && !labelled => writeln!(out, "{n}: {}", value(*k, i))?,
+            [(_, _, k)] if !a.with_header && !labelled => writeln!(out, "{n}: {}", shown(*k, i))?,
             cols => {
                 for (t, c, k) in cols {
-                    writeln!(out, "{n}: {t}.{c}: {}", value(*k, i))?;
+                    writeln!(out, "{n}: {t}.{c}: {}", shown(*k, i))?;
                 }
             }
         }
     }
     out.flush()?;
     Ok(())
+}
+
+/// `nodels -b`: for each column and node, the group a value is inherited from (the node's
+/// first group whose own row sets the column; none when the node's own row does).
+fn attribution(
+    snap: &clusterdb::Snapshot<'_>,
+    nodes: &[String],
+    slots: &[(&str, &str)],
+) -> Result<Vec<Vec<Option<String>>>, Failure> {
+    let idx = snap.index()?;
+    let mut keys: Vec<String> = nodes.to_vec();
+    let mut seen = std::collections::HashSet::new();
+    for n in nodes {
+        for g in idx.get(n).map(|e| &e.groups[..]).unwrap_or_default() {
+            if seen.insert(g.as_str()) {
+                keys.push(g.clone());
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(slots.len());
+    for (t, c) in slots {
+        let spec = table(t)?;
+        let Some(keycol) = spec.inherit_column().filter(|k| k != c) else {
+            out.push(vec![None; nodes.len()]);
+            continue;
+        };
+        let rows = attrs::own_rows(snap, spec, keycol, &keys, &[c])?;
+        let sets = |k: &str| {
+            rows.get(k)
+                .and_then(|r| r[0].as_deref())
+                .is_some_and(|v| !v.is_empty())
+        };
+        out.push(
+            nodes
+                .iter()
+                .map(|n| {
+                    let groups = idx.get(n).map(|e| &e.groups[..]).unwrap_or_default();
+                    (!sets(n))
+                        .then(|| groups.iter().find(|g| sets(g)).cloned())
+                        .flatten()
+                })
+                .collect(),
+        );
+    }
+    Ok(out)
 }

@@ -804,3 +804,15 @@ fn a_stored_dynamic_group_without_criteria_never_selects_every_node() {
     );
     assert_eq!(o.stdout, "");
 }
+
+#[test]
+fn nodels_blame_names_the_group_a_value_comes_from() {
+    let db = Db::new();
+    db.ok(&["mkdef", "-t", "node", "-o", "n1,n2", "groups=rack1,all"]);
+    db.ok(&["chdef", "-t", "group", "rack1", "servicenode=sn1"]);
+    db.ok(&["chdef", "n2", "servicenode=sn2"]);
+    assert_eq!(
+        db.ok(&["nodels", "n1,n2", "-b", "noderes.servicenode"]),
+        "n1: sn1 (inherited from group rack1)\nn2: sn2\n"
+    );
+}
