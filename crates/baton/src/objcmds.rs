@@ -169,6 +169,34 @@ fn lsdef_nodes(
     Ok(found)
 }
 
+/// The names of the named (or all) objects of a type other than node that exist.
+fn other_names(
+    snap: &Snapshot<'_>,
+    kind: &str,
+    names: Option<&str>,
+    errors: &mut Vec<String>,
+) -> Result<Vec<String>, Failure> {
+    let all = match kind {
+        "group" => snap.index()?.group_names(),
+        "site" => vec!["clustersite".to_string()],
+        _ => rowobjects::names(snap, kind)?,
+    };
+    let Some(names) = names else {
+        return Ok(all);
+    };
+    let mut out = Vec::new();
+    for n in name_list(names) {
+        if all.contains(&n) {
+            out.push(n);
+        } else {
+            errors.push(format!(
+                "Could not find an object named '{n}' of type '{kind}'."
+            ));
+        }
+    }
+    Ok(out)
+}
+
 /// Attributes of the named (or all) objects of a type other than node.
 fn other_objects(
     snap: &Snapshot<'_>,
@@ -245,6 +273,11 @@ fn lsdef_kind(
         return lsdef_nodes(snap, a, names, style, &wanted);
     }
     let mut found = Found::default();
+    if style == Style::Short && a.wheres.is_empty() {
+        // Names only: no need to read every group's rows (or a dynamic group's members).
+        found.order = other_names(snap, kind, names, &mut found.errors)?;
+        return Ok(found);
+    }
     let mut objs = other_objects(snap, kind, names, &mut found.errors)?;
     if !a.wheres.is_empty() {
         filter_where(&mut objs, &parse_selection(&a.wheres)?);
