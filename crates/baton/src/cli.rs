@@ -148,13 +148,34 @@ pub enum Command {
     Nodels(NodelsArgs),
     /// Show object definitions (nodes, groups, site, networks) as xCAT's lsdef does
     Lsdef(LsdefArgs),
-    /// Change object definitions (creating a node needs groups=)
+    /// Change object definitions; a node or group that does not exist is created (a node needs groups=)
     Chdef(DefArgs),
     /// Create object definitions
     Mkdef(DefArgs),
     /// Remove object definitions
     #[command(after_help = RMDEF_HELP)]
     Rmdef(RmdefArgs),
+    /// Add, change or delete table rows chosen by key columns (xCAT's chtab/tabch)
+    #[command(visible_alias = "tabch")]
+    Chtab(crate::rowcmds::ChtabArgs),
+    /// Change or delete table rows of a noderange
+    Nodech(crate::rowcmds::NodechArgs),
+    /// Add nodes with table values
+    Nodeadd(crate::rowcmds::NodeaddArgs),
+    /// Remove nodes from every table
+    Noderm(crate::rowcmds::NodermArgs),
+    /// Print table values of the row chosen by key columns
+    Gettab(crate::rowcmds::GettabArgs),
+    /// List the tables that hold a row for a node (or one of its groups)
+    Tabgrep(crate::rowcmds::TabgrepArgs),
+    /// Remove audit or event log records
+    Tabprune(crate::rowcmds::TabpruneArgs),
+    /// Back up every table as CSV files in a directory
+    #[command(name = "dumpxCATdb")]
+    Dumpxcatdb(crate::rowcmds::DumpArgs),
+    /// Restore the tables from a dumpxCATdb directory, in one transaction
+    #[command(name = "restorexCATdb")]
+    Restorexcatdb(crate::rowcmds::RestoreArgs),
     /// Create a sample cluster in the database and show what to try next
     #[command(after_help = QUICKSTART_HELP)]
     Quickstart(QuickstartArgs),
@@ -253,8 +274,25 @@ pub fn completions(a: CompletionsArgs) -> Result<(), Failure> {
 }
 
 #[derive(Args, Debug)]
-#[command(after_help = "Examples:\n  baton tabdump\n  baton tabdump noderes > noderes.csv")]
+#[command(after_help = "\
+Examples:
+  baton tabdump
+  baton tabdump noderes > noderes.csv
+  baton tabdump -w 'groups=~all%' -w 'statustime>=2011-04-18' nodelist
+  baton tabdump -d site")]
 pub struct TabdumpArgs {
+    /// Only rows matching ATTR<op>VAL (==, !=, =~ LIKE pattern, !~, <, <=, >, >=); repeat for AND
+    #[arg(short = 'w', value_name = "ATTR==VAL")]
+    pub wheres: Vec<String>,
+    /// Describe the table's columns (or, without a table, every table)
+    #[arg(short = 'd')]
+    pub describe: bool,
+    /// Write to this file instead of standard output
+    #[arg(short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Only the last N records (auditlog, eventlog)
+    #[arg(short = 'n', long = "lines", value_name = "N")]
+    pub lines: Option<usize>,
     /// Table to print; without it, the table names are listed
     pub table: Option<String>,
 }
@@ -291,8 +329,11 @@ pub struct NodelsArgs {
     #[arg(short = 'S')]
     pub show_hidden: bool,
     /// Always print `node: table.column: value`
-    #[arg(short = 'H')]
+    #[arg(short = 'H', long = "with-fieldname")]
     pub with_header: bool,
+    /// Say which group each inherited value comes from
+    #[arg(short = 'b', long = "blame")]
+    pub blame: bool,
     /// Noderange (all nodes when omitted)
     pub noderange: Option<String>,
     /// Attributes to print, or filters
@@ -308,20 +349,49 @@ Examples:
   baton lsdef rack01 -i servicenode,xcatmaster
   baton lsdef -t group rack01
   baton lsdef -t site
-  baton lsdef compute -i servicenode --json")]
+  baton lsdef compute -i servicenode --json
+  baton lsdef -t node -w mgt==ipmi -s
+  baton lsdef cn0001 -z > cn0001.stanza")]
 pub struct LsdefArgs {
-    /// Object type: node, group, site or network
+    /// Object types, comma-separated: node, group, site, network, policy, osimage, ...
     #[arg(short = 't', long = "type", default_value = "node")]
     pub kind: String,
     /// Object names (a noderange for nodes)
     #[arg(short = 'o', long = "objects")]
     pub objects: Option<String>,
-    /// Only these attributes (comma-separated)
+    /// Only these attributes (comma-separated); shown even when unset
     #[arg(short = 'i', value_delimiter = ',')]
     pub attrs: Vec<String>,
     /// Compact output: `name: attr=value`
     #[arg(short = 'c', long = "compress")]
     pub compact: bool,
+    /// Every attribute of each object (the default when names are given)
+    #[arg(short = 'l', long = "long")]
+    pub long: bool,
+    /// Only the names: `name  (type)`
+    #[arg(short = 's', long = "short")]
+    pub short: bool,
+    /// A stanza file, as mkdef -z and chdef -z read
+    #[arg(short = 'z', long = "stanza")]
+    pub stanza: bool,
+    /// Only objects whose attributes match (attr==val, attr!=val, attr=~re, attr!~re); repeat for AND
+    #[arg(short = 'w', value_name = "ATTR==VAL")]
+    pub wheres: Vec<String>,
+    /// Show hidden nodes too
+    #[arg(short = 'S')]
+    pub show_hidden: bool,
+    /// Every object of every type (but the audit and event logs)
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
+    /// Only the network interface attributes (nicips.eth0=..., ...)
+    #[arg(long)]
+    pub nics: bool,
+    /// List the node templates, or show one
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    pub template: Option<String>,
+    /// With -i: where each attribute is stored (xCAT's `lsdef -h -i ATTR`)
+    #[arg(long = "attr-help", requires = "attrs")]
+    pub attr_help: bool,
     /// Print JSON
     #[arg(long)]
     pub json: bool,
@@ -339,31 +409,51 @@ Examples:
   baton chdef -p cn0001 groups=gpu
   baton mkdef -t node -o cn9999 groups=compute,all
   baton mkdef -t group -o gpu members=cn0001,cn0002
-  baton chdef -t site domain=cluster.example")]
+  baton chdef -t site domain=cluster.example
+  baton chdef -t node -o cn9999 groups=compute,all     (creates cn9999)
+  baton mkdef -t group -o ipmi -d -w mgt==ipmi
+  baton chdef -t group -o gpu -p members=cn[0003-0004]
+  baton chdef cn0001 nicips.ib0=10.41.0.101
+  baton chdef cn0001 -n cn0001a
+  baton lsdef cn0001 -z | sed s/cn0001/cn0002/ | baton mkdef -z")]
 pub struct DefArgs {
-    /// Object type: node, group or site
+    /// Object type: node, group, site, network, policy, osimage, ...
     #[arg(short = 't', long = "type", default_value = "node")]
     pub kind: String,
     /// Object names (a noderange for nodes)
     #[arg(short = 'o', long = "objects")]
     pub objects: Option<String>,
-    /// Append to list attributes
+    /// Append to list attributes (and to a group's members or selection)
     #[arg(short = 'p', long = "plus", conflicts_with = "minus")]
     pub plus: bool,
-    /// Remove from list attributes
+    /// Remove from list attributes (and from a group's members or selection)
     #[arg(short = 'm', long = "minus")]
     pub minus: bool,
     /// mkdef: replace an existing definition
     #[arg(short = 'f', long = "force")]
     pub force: bool,
+    /// A dynamic group: its members are the nodes matching -w
+    #[arg(short = 'd', long = "dynamic")]
+    pub dynamic: bool,
+    /// Selection criteria of a group (attr==val, attr!=val, attr=~re, attr!~re); repeat for AND
+    #[arg(short = 'w', value_name = "ATTR==VAL")]
+    pub wheres: Vec<String>,
+    /// chdef: rename the node to NEWNAME (in every table)
+    #[arg(short = 'n', value_name = "NEWNAME")]
+    pub new_name: Option<String>,
+    /// Read the objects from a stanza file (the argument, else standard input)
+    #[arg(short = 'z', long = "stanza")]
+    pub stanza: bool,
+    /// mkdef: start from a node template (lsdef --template lists them) or an existing node
+    #[arg(long, value_name = "NAME")]
+    pub template: Option<String>,
     /// [NAMES] attr=value ...
-    #[arg(required = true)]
     pub words: Vec<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct RmdefArgs {
-    /// Object type: node or group
+    /// Object type: node, group, network, policy, osimage, ...
     #[arg(short = 't', long = "type", default_value = "node")]
     pub kind: String,
     /// Object names (a noderange for nodes)

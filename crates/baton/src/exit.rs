@@ -37,7 +37,7 @@ impl Failure {
 /// Database trouble is a failure; anything else the database layer rejects is bad input.
 fn db_code(e: &Error) -> i32 {
     match e {
-        Error::Store(_) | Error::Unsupported(_) => FAILED,
+        Error::Store(_) | Error::Unsupported(_) | Error::Missing(_) | Error::Exists(_) => FAILED,
         _ => USAGE,
     }
 }

@@ -14,10 +14,12 @@ mod nodecmds;
 mod objcmds;
 mod quickstart;
 mod rnetboot;
+mod rowcmds;
 mod snmove;
 mod svccmds;
 mod tablecmds;
 mod watchcmd;
+pub mod xcatnames;
 
 use clap::Parser;
 use exit::Failure;
@@ -57,7 +59,14 @@ fn init_log() {
 /// `baton ...`
 pub fn baton_main() -> i32 {
     init_log();
-    let args = cli::Cli::parse();
+    let argv = match xcatnames::rewrite(std::env::args_os().collect()) {
+        xcatnames::Argv::Version(name) => {
+            outln!("{name}: Version {} (baton)", env!("CARGO_PKG_VERSION"));
+            return exit::OK;
+        }
+        xcatnames::Argv::Run(argv) => argv,
+    };
+    let args = cli::Cli::parse_from(argv);
     finish(run(args))
 }
 
@@ -103,6 +112,15 @@ fn run(args: cli::Cli) -> Result<(), Failure> {
         cli::Command::Chdef(a) => objcmds::chdef(&url, a, false),
         cli::Command::Mkdef(a) => objcmds::chdef(&url, a, true),
         cli::Command::Rmdef(a) => objcmds::rmdef(&url, a),
+        cli::Command::Chtab(a) => rowcmds::chtab(&url, a),
+        cli::Command::Nodech(a) => rowcmds::nodech(&url, a),
+        cli::Command::Nodeadd(a) => rowcmds::nodeadd(&url, a),
+        cli::Command::Noderm(a) => rowcmds::noderm(&url, a),
+        cli::Command::Gettab(a) => rowcmds::gettab(&url, a),
+        cli::Command::Tabgrep(a) => rowcmds::tabgrep(&url, a),
+        cli::Command::Tabprune(a) => rowcmds::tabprune(&url, a),
+        cli::Command::Dumpxcatdb(a) => rowcmds::dump(&url, a),
+        cli::Command::Restorexcatdb(a) => rowcmds::restore(&url, a),
         cli::Command::Quickstart(a) => quickstart::run(&url, a),
         cli::Command::Snmove(a) => snmove::run(&url, a),
         cli::Command::Journal(a) => journalcmds::journal(&url, a),

@@ -5,10 +5,11 @@
 use std::io::Write;
 
 /// Exit status of every baton command, for pages whose help does not give its own.
-const EXIT_STATUS: &str = "0 everything asked for was done; 1 the operation failed; 2 usage or \
-validation error (nothing was changed); 3 a pre-flight check failed (nothing was changed); 4 a \
-partial run: the database was switched but some steps are not done (`baton resume ID` \
-finishes them).";
+const EXIT_STATUS: &str = "\
+0 everything asked for was done; 1 the operation failed; 2 usage or validation error
+(nothing was changed); 3 a pre-flight check failed or another run holds the nodes (nothing
+was changed); 4 a partial run: the database was switched but some steps are not done
+(`baton resume ID` finishes them).";
 
 pub fn render(cmd: clap::Command, name: &str) -> std::io::Result<Vec<u8>> {
     let help = cmd
@@ -32,7 +33,8 @@ pub fn render(cmd: clap::Command, name: &str) -> std::io::Result<Vec<u8>> {
         write_section(&mut out, heading, body)?;
     }
     if !sections.iter().any(|(h, _)| h == "EXIT STATUS") {
-        write_section(&mut out, "EXIT STATUS", &[EXIT_STATUS.to_string()])?;
+        let lines: Vec<String> = EXIT_STATUS.lines().map(str::to_string).collect();
+        write_section(&mut out, "EXIT STATUS", &lines)?;
     }
     write_section(&mut out, "SEE ALSO", &[see_also(name)])?;
     Ok(out)
@@ -66,8 +68,10 @@ fn heading(line: &str) -> Option<String> {
         return None;
     }
     let text = line.trim_end().trim_end_matches(':');
-    if text == "Examples" {
-        return Some("EXAMPLES".into());
+    match text {
+        "Examples" | "Example" => return Some("EXAMPLES".into()),
+        "Usage" => return Some("USAGE".into()),
+        _ => {}
     }
     let capitals = text.chars().any(|c| c.is_ascii_uppercase())
         && !text.chars().any(|c| c.is_ascii_lowercase());

@@ -40,9 +40,13 @@ fn split_column(s: &str) -> Result<(String, String), Failure> {
     Ok((t.into(), c.into()))
 }
 
-fn parse_args(words: &[String]) -> Result<Vec<Arg>, Failure> {
+/// The attribute arguments, and whether output lines carry the `table.column:` label. xCAT's
+/// rule: a label once two or more arguments (filters count) or any whole table are given.
+fn parse_args(words: &[String]) -> Result<(Vec<Arg>, bool), Failure> {
     let mut out = Vec::new();
+    let mut terse = 2;
     for w in words {
+        terse -= 1;
         if let Some((i, op)) = ["==", "!=", "=~", "!~"]
             .iter()
             .filter_map(|op| w.find(op).map(|i| (i, *op)))
@@ -61,13 +65,13 @@ fn parse_args(words: &[String]) -> Result<Vec<Arg>, Failure> {
                 value,
             });
         } else if !w.contains('.') && shortname(w).is_none() {
-            // A whole table: every column but the key.
+            // A whole table: every column, the node column too.
             let spec = table(w)
                 .map_err(|_| Failure::usage(format!("{w} not a valid table.column description")))?;
-            let key = spec
-                .inherit_column()
+            spec.inherit_column()
                 .ok_or_else(|| Failure::usage(format!("{w} is not a table keyed by node")))?;
-            for c in spec.columns.iter().filter(|c| c.as_str() != key) {
+            terse = i32::MIN / 2;
+            for c in &spec.columns {
                 out.push(Arg::Column {
                     table: w.clone(),
                     column: c.clone(),
@@ -81,11 +85,11 @@ fn parse_args(words: &[String]) -> Result<Vec<Arg>, Failure> {
             });
         }
     }
-    Ok(out)
+    Ok((out, terse <= 0))
 }
 
 pub fn nodels(url: &DbUrl, a: NodelsArgs) -> Result<(), Failure> {
-    let args = parse_args(&a.attrs)?;
+    let (args, labelled) = parse_args(&a.attrs)?;
     let mut db = ClusterDb::open(url)?;
     let snap = db.read()?;
     let idx = snap.index()?;
@@ -118,11 +122,17 @@ pub fn nodels(url: &DbUrl, a: NodelsArgs) -> Result<(), Failure> {
     let mut values: Vec<Vec<Option<String>>> = Vec::new();
     for (t, cols) in &wanted {
         let spec = table(t)?;
+        let key = spec.inherit_column();
         let colrefs: Vec<&str> = cols.iter().map(String::as_str).collect();
         let mut got = attrs::nodes_attribs_list(&snap, spec, &nodes, &colrefs)?;
         for (i, c) in cols.iter().enumerate() {
             slots.push((t.as_str(), c.as_str()));
-            values.push(got.iter_mut().map(|row| row[i].take()).collect());
+            if Some(c.as_str()) == key {
+                // The key column of a node's record is the node, even when inherited.
+                values.push(nodes.iter().map(|n| Some(n.clone())).collect());
+            } else {
+                values.push(got.iter_mut().map(|row| row[i].take()).collect());
+            }
         }
     }
     let slot = |t: &str, c: &str| {
@@ -175,18 +185,76 @@ pub fn nodels(url: &DbUrl, a: NodelsArgs) -> Result<(), Failure> {
         })
         .map(|(t, c)| (t, c, slot(t, c)))
         .collect();
+    let blame = if a.blame {
+        attribution(&snap, &nodes, &slots)?
+    } else {
+        Vec::new()
+    };
+    // The value, with `-b` the group it is inherited from.
+    let shown = |k: usize, n: usize| -> String {
+        let v = value(k, n);
+        match blame.get(k).and_then(|b| b[n].as_deref()) {
+            Some(g) if !v.is_empty() => format!("{v} (inherited from group {g})"),
+            _ => v.to_string(),
+        }
+    };
     let mut out = BufWriter::new(std::io::stdout().lock());
     for (i, n) in nodes.iter().enumerate().filter(|(i, _)| keep[*i]) {
         match columns.as_slice() {
             [] => writeln!(out, "{n}")?,
-            [(_, _, k)] if !a.with_header => writeln!(out, "{n}: {}", value(*k, i))?,
+            [(_, _, k)] if !a.with_header && !labelled => writeln!(out, "{n}: {}", shown(*k, i))?,
             cols => {
                 for (t, c, k) in cols {
-                    writeln!(out, "{n}: {t}.{c}: {}", value(*k, i))?;
+                    writeln!(out, "{n}: {t}.{c}: {}", shown(*k, i))?;
                 }
             }
         }
     }
     out.flush()?;
     Ok(())
+}
+
+/// `nodels -b`: for each column and node, the group a value is inherited from (the node's
+/// first group whose own row sets the column; none when the node's own row does).
+fn attribution(
+    snap: &clusterdb::Snapshot<'_>,
+    nodes: &[String],
+    slots: &[(&str, &str)],
+) -> Result<Vec<Vec<Option<String>>>, Failure> {
+    let idx = snap.index()?;
+    let mut keys: Vec<String> = nodes.to_vec();
+    let mut seen = std::collections::HashSet::new();
+    for n in nodes {
+        for g in idx.get(n).map(|e| &e.groups[..]).unwrap_or_default() {
+            if seen.insert(g.as_str()) {
+                keys.push(g.clone());
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(slots.len());
+    for (t, c) in slots {
+        let spec = table(t)?;
+        let Some(keycol) = spec.inherit_column().filter(|k| k != c) else {
+            out.push(vec![None; nodes.len()]);
+            continue;
+        };
+        let rows = attrs::own_rows(snap, spec, keycol, &keys, &[c])?;
+        let sets = |k: &str| {
+            rows.get(k)
+                .and_then(|r| r[0].as_deref())
+                .is_some_and(|v| !v.is_empty())
+        };
+        out.push(
+            nodes
+                .iter()
+                .map(|n| {
+                    let groups = idx.get(n).map(|e| &e.groups[..]).unwrap_or_default();
+                    (!sets(n))
+                        .then(|| groups.iter().find(|g| sets(g)).cloned())
+                        .flatten()
+                })
+                .collect(),
+        );
+    }
+    Ok(out)
 }

@@ -22,6 +22,7 @@ const CASES: &[(&str, Case)] = &[
     ),
     ("cli: quickstart, snmove, journal, rollback", cli_flow),
     ("cli: migrate", cli_migrate),
+    ("cli: xCAT database commands", cli_dbcmds),
 ];
 
 fn suite(kind: Kind) {
@@ -446,4 +447,80 @@ fn cli_migrate(t: &TestDb) {
     let j = run_ok(baton(&back, dir).args(["journal", "--json"]));
     assert!(j.contains("\"id\": 1"), "{j}");
     assert!(ClusterDb::open(&DbUrl::parse(&back).unwrap()).is_ok());
+}
+
+/// The xCAT database commands (issue 19) on this backend: objects, row edits, filters, and the
+/// one-transaction backup and restore.
+fn cli_dbcmds(t: &TestDb) {
+    let dir = t.dir.path();
+    let ok = |args: &[&str]| run_ok(baton(&t.url, dir).args(args));
+    ok(&["init"]); // a named database must exist
+    ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "d[1-3]",
+        "groups=dbc,all",
+        "mgt=ipmi",
+        "bmc=10.1.1.1",
+    ]);
+    ok(&[
+        "mkdef",
+        "-t",
+        "node",
+        "-o",
+        "f1",
+        "groups=fsp",
+        "mgt=fsp",
+        "passwd.HMC=a",
+        "nicips.eth0=1.1.1.1",
+    ]);
+    ok(&[
+        "mkdef",
+        "-t",
+        "network",
+        "-o",
+        "n10",
+        "net=10.9.0.0",
+        "mask=255.255.0.0",
+    ]);
+    ok(&["mkdef", "-t", "group", "-o", "dyn", "-d", "-w", "mgt==ipmi"]);
+    assert_eq!(ok(&["nodels", "dyn"]), "d1\nd2\nd3\n");
+    ok(&["chtab", "key=dbc_test", "site.value=x"]);
+    ok(&["chtab", "key=dbc_test", "site.value+=y"]);
+    assert_eq!(ok(&["gettab", "key=dbc_test", "site.value"]), "x,y\n");
+    ok(&["nodech", "d1", "groups,=extra", "nodehm.cons=ipmi"]);
+    assert_eq!(ok(&["nodels", "d1", "groups"]), "d1: extra,dbc,all\n");
+    let w = ok(&["tabdump", "-w", "groups=~extra%", "nodelist"]);
+    assert_eq!(w.lines().count(), 2, "{w}");
+    ok(&["chdef", "d3", "-n", "d4"]);
+    let st = ok(&["lsdef", "f1", "-z"]);
+    assert!(
+        st.contains("passwd.HMC=a") && st.contains("nicips.eth0=1.1.1.1"),
+        "{st}"
+    );
+    let backup = dir.join("dbc-backup");
+    ok(&["dumpxCATdb", "-p", backup.to_str().unwrap()]);
+    ok(&["rmdef", "-t", "network", "-o", "n10"]);
+    ok(&["noderm", "d1,d2,d4,f1"]);
+    std::fs::write(backup.join("zvm.csv"), "#node,nosuch\n\"x\",\"y\"\n").unwrap();
+    let before = ok(&["tabdump", "nodelist"]);
+    let out = baton(&t.url, dir)
+        .args(["restorexCATdb", "-p", backup.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        ok(&["tabdump", "nodelist"]),
+        before,
+        "a failed restore changes nothing"
+    );
+    std::fs::remove_file(backup.join("zvm.csv")).unwrap();
+    ok(&["restorexCATdb", "-p", backup.to_str().unwrap()]);
+    assert_eq!(ok(&["nodels", "dbc"]), "d1\nd2\nd4\n");
+    assert_eq!(
+        ok(&["lsdef", "-t", "network", "n10", "-i", "net", "-c"]),
+        "n10: net=10.9.0.0\n"
+    );
 }

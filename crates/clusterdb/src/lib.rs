@@ -17,11 +17,17 @@ pub mod lock;
 pub mod migrate;
 pub mod mysqldb;
 pub mod objects;
+pub mod objwrite;
 pub mod pg;
+pub mod rowobjects;
 pub mod sample;
 pub mod schema;
+pub mod selection;
 pub mod sqlite;
+pub mod stanza;
+pub mod tabedit;
 pub mod tabio;
+pub mod templates;
 pub mod url;
 pub mod xcatsqlite;
 
@@ -50,6 +56,12 @@ pub enum Error {
     Csv(Vec<String>),
     #[error("{0}")]
     Invalid(String),
+    /// An object that was named does not exist (xCAT's "Could not find an object named ...").
+    #[error("{0}")]
+    Missing(String),
+    /// An object to create exists already.
+    #[error("{0}")]
+    Exists(String),
 }
 
 /// A table value expression that could not be evaluated, and where it was.

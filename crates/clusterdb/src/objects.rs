@@ -14,7 +14,7 @@ pub type Attrs = BTreeMap<String, String>;
 /// Object types baton's lsdef/chdef/mkdef/rmdef handle.
 pub const TYPES: &[&str] = &["node", "group", "site", "network"];
 
-fn object(kind: &str) -> Result<&'static ObjectSpec> {
+pub(crate) fn object(kind: &str) -> Result<&'static ObjectSpec> {
     schema().object(kind).ok_or_else(|| {
         Error::Invalid(format!(
             "'{kind}' is not a valid object type; use one of {}",
@@ -24,7 +24,7 @@ fn object(kind: &str) -> Result<&'static ObjectSpec> {
 }
 
 /// A condition attribute (`mgt` of `mgt=ipmi`) matches when its value has the wanted word.
-fn condition_holds(value: Option<&str>, want: &str) -> bool {
+pub(crate) fn condition_holds(value: Option<&str>, want: &str) -> bool {
     value.is_some_and(|v| {
         v.split(|c: char| !c.is_alphanumeric() && c != '_' && c != '-')
             .any(|w| w == want)
@@ -32,7 +32,7 @@ fn condition_holds(value: Option<&str>, want: &str) -> bool {
 }
 
 /// The mappings of a node attribute that can be read: single-key lookups on the node name.
-fn readable(spec: &AttrSpec) -> bool {
+pub(crate) fn readable(spec: &AttrSpec) -> bool {
     spec.key_column.is_some()
 }
 
@@ -132,7 +132,50 @@ pub fn node_attrs(
             .collect();
         out.insert(node.clone(), attrs);
     }
+    add_multi_key(snap, obj, wanted, &mut out)?;
     Ok(out)
+}
+
+/// Attributes stored under several keys (`passwd.HMC`: the `ppcdirect` row of the node and the
+/// user `HMC`), from the nodes' own rows. These tables are small: read whole.
+fn add_multi_key(
+    snap: &Snapshot<'_>,
+    obj: &ObjectSpec,
+    wanted: Option<&[String]>,
+    out: &mut BTreeMap<String, Attrs>,
+) -> Result<()> {
+    let maps: Vec<&AttrSpec> = obj
+        .attrs
+        .iter()
+        .filter(|m| m.multi_key.is_some() && wanted.is_none_or(|w| w.contains(&m.attr)))
+        .collect();
+    let mut tables: Vec<&str> = maps.iter().map(|m| m.table.as_str()).collect();
+    tables.sort_unstable();
+    tables.dedup();
+    for t in tables {
+        let spec = table(t)?;
+        if !snap.tx().table_exists(spec)? {
+            continue;
+        }
+        let cols: Vec<&str> = spec.columns.iter().map(String::as_str).collect();
+        for r in snap.select(spec, &cols, Filter::Enabled)? {
+            let get = |c: &str| spec.column_index(c).and_then(|i| r[i].as_deref());
+            for m in maps.iter().filter(|m| m.table == t) {
+                let Some((keycol, extra)) = &m.multi_key else {
+                    continue;
+                };
+                let Some(attrs) = get(keycol).and_then(|n| out.get_mut(n)) else {
+                    continue;
+                };
+                if extra.iter().all(|(c, v)| get(c) == Some(v.as_str())) {
+                    if let Some(v) = get(&m.column).filter(|v| !v.is_empty()) {
+                        attrs.entry(m.attr.clone()).or_insert_with(|| v.to_string());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The values that are set of some columns, for a list of nodes: `(column, value)` pairs, node
@@ -225,6 +268,42 @@ fn read_table_for(
 
 /// A group's own rows, raw (no inheritance, no evaluation), plus `members` and `grouptype`.
 pub fn group_attrs(snap: &Snapshot<'_>, group: &str) -> Result<Attrs> {
+    let mut attrs = group_rows(snap, group)?;
+    let idx = snap.index()?;
+    let members = idx.group_members(group);
+    match idx.group_def(group) {
+        Some(def) => {
+            let dynamic = matches!(def.kind, noderange::GroupKind::Dynamic);
+            attrs.insert(
+                "grouptype".into(),
+                if dynamic { "dynamic" } else { "static" }.into(),
+            );
+            if let Some(w) = def.wherevals.as_ref().filter(|w| !w.is_empty()) {
+                attrs.insert("wherevals".into(), w.clone());
+            }
+            if dynamic {
+                let m = dynamic_group_members(snap, def.wherevals.as_deref().unwrap_or(""))?;
+                attrs.insert("members".into(), m.join(","));
+            } else {
+                attrs.insert("members".into(), members.join(","));
+            }
+        }
+        None if members.is_empty() => {
+            return Err(Error::Missing(format!(
+                "Could not find an object named '{group}' of type 'group'."
+            )))
+        }
+        None => {
+            attrs.insert("grouptype".into(), "static".into());
+            attrs.insert("members".into(), members.join(","));
+        }
+    }
+    Ok(attrs)
+}
+
+/// The values set on a group's own rows (node-keyed tables but nodelist), raw, whether or not
+/// the group has members or a nodegroup row.
+pub fn group_rows(snap: &Snapshot<'_>, group: &str) -> Result<Attrs> {
     let mut attrs = Attrs::new();
     let node = object("node")?;
     let mut by_table: BTreeMap<&str, Vec<&AttrSpec>> = BTreeMap::new();
@@ -260,36 +339,33 @@ pub fn group_attrs(snap: &Snapshot<'_>, group: &str) -> Result<Attrs> {
             }
         }
     }
-    let idx = snap.index()?;
-    let members = idx.group_members(group);
-    match idx.group_def(group) {
-        Some(def) => {
-            let dynamic = matches!(def.kind, noderange::GroupKind::Dynamic);
-            attrs.insert(
-                "grouptype".into(),
-                if dynamic { "dynamic" } else { "static" }.into(),
-            );
-            if let Some(w) = def.wherevals.as_ref().filter(|w| !w.is_empty()) {
-                attrs.insert("wherevals".into(), w.clone());
-            }
-            if dynamic {
-                let m = dynamic_group_members(snap, def.wherevals.as_deref().unwrap_or(""))?;
-                attrs.insert("members".into(), m.join(","));
-            } else {
-                attrs.insert("members".into(), members.join(","));
-            }
+    Ok(attrs)
+}
+
+/// Attribute lines as lsdef prints them: a `nic*` value (`eth0!1.1.1.1,ib0!10.0.0.1`) becomes
+/// one `nicips.eth0=...` line per interface (`DBobjUtils.pm`'s `expandnicsattr`). For a node,
+/// each interface's value expression is evaluated; a group's is shown as stored.
+pub fn display_pairs(attrs: &Attrs, node: Option<&str>) -> Vec<(String, String)> {
+    let mut out = Vec::with_capacity(attrs.len());
+    for (k, v) in attrs {
+        if !k.starts_with("nic") || !v.contains('!') {
+            out.push((k.clone(), v.clone()));
+            continue;
         }
-        None if members.is_empty() => {
-            return Err(Error::Invalid(format!(
-                "Could not find an object named '{group}' of type 'group'."
-            )))
-        }
-        None => {
-            attrs.insert("grouptype".into(), "static".into());
-            attrs.insert("members".into(), members.join(","));
+        for (nic, val) in v.split(',').filter_map(|e| e.split_once('!')) {
+            let val = match node {
+                Some(n) if valexpr::is_expression(val) => valexpr::evaluate(n, val)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| val.to_string()),
+                _ => val.to_string(),
+            };
+            if !nic.is_empty() && !val.is_empty() {
+                out.push((format!("{k}.{nic}"), val));
+            }
         }
     }
-    Ok(attrs)
+    out
 }
 
 /// The `site` table as the object `clustersite`.
@@ -331,57 +407,57 @@ pub fn network_attrs(snap: &Snapshot<'_>) -> Result<BTreeMap<String, Attrs>> {
     Ok(out)
 }
 
-/// Members of a dynamic group: nodes whose attributes satisfy every `::`-joined criterion
-/// (`attr==val`, `attr!=val`, `attr=~re`, `attr!~re`).
+/// Members of a dynamic group: nodes whose attributes satisfy every `::`-joined selection
+/// criterion (`attr==val`, `attr!=val`, `attr=~re`, `attr!~re`; an unset attribute never
+/// matches, as in xCAT).
 pub fn dynamic_group_members(snap: &Snapshot<'_>, wherevals: &str) -> Result<Vec<String>> {
-    let mut crits = Vec::new();
-    for c in wherevals.split("::").filter(|c| !c.is_empty()) {
-        let (attr, op, val) = ["==", "!=", "=~", "!~"]
-            .iter()
-            .filter_map(|op| c.find(op).map(|i| (i, *op)))
-            .min_by_key(|(i, _)| *i)
-            .map(|(i, op)| (&c[..i], op, &c[i + 2..]))
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "dynamic group criterion '{c}' has no ==, !=, =~ or !~"
-                ))
-            })?;
-        let re = if op.ends_with('~') {
-            Some(
-                regex::Regex::new(val)
-                    .map_err(|e| Error::Invalid(format!("dynamic group criterion '{c}': {e}")))?,
-            )
-        } else {
-            None
-        };
-        crits.push((attr.to_string(), op, val.to_string(), re));
+    let words: Vec<&str> = wherevals.split("::").filter(|c| !c.is_empty()).collect();
+    if words.is_empty() {
+        // No criterion would select every node: a move of the group would move the cluster.
+        return Err(Error::Invalid(
+            "a dynamic group without selection criteria (wherevals) selects nothing".into(),
+        ));
     }
+    let crits = crate::selection::parse_selection(&words)?;
     let idx = snap.index()?;
     let nodes: Vec<String> = idx.nodes.iter().map(|n| n.name.clone()).collect();
-    let wanted: Vec<String> = crits.iter().map(|c| c.0.clone()).collect();
-    let attrs = node_attrs(snap, &nodes, Some(&wanted))?;
-    let mut out: Vec<String> = nodes
-        .into_iter()
-        .filter(|n| {
-            let a = &attrs[n];
-            crits.iter().all(|(attr, op, val, re)| {
-                let v = a.get(attr).map(String::as_str).unwrap_or("");
-                match *op {
-                    "==" => v == val,
-                    "!=" => v != val,
-                    "=~" => re.as_ref().is_some_and(|r| r.is_match(v)),
-                    _ => re.as_ref().is_some_and(|r| !r.is_match(v)),
-                }
-            })
-        })
-        .collect();
+    let mut out = select_nodes(snap, &nodes, &crits)?;
     out.sort();
     Ok(out)
 }
 
+/// The nodes of `nodes` whose attributes satisfy every criterion (`lsdef -w`).
+pub fn select_nodes(
+    snap: &Snapshot<'_>,
+    nodes: &[String],
+    crits: &[crate::selection::Criterion],
+) -> Result<Vec<String>> {
+    let mut wanted: Vec<String> = crits
+        .iter()
+        .map(|c| c.attr.clone())
+        .filter(|a| a != "node")
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    let attrs = node_attrs(snap, nodes, Some(&wanted))?;
+    Ok(nodes
+        .iter()
+        .filter(|n| {
+            let a = &attrs[*n];
+            crits.iter().all(|c| match c.attr.as_str() {
+                // The node's name is its `node` attribute (`-w node=~fs2vm`).
+                "node" => c.matches(Some(n.as_str())),
+                attr => c.matches(a.get(attr).map(String::as_str)),
+            })
+        })
+        .cloned()
+        .collect())
+}
+
 /// How `chdef` combines a new value with the current one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
+    #[default]
     Replace,
     /// `-p`: append list items.
     Plus,
@@ -402,7 +478,7 @@ pub fn parse_assignments(words: &[String]) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-fn merge(mode: Mode, current: Option<&str>, new: &str) -> Option<String> {
+pub(crate) fn merge(mode: Mode, current: Option<&str>, new: &str) -> Option<String> {
     let items = |s: &str| {
         s.split(',')
             .filter(|i| !i.is_empty())
@@ -452,53 +528,7 @@ pub fn upsert(
     Ok(())
 }
 
-/// Pick the table.column an attribute of a node goes to. `only_if` mappings are chosen by the
-/// condition attribute's value, taken from the same command first, then from the database.
-fn node_mapping<'o>(
-    obj: &'o ObjectSpec,
-    attr: &str,
-    node: &str,
-    pending: &[(String, String)],
-    current: &Attrs,
-) -> Result<&'o AttrSpec> {
-    let maps: Vec<&'o AttrSpec> = obj
-        .attrs
-        .iter()
-        .filter(|m| m.attr == attr && readable(m))
-        .collect();
-    if maps.is_empty() {
-        return Err(Error::Invalid(format!(
-            "'{attr}' is not an attribute of node objects"
-        )));
-    }
-    if let Some(m) = maps.iter().find(|m| m.only_if.is_none()) {
-        return Ok(*m);
-    }
-    for m in &maps {
-        let (cattr, cval) = m.only_if.as_ref().unwrap();
-        let v = pending
-            .iter()
-            .rev()
-            .find(|(a, _)| a == cattr)
-            .map(|(_, v)| v.as_str())
-            .or(current.get(cattr).map(String::as_str));
-        if condition_holds(v, cval) {
-            return Ok(*m);
-        }
-    }
-    let conds: Vec<String> = maps
-        .iter()
-        .filter_map(|m| m.only_if.as_ref().map(|(a, v)| format!("{a}={v}")))
-        .collect();
-    Err(Error::Invalid(format!(
-        "cannot store '{attr}' for node {node}: it is only defined when {}",
-        conds.join(" or ")
-    )))
-}
-
-/// `chdef`/`mkdef` for nodes: apply the assignments to every node's own rows, in one transaction
-/// (the caller commits). Nodes that do not exist are created only when `create` is set, and
-/// then `groups` must be given.
+/// `chdef`/`mkdef` for nodes without -f; see [`crate::objwrite::write_nodes`].
 pub fn set_node_attrs(
     snap: &mut Snapshot<'_>,
     nodes: &[String],
@@ -506,74 +536,17 @@ pub fn set_node_attrs(
     mode: Mode,
     create: bool,
 ) -> Result<()> {
-    let obj = object("node")?;
-    let idx = snap.index()?;
-    let missing: Vec<&String> = nodes.iter().filter(|n| !idx.contains(n)).collect();
-    if !missing.is_empty() {
-        if !create {
-            let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-            return Err(Error::Invalid(format!(
-                "Could not find an object named '{}' of type 'node'.",
-                names.join(",")
-            )));
-        }
-        if !assignments
-            .iter()
-            .any(|(a, v)| a == "groups" && !v.is_empty())
-        {
-            return Err(Error::Invalid(format!(
-                "Attribute 'groups' is not specified for node {}.",
-                missing[0]
-            )));
-        }
-    }
-    let attr_names: Vec<String> = assignments.iter().map(|(a, _)| a.clone()).collect();
-    let mut wanted = attr_names.clone();
-    wanted.extend(
-        obj.attrs
-            .iter()
-            .filter_map(|m| m.only_if.as_ref().map(|(a, _)| a.clone())),
-    );
-    wanted.sort();
-    wanted.dedup();
-    wanted.retain(|a| obj.mappings(a).any(readable));
-    let existing: Vec<String> = nodes.iter().filter(|n| idx.contains(n)).cloned().collect();
-    let current = node_attrs(snap, &existing, Some(&wanted))?;
-    let empty = Attrs::new();
-    let xcatdefaults = postscript_defaults(snap)?;
-
-    // Plan every write first, so a bad attribute anywhere changes nothing.
-    let mut writes: Vec<(&'static TableSpec, String, &str, String, Value)> = Vec::new();
-    for node in nodes {
-        let cur = current.get(node).unwrap_or(&empty);
-        for (attr, value) in assignments {
-            if *attr == obj.key_attr {
-                return Err(Error::Invalid(
-                    "the node name cannot be changed with chdef".into(),
-                ));
-            }
-            let m = node_mapping(obj, attr, node, assignments, cur)?;
-            let spec = table(&m.table)?;
-            let mut v = merge(mode, cur.get(attr).map(String::as_str), value);
-            if m.table == "postscripts" {
-                v = v.map(|v| drop_defaults(&v, xcatdefaults.get(&m.column)));
-                v = v.filter(|v| !v.is_empty());
-            }
-            let keycol = m.key_column.clone().unwrap();
-            writes.push((spec, node.clone(), &m.column, keycol, v));
-        }
-    }
-    let mut tx = snap.tx();
-    for (spec, node, column, keycol, v) in writes {
-        upsert(&mut **tx, spec, &keycol, &node, &[(column, v)])?;
-    }
-    drop(tx);
-    snap.invalidate();
-    Ok(())
+    let w = crate::objwrite::NodeWrite {
+        mode,
+        create,
+        fresh: false,
+        keep_default_scripts: false,
+    };
+    crate::objwrite::write_nodes(snap, nodes, assignments, w).map(|_| ())
 }
 
 /// xCAT drops postscripts already in the `xcatdefaults` row (they always run first).
-fn drop_defaults(v: &str, defaults: Option<&String>) -> String {
+pub(crate) fn drop_defaults(v: &str, defaults: Option<&String>) -> String {
     let Some(d) = defaults else {
         return v.to_string();
     };
@@ -584,7 +557,7 @@ fn drop_defaults(v: &str, defaults: Option<&String>) -> String {
         .join(",")
 }
 
-fn postscript_defaults(snap: &Snapshot<'_>) -> Result<HashMap<String, String>> {
+pub(crate) fn postscript_defaults(snap: &Snapshot<'_>) -> Result<HashMap<String, String>> {
     let spec = table("postscripts")?;
     let rows = snap.select(
         spec,
@@ -603,129 +576,6 @@ fn postscript_defaults(snap: &Snapshot<'_>) -> Result<HashMap<String, String>> {
         }
     }
     Ok(out)
-}
-
-/// `mkdef -t group` / `chdef -t group`: the group's own rows (raw), its nodegroup row, and with
-/// `members=` the membership in each node's `nodelist.groups`.
-pub fn set_group_attrs(
-    snap: &mut Snapshot<'_>,
-    group: &str,
-    assignments: &[(String, String)],
-    create: bool,
-) -> Result<()> {
-    if group.is_empty() || group.contains(',') {
-        return Err(Error::Invalid(format!(
-            "'{group}' is not a valid group name"
-        )));
-    }
-    let obj = object("node")?;
-    let idx = snap.index()?;
-    if idx.contains(group) {
-        return Err(Error::Invalid(format!("'{group}' is a node, not a group")));
-    }
-    let exists = idx.group_def(group).is_some() || !idx.group_members(group).is_empty();
-    if create && exists {
-        return Err(Error::Invalid(format!(
-            "A definition for '{group}' already exists."
-        )));
-    }
-    if !create && !exists {
-        return Err(Error::Invalid(format!(
-            "Could not find an object named '{group}' of type 'group'."
-        )));
-    }
-    let mut members: Option<Vec<String>> = None;
-    let mut grouprow: Vec<(&str, Value)> = Vec::new();
-    let mut writes: Vec<(&'static TableSpec, String, &str)> = Vec::new();
-    for (attr, value) in assignments {
-        match attr.as_str() {
-            "members" => {
-                let list: Vec<String> = value
-                    .split(',')
-                    .filter(|m| !m.is_empty())
-                    .map(str::to_string)
-                    .collect();
-                if let Some(bad) = list.iter().find(|m| !idx.contains(m)) {
-                    return Err(Error::Invalid(format!(
-                        "Could not find an object named '{bad}' of type 'node'."
-                    )));
-                }
-                members = Some(list);
-            }
-            "grouptype" | "wherevals" | "membergroups" => {
-                grouprow.push((attr.as_str(), Some(value.clone()).filter(|v| !v.is_empty())));
-            }
-            "usercomment" => {
-                grouprow.push(("comments", Some(value.clone()).filter(|v| !v.is_empty())))
-            }
-            "groups" => {
-                return Err(Error::Invalid(
-                    "groups cannot be nested: a group has no 'groups' attribute".into(),
-                ))
-            }
-            _ => {
-                let m = obj
-                    .mappings(attr)
-                    .find(|m| readable(m) && m.only_if.is_none())
-                    .ok_or_else(|| {
-                        Error::Invalid(format!("'{attr}' is not an attribute of group objects"))
-                    })?;
-                let spec = table(&m.table)?;
-                if spec.inherit_column().is_none() || m.table == "nodelist" {
-                    return Err(Error::Invalid(format!("'{attr}' cannot be set on a group")));
-                }
-                writes.push((spec, value.clone(), m.column.as_str()));
-            }
-        }
-    }
-    let member_changes: Vec<(String, String)> = match &members {
-        None => Vec::new(),
-        Some(list) => idx
-            .nodes
-            .iter()
-            .filter_map(|n| {
-                let has = n.groups.iter().any(|g| g == group);
-                let want = list.contains(&n.name);
-                let mut g = n.groups.to_vec();
-                match (has, want) {
-                    (false, true) => g.push(group.to_string()),
-                    (true, false) => g.retain(|x| x != group),
-                    _ => return None,
-                }
-                Some((n.name.clone(), g.join(",")))
-            })
-            .collect(),
-    };
-    let mut tx = snap.tx();
-    let ng = table("nodegroup")?;
-    let mut row = grouprow;
-    if create && !row.iter().any(|(c, _)| *c == "grouptype") {
-        row.push(("grouptype", Some("static".into())));
-    }
-    if create || !row.is_empty() {
-        upsert(&mut **tx, ng, "groupname", group, &row)?;
-    }
-    for (spec, value, column) in writes {
-        let keycol = spec.inherit_column().unwrap();
-        upsert(
-            &mut **tx,
-            spec,
-            keycol,
-            group,
-            &[(column, Some(value).filter(|v| !v.is_empty()))],
-        )?;
-    }
-    let nl = table("nodelist")?;
-    for (node, groups) in member_changes {
-        tx.update(
-            nl,
-            &[("node", &node)],
-            &[("groups", Some(groups).filter(|g| !g.is_empty()))],
-        )?;
-    }
-    drop(tx);
-    snap.invalidate();
-    Ok(())
 }
 
 /// `rmdef -t node`: delete the nodes' rows from every table keyed by a node column.
@@ -753,7 +603,7 @@ pub fn remove_nodes(snap: &mut Snapshot<'_>, nodes: &[String]) -> Result<usize> 
 pub fn remove_group(snap: &mut Snapshot<'_>, group: &str) -> Result<()> {
     let idx = snap.index()?;
     if idx.group_def(group).is_none() && idx.group_members(group).is_empty() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Missing(format!(
             "Could not find an object named '{group}' of type 'group'."
         )));
     }
@@ -812,6 +662,32 @@ pub fn set_site(snap: &mut Snapshot<'_>, assignments: &[(String, String)]) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nic_values_print_one_line_per_interface() {
+        let a = Attrs::from([
+            (
+                "nicips".to_string(),
+                "ib0!10.41.0.101,eth0!1.1.1.1".to_string(),
+            ),
+            ("ip".to_string(), "10.0.0.1".to_string()),
+        ]);
+        let lines = display_pairs(&a, Some("cn1"));
+        assert_eq!(
+            lines,
+            [
+                ("ip".to_string(), "10.0.0.1".to_string()),
+                ("nicips.ib0".to_string(), "10.41.0.101".to_string()),
+                ("nicips.eth0".to_string(), "1.1.1.1".to_string()),
+            ]
+        );
+        let re = Attrs::from([(
+            "nicips".to_string(),
+            r"eth1!|\D+(\d+)|172.20.254.($1%100)|".to_string(),
+        )]);
+        assert_eq!(display_pairs(&re, Some("sn07"))[0].1, "172.20.254.7");
+        assert!(display_pairs(&re, None)[0].1.starts_with('|'));
+    }
 
     #[test]
     fn merge_modes() {

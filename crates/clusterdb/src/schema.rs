@@ -96,6 +96,9 @@ pub struct AttrSpec {
     /// `only_if` condition as (attribute, value): the mapping applies only when that attribute has
     /// that value (`mgt=ipmi`).
     pub only_if: Option<(String, String)>,
+    /// A multi-key lookup (`ppcdirect.hcp=attr:node::ppcdirect.username=str:HMC`): the column
+    /// holding the object's name and the other key columns with their fixed values.
+    pub multi_key: Option<(String, Vec<(String, String)>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +192,7 @@ pub fn schema() -> &'static Schema {
                     .into_iter()
                     .map(|a| AttrSpec {
                         key_column: single_key_column(&a.lookup, &a.table),
+                        multi_key: multi_key(&a.lookup, &a.table),
                         only_if: a.only_if.as_deref().and_then(|c| {
                             c.split_once('=')
                                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -296,9 +300,38 @@ fn single_key_column(lookup: &str, table: &str) -> Option<String> {
     (t == table).then(|| c.to_string())
 }
 
+/// `t.a=attr:node::t.b=str:X`: (`a`, [(`b`, `X`)]) when every part is on `table`.
+fn multi_key(lookup: &str, table: &str) -> Option<(String, Vec<(String, String)>)> {
+    let mut parts = lookup.split("::");
+    let first = single_key_column(parts.next()?, table)?;
+    let mut extra = Vec::new();
+    for p in parts {
+        let (lhs, rhs) = p.split_once('=')?;
+        let (t, c) = lhs.split_once('.')?;
+        let v = rhs.strip_prefix("str:")?;
+        if t != table {
+            return None;
+        }
+        extra.push((c.to_string(), v.to_string()));
+    }
+    (!extra.is_empty()).then_some((first, extra))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multi_key_lookups() {
+        assert_eq!(
+            multi_key(
+                "ppcdirect.hcp=attr:node::ppcdirect.username=str:HMC",
+                "ppcdirect"
+            ),
+            Some(("hcp".into(), vec![("username".into(), "HMC".into())]))
+        );
+        assert_eq!(multi_key("ipmi.node=attr:node", "ipmi"), None);
+    }
 
     #[test]
     fn schema_loads_every_table() {
