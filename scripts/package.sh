@@ -35,6 +35,12 @@ mkdir -p "$out"
 # The file tree, shared by both formats.
 install -D -m 755 "$bin_dir/baton" "$root/usr/bin/baton"
 install -D -m 755 "$bin_dir/snmove" "$root/usr/bin/snmove"
+# xCAT's command names (lsdef, chtab, ...) as links to baton, in a directory of their own: an
+# administrator puts it on the PATH where no xCAT is installed (they would shadow xCAT's).
+mkdir -p "$root/usr/lib/baton/xcat-bin"
+for name in $("$bin_dir/baton" complete-names --xcat-commands); do
+  ln -s ../../../bin/baton "$root/usr/lib/baton/xcat-bin/$name"
+done
 mkdir -p "$root/usr/share/man/man1"
 "$bin_dir/baton" man "$root/usr/share/man/man1" >/dev/null
 gzip -9n "$root"/usr/share/man/man1/*.1
@@ -102,6 +108,7 @@ cp -a "$root/." %{buildroot}/
 %files
 /usr/bin/baton
 /usr/bin/snmove
+/usr/lib/baton/xcat-bin
 /usr/share/man/man1/*
 /usr/share/bash-completion/completions/*
 /usr/share/zsh/vendor-completions/*

@@ -24,6 +24,9 @@ grep -q 'EXAMPLES' <<<"$page"
 page=$(MANPAGER=cat MANWIDTH=100 man baton-watch)
 grep -q 'EXAMPLES' <<<"$page"
 test -s /usr/share/bash-completion/completions/baton
+# xCAT's names run baton's commands: lsdef through the link answers as lsdef does.
+v=$(/usr/lib/baton/xcat-bin/lsdef -v)
+grep -q '^lsdef: Version' <<<"$v"
 test -s /usr/share/zsh/vendor-completions/_snmove
 test -s /usr/share/fish/vendor_completions.d/baton.fish
 test "$(stat -c %a /etc/baton/watch.conf)" = 600

@@ -12,9 +12,18 @@ pub struct CompleteNamesArgs {
     /// Only the service nodes (for -s, -d, --spread)
     #[arg(long)]
     pub service_nodes: bool,
+    /// xCAT's command names that the baton binary answers to (for packaging)
+    #[arg(long, conflicts_with = "service_nodes")]
+    pub xcat_commands: bool,
 }
 
 pub fn names(url: &DbUrl, a: CompleteNamesArgs) -> Result<(), Failure> {
+    if a.xcat_commands {
+        for name in crate::xcatnames::NAMES {
+            outln!("{name}");
+        }
+        return Ok(());
+    }
     if url.missing_path().is_some() {
         return Ok(());
     }
