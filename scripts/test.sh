@@ -13,6 +13,7 @@ if command -v shellcheck >/dev/null; then
 else
   echo "SKIPPED: shellcheck is not installed (scripts/install-deps.sh installs it)"
 fi
+scripts/lint-steps.sh
 # The CLI prints through crates/baton/src/out.rs (a closed pipe must not panic it).
 if grep -rnE '\b(eprintln|println|print|eprint)!' crates/baton/src --include='*.rs' | grep -v 'src/out.rs'; then
   echo "print macros above panic on a closed pipe: run scripts/no-panic-print.sh" >&2
