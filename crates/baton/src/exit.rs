@@ -57,8 +57,10 @@ impl From<takeover::TakeoverError> for Failure {
         let code = match &e {
             T::Validation(_) => USAGE,
             T::Preflight(_) | T::Busy(_) => PREFLIGHT,
-            T::Conflict(_) | T::Unsupported(_) => FAILED,
+            T::Conflict(_) | T::Unsupported(_) | T::Interrupted => FAILED,
             T::Db(db) => db_code(db),
+            // The move is committed: whatever failed since, `resume` finishes it.
+            T::AfterCommit { .. } => PARTIAL,
         };
         Failure {
             message: e.to_string(),

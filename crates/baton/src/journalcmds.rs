@@ -132,6 +132,7 @@ pub fn resume(url: &DbUrl, a: RunIdArgs) -> Result<(), Failure> {
     let mut meta = run_meta("baton resume", None, &[a.id.to_string()]);
     meta.force = a.force;
     let mut runner = crate::snmove::step_runner(url, &mut db, &a.exec)?;
+    meta.stop = crate::interrupt::stop_on_signals();
     let outcome = retry_busy(a.wait, || {
         takeover::resume_as(&mut db, a.id, &meta, runner.as_mut())
     })?;
@@ -148,6 +149,7 @@ pub fn rollback(url: &DbUrl, a: RunIdArgs) -> Result<(), Failure> {
     let mut meta = run_meta("baton rollback", None, &words);
     meta.force = a.force;
     let mut runner = crate::snmove::step_runner(url, &mut db, &a.exec)?;
+    meta.stop = crate::interrupt::stop_on_signals();
     let outcome = retry_busy(a.wait, || {
         takeover::rollback(&mut db, a.id, &meta, runner.as_mut())
     })?;

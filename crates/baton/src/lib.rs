@@ -7,6 +7,7 @@ mod agent;
 mod cli;
 mod complete;
 pub mod exit;
+mod interrupt;
 mod journalcmds;
 mod manpage;
 mod migrate;

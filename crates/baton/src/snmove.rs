@@ -424,8 +424,8 @@ pub fn run_meta(command: &str, noderange: Option<&str>, args: &[String]) -> RunM
         host,
         noderange: noderange.unwrap_or_default().to_string(),
         args: remote::quote_command(&words),
-        fault: std::env::var("BATON_FAULT").ok(),
         force: false,
+        stop: None,
     }
 }
 
@@ -542,8 +542,9 @@ pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
     if words.first().map(String::as_str) == Some("snmove") {
         words.remove(0);
     }
-    let meta = run_meta("snmove", req.noderange.as_deref(), &words);
+    let mut meta = run_meta("snmove", req.noderange.as_deref(), &words);
     let mut runner = step_runner(url, &mut db, &a.exec)?;
+    meta.stop = crate::interrupt::stop_on_signals();
     let outcome = retry_busy(a.wait, || {
         takeover::apply(&mut db, &mut plan, &meta, runner.as_mut())
     })?;
@@ -596,7 +597,11 @@ pub fn report_outcome(
                 })
             })
             .collect();
-        let mut v = serde_json::json!({ "journal_id": o.journal_id, "complete": o.complete(), "steps": steps });
+        let left: Vec<usize> = o.left.iter().map(|s| s.id).collect();
+        let mut v = serde_json::json!({
+            "journal_id": o.journal_id, "complete": o.complete(), "steps": steps,
+            "interrupted": !left.is_empty(), "not_started": left,
+        });
         if let Some(p) = plan {
             v["plan"] = serde_json::to_value(p).map_err(|e| Failure::failed(e.to_string()))?;
         }
@@ -618,6 +623,25 @@ pub fn report_outcome(
         for (s, r) in &o.steps {
             outln!("  {:>3}. [{}] {}", s.id, r.state.as_str(), r.detail);
         }
+        for s in &o.left {
+            outln!(
+                "  {:>3}. [pending] {}: not started (interrupted)",
+                s.id,
+                s.describe()
+            );
+        }
+    }
+    if !o.left.is_empty() {
+        return Err(Failure {
+            message: format!(
+                "interrupted: {} of {} steps not started, {unfinished} started but not done (journal entry {}); `baton resume {}` runs them",
+                o.left.len(),
+                o.steps.len() + o.left.len(),
+                o.journal_id,
+                o.journal_id
+            ),
+            code: PARTIAL,
+        });
     }
     if unfinished == 0 {
         return Ok(());

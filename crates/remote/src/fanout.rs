@@ -4,7 +4,6 @@
 use crate::{is_valid_host, Ssh};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
@@ -120,8 +119,7 @@ impl FanOut {
             Ok(a) => a,
             Err(reason) => return HostResult::Unreachable { reason },
         };
-        let mut child = match Command::new(&argv[0])
-            .args(&argv[1..])
+        let mut child = match crate::child_of_baton(Command::new(&argv[0]).args(&argv[1..]))
             .stdin(if job.stdin.is_empty() {
                 Stdio::null()
             } else {
@@ -129,8 +127,6 @@ impl FanOut {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            // Its own process group, so a timeout kills ssh and what it started (-J, ProxyCommand).
-            .process_group(0)
             .spawn()
         {
             Ok(c) => c,

@@ -80,8 +80,7 @@ impl Ssh {
     /// `Unreachable`; a non-zero exit of the command is `Failed`.
     pub fn run(&self, host: &str, args: &[&str]) -> Result<String, RemoteError> {
         let argv = self.command_line(host, args)?;
-        let out = Command::new(&argv[0])
-            .args(&argv[1..])
+        let out = child_of_baton(Command::new(&argv[0]).args(&argv[1..]))
             .stdin(Stdio::null())
             .output()
             .map_err(|e| RemoteError::Spawn {
@@ -102,6 +101,27 @@ impl Ssh {
                 stderr,
             }),
         }
+    }
+}
+
+/// Make `cmd` a child of baton's: in a process group of its own (a terminal's Ctrl-C reaches
+/// baton alone, which decides what to stop; a time limit kills the group whole), and killed when
+/// the thread that started it dies (`PR_SET_PDEATHSIG`; baton's threads wait for their
+/// children), so a killed baton leaves nothing running on its behalf.
+pub fn child_of_baton(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id() as libc::pid_t;
+    cmd.process_group(0);
+    // SAFETY: only async-signal-safe calls between fork and exec (prctl, getppid, _exit).
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // baton died before the prctl: the signal will not come, so go now.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        })
     }
 }
 

@@ -9,7 +9,6 @@ use remote::fanout::{FanOut, HostResult, Job};
 use remote::Ssh;
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
@@ -240,12 +239,10 @@ impl Delegation {
             .ssh
             .command_line(sn, &[&self.agent, "agent", "run-cn-steps"])
             .map_err(|e| e.to_string())?;
-        let mut child = Command::new(&argv[0])
-            .args(&argv[1..])
+        let mut child = remote::child_of_baton(Command::new(&argv[0]).args(&argv[1..]))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
         let feeder = child.stdin.take().map(|mut w| {

@@ -29,53 +29,60 @@ impl StepRunner for Runner {
         }
     }
 
-    /// A wave's service-node batches run on this thread while its compute-node batches run on
-    /// another (a wave holds both only when their steps are independent); results come back in
-    /// the wave's order.
     fn run_wave(&mut self, plan: &Plan, batches: &[Vec<Step>]) -> Vec<Vec<StepResult>> {
+        let mut out: Vec<Vec<StepResult>> = batches.iter().map(|_| Vec::new()).collect();
+        self.run_wave_each(plan, batches, &mut |i, r| out[i] = r);
+        out
+    }
+
+    /// A wave's service-node batches run on this thread while its compute-node batches run on
+    /// another (a wave holds both only when their steps are independent); the service-node
+    /// results are handed on as soon as they are in, while the compute nodes still run.
+    fn run_wave_each(
+        &mut self,
+        plan: &Plan,
+        batches: &[Vec<Step>],
+        done: &mut dyn FnMut(usize, Vec<StepResult>),
+    ) {
         let side = |b: &Vec<Step>| b.first().map(|s| s.kind.side());
         // One side only (the usual wave): no copy of the batches.
-        match batches.first().map(side) {
-            Some(first) if batches.iter().all(|b| side(b) == first) => {
-                return match first {
+        if let Some(first) = batches.first().map(side) {
+            if batches.iter().all(|b| side(b) == first) {
+                let results = match first {
                     Some(Side::Sn) => self.sn.run_wave(plan, batches),
                     Some(Side::Cn) => self.cn.run_wave(plan, batches),
                     None => batches.iter().map(|_| Vec::new()).collect(),
+                };
+                for (i, r) in results.into_iter().enumerate() {
+                    done(i, r);
                 }
+                return;
             }
-            None => return Vec::new(),
-            Some(_) => {}
         }
-        let on = |want: Side| -> Vec<Vec<Step>> {
+        let on = |want: Side| -> (Vec<usize>, Vec<Vec<Step>>) {
             batches
                 .iter()
-                .filter(|b| side(b) == Some(want))
-                .cloned()
-                .collect()
+                .enumerate()
+                .filter(|(_, b)| side(b) == Some(want))
+                .map(|(i, b)| (i, b.clone()))
+                .unzip()
         };
-        let (sn_batches, cn_batches) = (on(Side::Sn), on(Side::Cn));
+        let ((sn_at, sn_batches), (cn_at, cn_batches)) = (on(Side::Sn), on(Side::Cn));
         let (cn, sn) = (&mut self.cn, &mut self.sn);
-        let (sn_results, cn_results) = match (sn_batches.is_empty(), cn_batches.is_empty()) {
-            (false, true) => (sn.run_wave(plan, &sn_batches), Vec::new()),
-            (true, false) => (Vec::new(), cn.run_wave(plan, &cn_batches)),
-            (true, true) => (Vec::new(), Vec::new()),
-            (false, false) => std::thread::scope(|s| {
-                let cn_side = s.spawn(|| cn.run_wave(plan, &cn_batches));
-                let sn_results = sn.run_wave(plan, &sn_batches);
-                let cn_results = cn_side
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
-                (sn_results, cn_results)
-            }),
-        };
-        let (mut sn_results, mut cn_results) = (sn_results.into_iter(), cn_results.into_iter());
-        batches
-            .iter()
-            .map(|b| match side(b) {
-                Some(Side::Sn) => sn_results.next().unwrap_or_default(),
-                Some(Side::Cn) => cn_results.next().unwrap_or_default(),
-                None => Vec::new(),
-            })
-            .collect()
+        std::thread::scope(|s| {
+            let cn_side =
+                (!cn_batches.is_empty()).then(|| s.spawn(|| cn.run_wave(plan, &cn_batches)));
+            if !sn_batches.is_empty() {
+                for (i, r) in sn_at.iter().zip(sn.run_wave(plan, &sn_batches)) {
+                    done(*i, r);
+                }
+            }
+            if let Some(h) = cn_side {
+                let cn_results = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                for (i, r) in cn_at.iter().zip(cn_results) {
+                    done(*i, r);
+                }
+            }
+        });
     }
 }

@@ -1046,10 +1046,8 @@ fn log_timings(sn: &str, stdout: &str) {
 /// group of its own that is killed whole when it takes longer than `limit`.
 fn run_local(shell: &[String], ops: &Ops, limit: std::time::Duration) -> Result<String, String> {
     use std::io::{Read, Write};
-    use std::os::unix::process::CommandExt;
     let (prog, pre) = shell.split_first().ok_or("no local shell")?;
-    let mut child = std::process::Command::new(prog)
-        .args(pre)
+    let mut child = remote::child_of_baton(std::process::Command::new(prog).args(pre))
         .arg("-c")
         .arg(SN_SCRIPT)
         .arg("baton")
@@ -1057,7 +1055,6 @@ fn run_local(shell: &[String], ops: &Ops, limit: std::time::Duration) -> Result<
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
-        .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot run sh: {e}"))?;
     let data = ops.stdin.clone();

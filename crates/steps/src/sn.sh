@@ -7,8 +7,21 @@
 # the result, and prints "BATON <tag> ok" or "BATON <tag> fail <reason>" (per-node lines use
 # the tag "<step>/<node>").
 
+# Work directories of earlier runs killed before their EXIT trap ran: gone once their shell is
+# (and they are older than any batch runs), or after a day when they name no shell.
+for d in /tmp/baton-sn.*; do
+  [ -d "$d" ] && [ -n "$(find "$d" -maxdepth 0 -mmin +30 2>/dev/null)" ] || continue
+  p=$(cat "$d/pid" 2>/dev/null) || p=
+  case $p in
+    '' | *[!0-9]*) [ -n "$(find "$d" -maxdepth 0 -mmin +1440)" ] && rm -rf "$d" ;;
+    *) kill -0 "$p" 2>/dev/null || rm -rf "$d" ;;
+  esac
+done
 W=$(mktemp -d /tmp/baton-sn.XXXXXX) || { echo "BATON - fail cannot create a work directory"; exit 2; }
+echo $$ > "$W/pid"
 trap 'rm -rf "$W"' EXIT
+# A signal (the session cut, a kill) still removes the work directory.
+trap 'exit 1' HUP INT TERM
 # The data stream moves to fd 4: no daemon or tool started below can read it.
 exec 4<&0 0</dev/null
 

@@ -2,6 +2,7 @@
 //! old values are still current), the journal entry and an xCAT auditlog row in that same
 //! transaction; then the steps in order, each result recorded as it finishes.
 
+use crate::gate::{self, Known};
 use crate::journal::{self, run_state, StepState};
 use crate::lease;
 use crate::model::*;
@@ -11,6 +12,7 @@ use crate::{Result, TakeoverError};
 use clusterdb::backend::{Filter, Tx, Value};
 use clusterdb::{attrs, table, ClusterDb, Snapshot};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Who ran what, for the journal and xCAT's auditlog.
@@ -25,10 +27,11 @@ pub struct RunMeta {
     pub noderange: String,
     /// The other arguments (auditlog args).
     pub args: String,
-    /// Fault injection for tests: `after-commit` aborts the process right after the commit.
-    pub fault: Option<String>,
     /// resume and rollback: act on nodes moved since the entry too (see [`crate::stale`]).
     pub force: bool,
+    /// Set (by a signal handler) to stop: the run starts no new wave of steps, records the
+    /// running one and returns with the rest left ([`Outcome::left`]).
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// What became of one step.
@@ -55,6 +58,20 @@ pub trait StepRunner {
     /// after another; a runner that can reach several service nodes at once overrides it.
     fn run_wave(&mut self, plan: &Plan, batches: &[Vec<Step>]) -> Vec<Vec<StepResult>> {
         batches.iter().map(|b| self.run(plan, b)).collect()
+    }
+
+    /// [`StepRunner::run_wave`], handing each batch's results to `done` (with the batch's index)
+    /// as soon as they are known, so that they are recorded while the rest still runs. By
+    /// default all at the end of the wave.
+    fn run_wave_each(
+        &mut self,
+        plan: &Plan,
+        batches: &[Vec<Step>],
+        done: &mut dyn FnMut(usize, Vec<StepResult>),
+    ) {
+        for (i, r) in self.run_wave(plan, batches).into_iter().enumerate() {
+            done(i, r);
+        }
     }
 }
 
@@ -104,13 +121,16 @@ impl StepRunner for SampleSteps {
 #[derive(Debug)]
 pub struct Outcome {
     pub journal_id: i64,
+    /// The steps that ran (or were recorded), in plan order.
     pub steps: Vec<(Step, StepResult)>,
+    /// Steps not started because the run was asked to stop: pending in the journal.
+    pub left: Vec<Step>,
 }
 
 impl Outcome {
     /// Every step finished: everything asked for was done.
     pub fn complete(&self) -> bool {
-        self.steps.iter().all(|(_, r)| r.state.finished())
+        self.left.is_empty() && self.steps.iter().all(|(_, r)| r.state.finished())
     }
 }
 
@@ -361,6 +381,7 @@ pub fn apply(
         auditlog(&mut **tx, meta, "snmove")?;
         let lease = take_lease(&mut **tx, &[id], &nodes, &meta.command)?;
         drop(tx);
+        not_stopped(meta)?;
         snap.commit()?;
         (id, lease)
     };
@@ -372,12 +393,18 @@ pub fn apply(
         cpu_ms = crate::cpu_ms().zip(cpu).map(|(b, a)| b - a),
         "committed: values checked, rows written, journal entry recorded"
     );
-    if meta.fault.as_deref() == Some("after-commit") {
-        // Simulates a crash between the commit and the steps: `resume` must finish the run.
-        std::process::abort();
+    crate::fault::point("after-commit");
+    let stop = meta.stop.as_deref();
+    let r = run_steps(db, id, plan, all_of(plan), Known::new(), runner, stop);
+    lease::release_after(db, lease, r).map_err(|e| TakeoverError::after_commit(id, e))
+}
+
+/// The last word before a commit: a run asked to stop by then changes nothing.
+fn not_stopped(meta: &RunMeta) -> Result<()> {
+    match &meta.stop {
+        Some(s) if s.load(Ordering::SeqCst) => Err(TakeoverError::Interrupted),
+        _ => Ok(()),
     }
-    let r = run_steps(db, id, plan, all_of(plan), runner);
-    lease::release_after(db, lease, r)
 }
 
 /// Take the lease on the run's entries and nodes in its commit transaction; dead runs' leases
@@ -402,55 +429,66 @@ struct Todo {
     earlier: BTreeMap<String, String>,
 }
 
+/// One run of steps: where it records, what it knows so far, what it did.
+struct Run<'a> {
+    db: &'a mut ClusterDb,
+    id: i64,
+    plan: &'a Plan,
+    known: Known,
+    out: Vec<(Step, StepResult)>,
+}
+
+/// A todo entry of a wave as the gate leaves it: the step to hand to the runner (None when the
+/// gate kept all its nodes) and the nodes kept.
+type Gated = (usize, Option<Step>, BTreeMap<String, String>);
+
 fn run_steps(
     db: &mut ClusterDb,
     id: i64,
     plan: &Plan,
     todo: Vec<Todo>,
+    known: Known,
     runner: &mut dyn StepRunner,
+    stop: Option<&AtomicBool>,
 ) -> Result<Outcome> {
-    let mut out = Vec::new();
-    for wave in waves(&todo) {
-        let batches: Vec<Vec<Step>> = wave
-            .iter()
-            .map(|r| todo[r.clone()].iter().map(|t| t.step.clone()).collect())
-            .collect();
+    let mut run = Run {
+        db,
+        id,
+        plan,
+        known,
+        out: Vec::new(),
+    };
+    let mut left = Vec::new();
+    for (n, wave) in waves(&todo).into_iter().enumerate() {
+        if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+            // Interrupted: no new wave; what is left stays pending in the journal.
+            left.extend(
+                wave.iter()
+                    .flat_map(|r| todo[r.clone()].iter().map(|t| t.step.clone())),
+            );
+            continue;
+        }
         let (started, cpu) = (std::time::Instant::now(), crate::cpu_ms());
-        let results = runner.run_wave(plan, &batches);
+        let steps = run.wave(&todo, &wave, n + 1, runner)?;
+        crate::fault::point(&format!("wave-done:{}", n + 1));
         let first = &todo[wave[0].start].step;
         tracing::info!(
             side = ?first.kind.side(),
             sns = %wave.iter().map(|r| todo[r.start].step.sn.as_str()).collect::<Vec<_>>().join(","),
-            steps = batches.iter().map(Vec::len).sum::<usize>(),
+            steps,
             peak_rss_mib = crate::peak_rss_mib(),
             ms = started.elapsed().as_millis() as u64,
             cpu_ms = crate::cpu_ms().zip(cpu).map(|(b, a)| b - a),
             "step batches ran"
         );
-        // Recorded batch by batch in plan order, as a sequential run would.
-        let snap = db.write()?;
-        for (range, results) in wave.iter().zip(results) {
-            for (t, r) in todo[range.clone()].iter().zip(results) {
-                let full = journal::step_of(plan, t.step.id).unwrap_or(&t.step);
-                let r = merge(full, &t.earlier, r);
-                journal::set_step(
-                    &mut **snap.tx(),
-                    id,
-                    full.id,
-                    r.state,
-                    &r.detail,
-                    &r.results,
-                )?;
-                out.push((full.clone(), r));
-            }
-        }
-        snap.commit()?;
     }
+    run.out.sort_by_key(|(s, _)| s.id);
     let outcome = Outcome {
         journal_id: id,
-        steps: out,
+        steps: run.out,
+        left,
     };
-    let snap = db.write()?;
+    let snap = run.db.write()?;
     let state = if outcome.complete() {
         run_state::DONE
     } else {
@@ -461,14 +499,179 @@ fn run_steps(
     Ok(outcome)
 }
 
+impl Run<'_> {
+    /// Run one wave: cleanups cut to the nodes whose new SN is ready, the steps marked
+    /// `unknown` before they start, each side's results recorded as soon as it ends. Returns
+    /// how many steps were handed to the runner.
+    fn wave(
+        &mut self,
+        todo: &[Todo],
+        wave: &[std::ops::Range<usize>],
+        number: usize,
+        runner: &mut dyn StepRunner,
+    ) -> Result<usize> {
+        let cleans = wave.iter().any(|r| {
+            todo[r.clone()]
+                .iter()
+                .any(|t| t.step.kind == StepKind::CleanupOldSn)
+        });
+        let not_ready = if cleans {
+            gate::not_ready(self.plan, &self.known)
+        } else {
+            Default::default()
+        };
+        let gated: Vec<Vec<Gated>> = wave
+            .iter()
+            .map(|r| {
+                r.clone()
+                    .map(|i| {
+                        let (run, kept) = gate::split(&todo[i].step, &not_ready);
+                        (i, run, kept)
+                    })
+                    .collect()
+            })
+            .collect();
+        // Steps the gate kept whole are recorded at once; the others go to the runner.
+        let idle = gated.iter().flatten().filter(|(_, s, _)| s.is_none());
+        self.record(
+            todo,
+            idle.map(|(i, _, kept)| (*i, kept_whole(&todo[*i].step, kept))),
+        )?;
+        let (index, batches): (Vec<usize>, Vec<Vec<Step>>) = gated
+            .iter()
+            .enumerate()
+            .map(|(b, g)| (b, g.iter().filter_map(|(_, s, _)| s.clone()).collect()))
+            .filter(|(_, steps): &(usize, Vec<Step>)| !steps.is_empty())
+            .unzip();
+        self.mark_unknown(batches.iter().flatten())?;
+        crate::fault::point(&format!("wave-started:{number}"));
+        let plan = self.plan;
+        let mut failed = None;
+        runner.run_wave_each(plan, &batches, &mut |b, results| {
+            if failed.is_some() {
+                return;
+            }
+            let mut results = results.into_iter();
+            let ran = gated[index[b]].iter().filter_map(|(i, s, kept)| {
+                let step = s.as_ref()?;
+                let r = results.next().unwrap_or_else(|| no_result(step));
+                Some((*i, with_kept(step, r, kept)))
+            });
+            let ran: Vec<(usize, StepResult)> = ran.collect();
+            if let Err(e) = self.record(todo, ran.into_iter()) {
+                failed = Some(e);
+            }
+        });
+        failed.map_or(Ok(batches.iter().map(Vec::len).sum()), Err)
+    }
+
+    /// Before the runner starts them: the steps may run from now on, and the journal says so.
+    fn mark_unknown<'s>(&mut self, steps: impl Iterator<Item = &'s Step>) -> Result<()> {
+        let snap = self.db.write()?;
+        for s in steps {
+            let full = journal::step_of(self.plan, s.id).unwrap_or(s);
+            let detail = format!(
+                "{}: started, not confirmed (`baton resume {}` redoes it)",
+                full.describe(),
+                self.id
+            );
+            journal::set_step_state(&mut **snap.tx(), self.id, s.id, StepState::Unknown, &detail)?;
+        }
+        snap.commit()?;
+        Ok(())
+    }
+
+    /// Record results (todo index, result) in one transaction, merged with what was recorded
+    /// before.
+    fn record(
+        &mut self,
+        todo: &[Todo],
+        results: impl Iterator<Item = (usize, StepResult)>,
+    ) -> Result<()> {
+        let mut results = results.peekable();
+        if results.peek().is_none() {
+            return Ok(());
+        }
+        let snap = self.db.write()?;
+        for (i, r) in results {
+            let t = &todo[i];
+            let full = journal::step_of(self.plan, t.step.id).unwrap_or(&t.step);
+            let r = merge(full, &t.earlier, r);
+            journal::set_step(
+                &mut **snap.tx(),
+                self.id,
+                full.id,
+                r.state,
+                &r.detail,
+                &r.results,
+            )?;
+            self.known.insert(full.id, (r.state, r.results.clone()));
+            self.out.push((full.clone(), r));
+        }
+        snap.commit()?;
+        Ok(())
+    }
+}
+
+/// A cleanup the gate kept whole: every node waits for its new service node.
+fn kept_whole(step: &Step, kept: &BTreeMap<String, String>) -> StepResult {
+    StepResult {
+        state: StepState::Pending,
+        detail: format!(
+            "{}: not run: the new service node has not confirmed their entries (the old one keeps serving them; `baton resume` runs it once it has)",
+            step.describe()
+        ),
+        results: kept.clone(),
+    }
+}
+
+/// A runner that gave fewer results than steps: the missing ones are not confirmed.
+fn no_result(step: &Step) -> StepResult {
+    StepResult {
+        state: StepState::Unknown,
+        detail: format!("{}: the runner reported nothing", step.describe()),
+        results: BTreeMap::new(),
+    }
+}
+
+/// A cleanup's result for the nodes it ran on, plus the nodes the gate kept.
+fn with_kept(ran: &Step, mut r: StepResult, kept: &BTreeMap<String, String>) -> StepResult {
+    if kept.is_empty() {
+        return r;
+    }
+    if r.results.is_empty() {
+        let each = if r.state == StepState::Done {
+            NODE_DONE.to_string()
+        } else {
+            r.detail.clone()
+        };
+        r.results = ran
+            .nodes
+            .iter()
+            .map(|n| (n.clone(), each.clone()))
+            .collect();
+    }
+    r.results
+        .extend(kept.iter().map(|(n, w)| (n.clone(), w.clone())));
+    r.detail = format!(
+        "{}; {} kept on {} until their new service node has their entries",
+        r.detail,
+        crate::report::nodes(kept.len()),
+        ran.sn
+    );
+    r
+}
+
 /// The steps cut into batches (consecutive steps on the same side and service node), and the
 /// batches into waves that run at once: consecutive batches of one side on different service
 /// nodes; and a service-node wave together with the compute-node batches after it when every
 /// step in them is independent of the others (see [`StepKind::independent`]). A wave ends where
 /// a (side, service node) comes again, so each node and service node still sees its steps in
-/// plan order.
+/// plan order. The old service nodes' cleanups are batches and waves of their own, after the
+/// steps on the new ones: make before break (see [`crate::gate`]).
 fn waves(todo: &[Todo]) -> Vec<Vec<std::ops::Range<usize>>> {
-    let key = |t: &Todo| (t.step.kind.side(), t.step.sn.clone());
+    let cleanup = |t: &Todo| t.step.kind == StepKind::CleanupOldSn;
+    let key = |t: &Todo| (t.step.kind.side(), t.step.sn.clone(), cleanup(t));
     let independent =
         |r: &std::ops::Range<usize>| todo[r.clone()].iter().all(|t| t.step.kind.independent());
     let mut waves: Vec<Vec<std::ops::Range<usize>>> = Vec::new();
@@ -487,7 +690,11 @@ fn waves(todo: &[Todo]) -> Vec<Vec<std::ops::Range<usize>>> {
                     && side == Side::Cn
                     && independent(&batch)
                     && w.iter().all(independent));
-            fits && w.iter().all(|r| key(&todo[r.start]) != key(&todo[i]))
+            // A cleanup waits for the wave before it (see `gate`): it never shares a wave.
+            let same_break = w
+                .iter()
+                .all(|r| cleanup(&todo[r.start]) == cleanup(&todo[i]));
+            fits && same_break && w.iter().all(|r| key(&todo[r.start]) != key(&todo[i]))
         });
         match waves.last_mut() {
             Some(w) if joins => w.push(batch),
@@ -545,9 +752,13 @@ pub fn resume_as(
     meta: &RunMeta,
     runner: &mut dyn StepRunner,
 ) -> Result<Outcome> {
-    let (plan, todo, moved, lease) = {
+    let (plan, todo, known, moved, lease) = {
         let snap = db.write()?;
         let (entry, plan, steps) = journal::load(&snap, id)?;
+        let known: Known = steps
+            .iter()
+            .map(|s| (s.step, (s.state, s.results.clone())))
+            .collect();
         if entry.state == run_state::ROLLED_BACK {
             return Err(TakeoverError::validation(format!(
                 "journal entry {id} was rolled back; there is nothing to resume"
@@ -566,13 +777,15 @@ pub fn resume_as(
             .map(|n| n.node.clone())
             .collect();
         let lease = take_lease(&mut **snap.tx(), &[id], &nodes, &meta.command)?;
+        not_stopped(meta)?;
         snap.commit()?;
-        (plan, todo, moved, lease)
+        (plan, todo, known, moved, lease)
     };
     for (node, m) in &moved {
         eprintln!("Note: skipped {}", m.describe(node));
     }
-    let r = run_steps(db, id, &plan, todo, runner).and_then(|o| {
+    let stop = meta.stop.as_deref();
+    let r = run_steps(db, id, &plan, todo, known, runner, stop).and_then(|o| {
         if !moved.is_empty() && o.complete() {
             let snap = db.write()?;
             journal::set_state(&mut **snap.tx(), id, run_state::SUPERSEDED, true)?;
@@ -580,7 +793,7 @@ pub fn resume_as(
         }
         Ok(o)
     });
-    lease::release_after(db, lease, r)
+    lease::release_after(db, lease, r).map_err(|e| TakeoverError::after_commit(id, e))
 }
 
 /// The unfinished work of entry `id`, without the nodes moved since: those are recorded as
@@ -699,9 +912,11 @@ pub fn rollback(
     };
     let nodes: Vec<String> = plan.nodes.iter().map(|n| n.node.clone()).collect();
     let lease = take_lease(&mut **snap.tx(), &[id, new_id], &nodes, &meta.command)?;
+    not_stopped(meta)?;
     snap.commit()?;
-    let r = run_steps(db, new_id, &back, all_of(&back), runner);
-    lease::release_after(db, lease, r)
+    let stop = meta.stop.as_deref();
+    let r = run_steps(db, new_id, &back, all_of(&back), Known::new(), runner, stop);
+    lease::release_after(db, lease, r).map_err(|e| TakeoverError::after_commit(new_id, e))
 }
 
 /// Nothing may have changed since the run: its rows must be as it left them. Nodes a later
@@ -871,8 +1086,9 @@ mod tests {
             vec![
                 vec![(0, 1), (1, 3), (3, 5)],
                 vec![(5, 7), (7, 8)],
-                vec![(8, 9), (9, 10)],
-                vec![(10, 11)],
+                // The cleanup waits for what came before it, and nothing waits beside it.
+                vec![(8, 9)],
+                vec![(9, 10), (10, 11)],
             ]
         );
         // Without AIX steps the service-node side and the compute-node side run at once.
@@ -887,7 +1103,7 @@ mod tests {
         ];
         assert_eq!(
             starts(&linux),
-            vec![vec![(0, 2), (2, 3), (3, 5), (5, 6), (6, 7)]]
+            vec![vec![(0, 2), (2, 3), (3, 5), (5, 6)], vec![(6, 7)]]
         );
         assert_eq!(
             starts(&[todo(Dhcp, "sn2"), todo(Xcatinfo, "sn2"), todo(Dhcp, "sn2")]),

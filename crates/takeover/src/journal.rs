@@ -32,6 +32,9 @@ pub enum StepState {
     Done,
     Failed,
     Skipped,
+    /// Handed to the runner and not confirmed yet: it may have run in part or whole. What a
+    /// run killed in the middle leaves; `resume` redoes it (steps are idempotent).
+    Unknown,
 }
 
 impl StepState {
@@ -41,6 +44,7 @@ impl StepState {
             StepState::Done => "done",
             StepState::Failed => "failed",
             StepState::Skipped => "skipped",
+            StepState::Unknown => "unknown",
         }
     }
     fn parse(s: &str) -> Self {
@@ -48,6 +52,7 @@ impl StepState {
             "done" => StepState::Done,
             "failed" => StepState::Failed,
             "skipped" => StepState::Skipped,
+            "unknown" => StepState::Unknown,
             _ => StepState::Pending,
         }
     }
@@ -195,6 +200,27 @@ pub fn set_step(
             ("state", Some(state.as_str().into())),
             ("detail", Some(detail.into())),
             ("results", results),
+            ("updated", Some(now())),
+        ],
+    )?;
+    Ok(())
+}
+
+/// A step's state and detail only (its per-node results stay as recorded).
+pub fn set_step_state(
+    tx: &mut dyn Tx,
+    id: i64,
+    step: usize,
+    state: StepState,
+    detail: &str,
+) -> Result<()> {
+    let (id, step) = (id.to_string(), step.to_string());
+    tx.update(
+        table("baton_journal_step")?,
+        &[("journal_id", &id), ("step", &step)],
+        &[
+            ("state", Some(state.as_str().into())),
+            ("detail", Some(detail.into())),
             ("updated", Some(now())),
         ],
     )?;

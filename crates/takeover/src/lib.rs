@@ -9,6 +9,8 @@
 
 pub mod apply;
 pub mod balance;
+mod fault;
+pub mod gate;
 pub mod journal;
 pub mod lease;
 pub mod model;
@@ -42,11 +44,28 @@ pub enum TakeoverError {
     Busy(String),
     #[error(transparent)]
     Db(#[from] clusterdb::Error),
+    /// Asked to stop (a signal) before the commit: nothing changed.
+    #[error("interrupted before the commit: nothing was changed")]
+    Interrupted,
+    /// An error after journal entry `id` was committed: the database names the new service
+    /// nodes, and not every step ran or was recorded; `baton resume ID` finishes it.
+    #[error("{source}\nJournal entry {id} is committed (the database names the new service nodes) but not every step is done or recorded; `baton resume {id}` finishes it.")]
+    AfterCommit { id: i64, source: Box<TakeoverError> },
 }
 
 impl TakeoverError {
     pub fn validation(msg: impl Into<String>) -> Self {
         TakeoverError::Validation(vec![msg.into()])
+    }
+    /// `e`, which happened after entry `id` was committed (said once, however deep).
+    pub fn after_commit(id: i64, e: TakeoverError) -> Self {
+        match e {
+            e @ TakeoverError::AfterCommit { .. } => e,
+            e => TakeoverError::AfterCommit {
+                id,
+                source: Box::new(e),
+            },
+        }
     }
 }
 

@@ -5,54 +5,10 @@
 mod common;
 
 use clusterdb::backend::Filter;
-use clusterdb::sample::SampleSpec;
-use clusterdb::{attrs, tabio, table, ClusterDb, DbUrl, NoderangeEnv};
-use common::Offline;
+use clusterdb::{attrs, tabio, table, ClusterDb};
+use common::{done, meta, plan, sample};
 use takeover::journal::{self, run_state, StepState};
-use takeover::{Outcome, Plan, Request, RunMeta, Step, StepResult, StepRunner, TakeoverError};
-
-fn sample(dir: &tempfile::TempDir) -> (DbUrl, ClusterDb) {
-    let url = DbUrl::Sqlite(dir.path().join("c.db"));
-    let mut db = ClusterDb::open(&url).unwrap();
-    let snap = db.write().unwrap();
-    let spec = SampleSpec {
-        nodes: 12,
-        racks: 2,
-        sns: 3,
-    };
-    for (t, csv) in spec.tables() {
-        tabio::restore_into(&snap, t, &csv, false, t).unwrap();
-    }
-    snap.commit().unwrap();
-    (url, db)
-}
-
-fn request(range: &str, dest: &str) -> Request {
-    Request {
-        noderange: Some(range.into()),
-        dest: Some(dest.into()),
-        offline: true,
-        ..Default::default()
-    }
-}
-
-fn plan(db: &mut ClusterDb, range: &str, dest: &str) -> Plan {
-    let snap = db.read().unwrap();
-    takeover::plan(
-        &snap,
-        &request(range, dest),
-        &Offline,
-        &NoderangeEnv::default(),
-    )
-    .unwrap()
-}
-
-fn meta(command: &str) -> RunMeta {
-    RunMeta {
-        command: command.into(),
-        ..RunMeta::default()
-    }
-}
+use takeover::{Outcome, Plan, Step, StepResult, StepRunner, TakeoverError};
 
 /// Every step done, and the nodes each step was given.
 #[derive(Default)]
@@ -69,18 +25,6 @@ impl StepRunner for Record {
                 done(s)
             })
             .collect()
-    }
-}
-
-fn done(s: &Step) -> StepResult {
-    StepResult {
-        state: StepState::Done,
-        detail: s.describe(),
-        results: s
-            .nodes
-            .iter()
-            .map(|n| (n.clone(), takeover::NODE_DONE.to_string()))
-            .collect(),
     }
 }
 

@@ -552,3 +552,40 @@ fn the_mn_console_step_is_stopped_at_its_time_limit() {
         "not written past a check that did not end"
     );
 }
+
+/// A work directory with the given pid file, last changed `age` ago (`touch -d`).
+fn old_work_dir(pid: &str, age: &str) -> tempfile::TempDir {
+    let d = tempfile::Builder::new()
+        .prefix("baton-sn.t")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::write(d.path().join("pid"), pid).unwrap();
+    let ok = std::process::Command::new("touch")
+        .args(["-d", age])
+        .arg(d.path())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    d
+}
+
+#[test]
+fn work_directories_of_killed_runs_are_removed_by_the_next_one() {
+    if let Err(why) = can_run() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    // A killed run's: its shell is gone (no such PID here) and it is an hour old.
+    let killed = old_work_dir("999999999", "1 hour ago");
+    // One that may still be in use: younger than any batch runs.
+    let young = old_work_dir("999999999", "1 minute ago");
+    let w = world();
+    let steps = vec![step(1, StepKind::Dhcp, "sn2", &["cn1"], None)];
+    let mut r = runner(&w, facts(&w, Some("isc")));
+    r.run(&plan(steps.clone()), &steps);
+    assert!(
+        !killed.path().exists(),
+        "a killed run's work directory is left"
+    );
+    assert!(young.path().exists(), "a recent work directory was removed");
+}

@@ -1,0 +1,16 @@
+//! Fault points for tests: `BATON_FAULT=NAME` aborts the process at the point named NAME, to
+//! prove that `resume` finishes what a crash there leaves. The points: `after-commit`,
+//! `wave-started:N` (wave N's steps marked unknown, none run yet) and `wave-done:N` (its
+//! results recorded). Compiled into debug builds only: a
+//! release build (what ships) has no such switch.
+
+/// Abort here when `BATON_FAULT` names this point (debug builds only).
+#[cfg(debug_assertions)]
+pub(crate) fn point(name: &str) {
+    if std::env::var("BATON_FAULT").is_ok_and(|f| f == name) {
+        std::process::abort();
+    }
+}
+
+#[cfg(not(debug_assertions))]
+pub(crate) fn point(_name: &str) {}

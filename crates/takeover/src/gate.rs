@@ -1,0 +1,84 @@
+//! Make before break: a node leaves its old service node's DHCP, boot and console configs only
+//! once its entries on the new one are confirmed. Until then the old SN keeps serving it, so a
+//! failed or unreachable new SN never leaves a node with no SN that answers its boot.
+
+use crate::journal::StepState;
+use crate::model::{Plan, Step, StepKind};
+use crate::{stale, NODE_DONE};
+use std::collections::{BTreeMap, HashMap};
+
+/// What a run knows of each step so far (recorded earlier, or by this run): its state and
+/// per-node results, by step id.
+pub type Known = HashMap<usize, (StepState, BTreeMap<String, String>)>;
+
+/// The per-node result of a node whose cleanup waits for its new service node.
+pub const NODE_KEPT: &str = "pending: kept on the old service node";
+
+/// The steps that put a node's entries on its new service node (or copy its persistent files
+/// there): what its old SN's cleanup waits for.
+fn makes(kind: StepKind) -> bool {
+    matches!(
+        kind,
+        StepKind::Consoles | StepKind::Dhcp | StepKind::Bootfiles | StepKind::StateliteSync
+    )
+}
+
+/// Is `node` confirmed done in the step recorded as `known`? A step finished whole without
+/// per-node results (skipped, or done as a whole) counts for all its nodes.
+fn confirmed(known: Option<&(StepState, BTreeMap<String, String>)>, node: &str) -> bool {
+    match known {
+        None => false,
+        Some((state, results)) => match results.get(node) {
+            Some(r) => r == NODE_DONE || stale::is_superseded(r),
+            None => state.finished(),
+        },
+    }
+}
+
+/// Why each node of `plan` may not leave its old SN yet: the first step putting it on its new
+/// SN that is not confirmed, with that step's own word for it.
+pub fn not_ready(plan: &Plan, known: &Known) -> HashMap<String, String> {
+    let mut why = HashMap::new();
+    for step in plan.steps.iter().filter(|s| makes(s.kind)) {
+        let k = known.get(&step.id);
+        for node in &step.nodes {
+            if why.contains_key(node) || confirmed(k, node) {
+                continue;
+            }
+            let state = match k {
+                None => "not run".to_string(),
+                Some((s, r)) => r.get(node).cloned().unwrap_or_else(|| s.as_str().into()),
+            };
+            why.insert(
+                node.clone(),
+                format!(
+                    "{NODE_KEPT} until {} has its {}: {state}",
+                    step.sn,
+                    step.kind.name()
+                ),
+            );
+        }
+    }
+    why
+}
+
+/// A cleanup step cut to the nodes whose new SN is ready (None when none is), and the nodes
+/// kept, with the reason. Any other step runs whole.
+pub fn split(
+    step: &Step,
+    not_ready: &HashMap<String, String>,
+) -> (Option<Step>, BTreeMap<String, String>) {
+    if step.kind != StepKind::CleanupOldSn {
+        return (Some(step.clone()), BTreeMap::new());
+    }
+    let mut kept = BTreeMap::new();
+    let mut ready = step.clone();
+    ready.nodes.retain(|n| match not_ready.get(n) {
+        Some(why) => {
+            kept.insert(n.clone(), why.clone());
+            false
+        }
+        None => true,
+    });
+    ((!ready.nodes.is_empty()).then_some(ready), kept)
+}
