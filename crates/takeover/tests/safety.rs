@@ -221,7 +221,10 @@ fn a_stop_request_ends_the_run_after_the_running_steps_and_resume_finishes_it() 
         "{:?}",
         out.left
     );
-    assert!(out.steps.iter().all(|(s, _)| s.kind != StepKind::CleanupOldSn));
+    assert!(out
+        .steps
+        .iter()
+        .all(|(s, _)| s.kind != StepKind::CleanupOldSn));
     assert!(!out.complete());
     let snap = db.read().unwrap();
     let (entry, _, recs) = journal::load(&snap, out.journal_id).unwrap();
