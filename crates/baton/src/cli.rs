@@ -55,9 +55,11 @@ EXAMPLES
 
 const RESUME_HELP: &str = "\
 WHAT IT DOES
-  Runs again every step of journal entry ID that is not done (pending, failed, or possibly
-  started), for the nodes it is not done for. Steps are idempotent: running one twice gives
-  the same state. The database is not changed again.
+  Runs again every step of journal entry ID that is not done (pending, failed, or `unknown`:
+  possibly started by a run that was killed), for the nodes it is not done for. Steps are
+  idempotent: running one twice gives the same state. The database is not changed again. An
+  old SN's cleanup of a node runs only once the node's new SN has confirmed its entries. Ctrl-C
+  stops after the running steps (exit 4).
 
 EXIT STATUS
   0 every step is now done; 4 some steps are still not done (the entry keeps them); 1 or 2

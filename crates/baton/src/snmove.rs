@@ -68,11 +68,20 @@ ENVIRONMENT
                `conserver -V` names, then /run/conserver/conserver.pid, /var/run/conserver.pid)
   XCAT_NODE_PREFIX, XCAT_NODE_SUFFIX   noderange prefix and suffix for bare numbers
 
+WHEN THINGS FAIL
+  Make before break: a node leaves its old SN's DHCP, boot and console configs only after its
+  new SN confirmed its entries; otherwise the old SN keeps serving it (cleanup pending, with
+  the reason) until `baton resume ID`. A step reads `unknown` in the journal from the moment it
+  may have started until its result is recorded. Ctrl-C or SIGTERM after the commit: the
+  running steps finish and are recorded, no new ones start, exit 4 (press again to abort at
+  once); before the commit nothing changes. Nothing baton starts outlives it.
+
 EXIT STATUS
   0 done; 1 failed (nothing changed, e.g. a concurrent edit); 2 usage or validation error
   (nothing changed); 3 a pre-flight check failed, or another run (snmove, resume, rollback,
   baton watch) holds some of the nodes (nothing changed); 4 the database was switched
-  but some steps are not done: `baton resume ID` finishes them.
+  but some steps are not done, the run was interrupted, or an error came after the commit:
+  `baton resume ID` finishes them.
 
 EXAMPLES
   snmove -s sn1 --dry-run              what would move where, and the steps

@@ -338,6 +338,39 @@ fn crash_sweep(name: &str, dhcp: Dhcp) {
         assert_eq!(now, before, "{point}: rolled back\n{}", diff(&before, &now));
         entry += 2;
     }
+    // SIGKILL at moments spread over the run (inside the SN and node sessions too):
+    // BATON_CRASH_ROUNDS of them (3 by default; more by hand).
+    let rounds: u64 = std::env::var("BATON_CRASH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    for round in 0..rounds {
+        let run = baton_command(bed, &mv).spawn().unwrap();
+        let pid = lease_holder(bed);
+        std::thread::sleep(Duration::from_millis(round * 397 % 1500));
+        let _ = bed.exec("mn", &["kill", "-KILL", &pid]);
+        drop(run.wait_with_output());
+        let point = format!("SIGKILL round {round}");
+        let out = baton(bed, &["resume", &entry.to_string()]);
+        assert_eq!(
+            code(&out),
+            Some(0),
+            "{point}: resume: {}",
+            text(&out.stderr)
+        );
+        let now = world(bed, dhcp);
+        assert_eq!(now, after, "{point}: resumed\n{}", diff(&after, &now));
+        let out = baton(bed, &["rollback", &entry.to_string(), "--yes"]);
+        assert_eq!(
+            code(&out),
+            Some(0),
+            "{point}: rollback: {}",
+            text(&out.stderr)
+        );
+        let now = world(bed, dhcp);
+        assert_eq!(now, before, "{point}: rolled back\n{}", diff(&before, &now));
+        entry += 2;
+    }
     // The daemons themselves follow the files: sn1 answers its nodes again, sn2 does not.
     let (sn1, sn2) = (
         bed.compute_ip("sn1").unwrap(),
