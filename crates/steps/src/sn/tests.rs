@@ -589,3 +589,51 @@ fn work_directories_of_killed_runs_are_removed_by_the_next_one() {
     );
     assert!(young.path().exists(), "a recent work directory was removed");
 }
+
+/// Each batch's compiled session (arguments, standard input) and what was settled before it
+/// ran, as text, with the temporary directory written `<W>`.
+fn compiled(w: &World, r: &mut SnRunner, p: &Plan, steps: &[Step]) -> String {
+    let Ok(prep) = r.prepare(p, steps) else {
+        return "facts unreadable".into();
+    };
+    let job = prep.job.map(|j| {
+        let stdin = String::from_utf8_lossy(&j.stdin).into_owned();
+        // The script itself is constant; the payload is everything after it.
+        (j.args[4..].to_vec(), stdin)
+    });
+    let text = format!(
+        "job: {job:#?}\nsent: {:?}\nconsoled: {:?}\nsettled: {:?}\n",
+        prep.sent, prep.consoled, prep.results
+    );
+    text.replace(&w.p(""), "<W>/")
+}
+
+/// The service-node batches compile to exactly the session they compiled to before the
+/// compile step was split per step kind (`golden-batch.txt`; `BATON_BLESS=1` rewrites it).
+#[test]
+fn batches_compile_to_the_recorded_payload() {
+    let w = world();
+    let mut f = facts(&w, Some("isc"));
+    f.hosts.insert("sn2-eth1".into(), "10.9.16.12".into());
+    let mut p = plan(vec![]);
+    p.nodes[0].shape_mut().statelite = vec!["/.statelite/persistent".into()];
+    let new_sn = vec![
+        step(1, StepKind::Consoles, "sn2", &["cn1", "cn2", "cn3"], None),
+        step(2, StepKind::Dhcp, "sn2", &["cn1", "cn2", "cn3"], None),
+        step(3, StepKind::Bootfiles, "sn2", &["cn1", "cn2"], None),
+        step(4, StepKind::Bootfiles, "sn2", &["cn3"], Some("netboot")),
+    ];
+    let old_sn = vec![
+        step(5, StepKind::StateliteSync, "sn1", &["cn1"], None),
+        step(6, StepKind::CleanupOldSn, "sn1", &["cn1", "cn2", "cn3"], None),
+    ];
+    let mut r = runner(&w, f.clone());
+    let mut text = compiled(&w, &mut r, &p, &new_sn);
+    text.push_str(&compiled(&w, &mut r, &p, &old_sn));
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sn/golden-batch.txt");
+    if std::env::var("BATON_BLESS").is_ok_and(|b| b == "1") {
+        std::fs::write(&golden, &text).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden).unwrap();
+    assert_eq!(text, want);
+}
