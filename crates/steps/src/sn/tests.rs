@@ -625,7 +625,13 @@ fn batches_compile_to_the_recorded_payload() {
     ];
     let old_sn = vec![
         step(5, StepKind::StateliteSync, "sn1", &["cn1"], None),
-        step(6, StepKind::CleanupOldSn, "sn1", &["cn1", "cn2", "cn3"], None),
+        step(
+            6,
+            StepKind::CleanupOldSn,
+            "sn1",
+            &["cn1", "cn2", "cn3"],
+            None,
+        ),
     ];
     let mut r = runner(&w, f.clone());
     let mut text = compiled(&w, &mut r, &p, &new_sn);
