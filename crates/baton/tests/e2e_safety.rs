@@ -287,6 +287,40 @@ const POINTS: [&str; 5] = [
     "wave-done:2",
 ];
 
+/// After a crash of entry `entry`'s run at `point`: `resume` gives the state of an
+/// uninterrupted run (`states[1]`), `rollback` the state before it (`states[0]`).
+fn resume_then_rollback(
+    bed: &Bed,
+    dhcp: Dhcp,
+    entry: u32,
+    point: &str,
+    states: [&BTreeSet<String>; 2],
+) {
+    let id = entry.to_string();
+    for (i, (args, want)) in [
+        (vec!["resume", &id], states[1]),
+        (vec!["rollback", &id, "--yes"], states[0]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = baton(bed, &args);
+        assert_eq!(
+            code(&out),
+            Some(0),
+            "{point}: {args:?}: {}",
+            text(&out.stderr)
+        );
+        let now = world(bed, dhcp);
+        assert_eq!(
+            &now,
+            want,
+            "{point}: after {args:?} ({i})\n{}",
+            diff(want, &now)
+        );
+    }
+}
+
 fn crash_sweep(name: &str, dhcp: Dhcp) {
     let Some(guard) = bed(name, 2, 4, dhcp) else {
         return;
@@ -314,28 +348,11 @@ fn crash_sweep(name: &str, dhcp: Dhcp) {
         diff(&before, &rolled)
     );
     let before = rolled;
-    let mut entry = 3;
+    let mut entry: u32 = 3;
     for point in POINTS {
         let out = baton_with(bed, &mv, &[("BATON_FAULT", point)]);
         assert_eq!(code(&out), None, "{point}: the run was aborted there");
-        let out = baton(bed, &["resume", &entry.to_string()]);
-        assert_eq!(
-            code(&out),
-            Some(0),
-            "{point}: resume: {}",
-            text(&out.stderr)
-        );
-        let now = world(bed, dhcp);
-        assert_eq!(now, after, "{point}: resumed\n{}", diff(&after, &now));
-        let out = baton(bed, &["rollback", &entry.to_string(), "--yes"]);
-        assert_eq!(
-            code(&out),
-            Some(0),
-            "{point}: rollback: {}",
-            text(&out.stderr)
-        );
-        let now = world(bed, dhcp);
-        assert_eq!(now, before, "{point}: rolled back\n{}", diff(&before, &now));
+        resume_then_rollback(bed, dhcp, entry, point, [&before, &after]);
         entry += 2;
     }
     // SIGKILL at moments spread over the run (inside the SN and node sessions too):
@@ -351,24 +368,7 @@ fn crash_sweep(name: &str, dhcp: Dhcp) {
         let _ = bed.exec("mn", &["kill", "-KILL", &pid]);
         drop(run.wait_with_output());
         let point = format!("SIGKILL round {round}");
-        let out = baton(bed, &["resume", &entry.to_string()]);
-        assert_eq!(
-            code(&out),
-            Some(0),
-            "{point}: resume: {}",
-            text(&out.stderr)
-        );
-        let now = world(bed, dhcp);
-        assert_eq!(now, after, "{point}: resumed\n{}", diff(&after, &now));
-        let out = baton(bed, &["rollback", &entry.to_string(), "--yes"]);
-        assert_eq!(
-            code(&out),
-            Some(0),
-            "{point}: rollback: {}",
-            text(&out.stderr)
-        );
-        let now = world(bed, dhcp);
-        assert_eq!(now, before, "{point}: rolled back\n{}", diff(&before, &now));
+        resume_then_rollback(bed, dhcp, entry, &point, [&before, &after]);
         entry += 2;
     }
     // The daemons themselves follow the files: sn1 answers its nodes again, sn2 does not.

@@ -723,6 +723,24 @@ fn concurrent_snmoves_on_overlapping_nodes_one_wins() {
 }
 
 #[test]
+fn an_error_after_the_commit_exits_4_naming_the_entry_to_resume() {
+    let c = Cluster::new();
+    let o = c
+        .cmd("baton")
+        .env("BATON_FAULT", "error-after-commit")
+        .args(["snmove", "cn1", "-D", "sn2-eth1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(PARTIAL), "{err}");
+    assert!(
+        err.contains("Journal entry 1 is committed") && err.contains("`baton resume 1`"),
+        "{err}"
+    );
+    assert_eq!(c.cn1()[0], "sn2,sn1", "the commit happened");
+}
+
+#[test]
 fn killed_after_the_commit_then_resumed() {
     let c = Cluster::new();
     let o = c

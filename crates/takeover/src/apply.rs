@@ -395,7 +395,8 @@ pub fn apply(
     );
     crate::fault::point("after-commit");
     let stop = meta.stop.as_deref();
-    let r = run_steps(db, id, plan, all_of(plan), Known::new(), runner, stop);
+    let r = crate::fault::error("error-after-commit")
+        .and_then(|()| run_steps(db, id, plan, all_of(plan), Known::new(), runner, stop));
     lease::release_after(db, lease, r).map_err(|e| TakeoverError::after_commit(id, e))
 }
 
