@@ -150,17 +150,7 @@ pub(crate) fn standing_plan(
     nodes: &[String],
 ) -> Result<Vec<NodeMove>, Failure> {
     let resolver = remote::resolve::SystemResolver::new(true);
-    let addr = |name: &str| -> Option<String> {
-        if name.parse::<std::net::IpAddr>().is_ok() {
-            return Some(name.to_string());
-        }
-        facts
-            .hosts
-            .get(name)
-            .cloned()
-            .or_else(|| resolver.from_hosts_file(name).map(|i| i.to_string()))
-            .or_else(|| resolver.from_dns(name).map(|i| i.to_string()))
-    };
+    let addr = |name: &str| facts.address_of(name, Some(&resolver), true);
     let mut out = Vec::new();
     let mut bad = Vec::new();
     for n in nodes {

@@ -12,8 +12,13 @@ pub struct SystemResolver {
 impl SystemResolver {
     pub fn new(use_dns: bool) -> Self {
         let text = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+        Self::with_hosts(&text, use_dns)
+    }
+
+    /// With `text` as the hosts file.
+    pub fn with_hosts(text: &str, use_dns: bool) -> Self {
         SystemResolver {
-            hosts: parse_hosts(&text),
+            hosts: parse_hosts(text),
             use_dns,
         }
     }

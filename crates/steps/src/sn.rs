@@ -443,16 +443,32 @@ impl Addresses<'_> {
                 return ip.clone();
             }
         }
+        self.facts
+            .address_of(name, self.local, false)
+            .unwrap_or_else(|| name.to_string())
+    }
+}
+
+impl Facts {
+    /// A name's address in the order COMPAT.md gives (as the planner resolves): a literal
+    /// address, then /etc/hosts (`local`), then the hosts table, then DNS when `dns`.
+    pub fn address_of(
+        &self,
+        name: &str,
+        local: Option<&remote::resolve::SystemResolver>,
+        dns: bool,
+    ) -> Option<String> {
         if name.parse::<std::net::IpAddr>().is_ok() {
-            return name.to_string();
+            return Some(name.to_string());
         }
-        if let Some(ip) = self.facts.hosts.get(name) {
-            return ip.clone();
-        }
-        if let Some(ip) = self.local.and_then(|r| r.from_hosts_file(name)) {
-            return ip.to_string();
-        }
-        name.to_string()
+        local
+            .and_then(|r| r.from_hosts_file(name))
+            .map(|ip| ip.to_string())
+            .or_else(|| self.hosts.get(name).cloned())
+            .or_else(|| {
+                let r = local.filter(|_| dns)?;
+                r.from_dns(name).map(|ip| ip.to_string())
+            })
     }
 }
 

@@ -643,3 +643,16 @@ fn batches_compile_to_the_recorded_payload() {
     let want = std::fs::read_to_string(&golden).unwrap();
     assert_eq!(text, want);
 }
+
+#[test]
+fn names_resolve_through_the_hosts_file_before_the_hosts_table() {
+    let mut f = Facts::default();
+    f.hosts.insert("sn2-eth1".into(), "10.9.16.99".into());
+    f.hosts.insert("sn3-eth1".into(), "10.9.16.13".into());
+    let local = remote::resolve::SystemResolver::with_hosts("10.9.16.12 sn2-eth1\n", false);
+    let at = |n: &str| f.address_of(n, Some(&local), false);
+    assert_eq!(at("sn2-eth1").as_deref(), Some("10.9.16.12"));
+    assert_eq!(at("sn3-eth1").as_deref(), Some("10.9.16.13"));
+    assert_eq!(at("10.1.2.3").as_deref(), Some("10.1.2.3"));
+    assert_eq!(at("nowhere"), None);
+}
