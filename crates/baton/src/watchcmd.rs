@@ -40,8 +40,19 @@ OUTPUT
   --state-file after each round (read by `baton status`) and served in Prometheus text format
   on --metrics (http://ADDR/metrics).
 
+FENCING RULES
+  A down SN is fenced only when a takeover can follow: some SN of its nodes' pools passed the
+  same round's probe. It is fenced at most once per down period; a failed fence is retried
+  after 1, 2, 4, ... 32 rounds and its nodes stay until it succeeds. An SN that passes a probe
+  again is never fenced. When more than half of the SNs fail at once, the watcher suspects
+  itself (management node isolated?): it acts on none, says so in the log, in `baton status`
+  and in the metrics (baton_watch_isolated), and resumes when most answer again. Either
+  --fence PROGRAM (checked at start) or --no-fence (a warning at start and on every takeover)
+  is required unless --report-only.
+
 EXAMPLES
   baton watch --interval 2 --threshold 3 --fence /etc/baton/poweroff-sn
+  baton watch --no-fence
   baton watch --report-only
   baton watch --move-back --move-back-after 300
   baton status";
@@ -72,6 +83,10 @@ pub struct WatchArgs {
     /// Seconds the fencing program may take
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub fence_timeout: u64,
+    /// Take over without fencing (a down SN that is still half alive may then answer for its
+    /// nodes too); one of --fence and --no-fence is required unless --report-only
+    #[arg(long, conflicts_with = "fence")]
+    pub no_fence: bool,
     /// Log what would be done; change nothing
     #[arg(long)]
     pub report_only: bool,
@@ -150,6 +165,7 @@ pub fn watch(url: &DbUrl, a: WatchArgs) -> Result<(), Failure> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let prober = prober(a.timeout, services(&a.services)?)?;
+    check_fence(&a)?;
     let fence = a.fence.as_ref().map(|p| {
         let mut argv = vec![p.clone()];
         argv.extend(a.fence_args.iter().cloned());
@@ -201,8 +217,59 @@ pub fn watch(url: &DbUrl, a: WatchArgs) -> Result<(), Failure> {
         },
         if a.report_only { " (report only)" } else { "" }
     );
-    w.run(&|| false);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone())
+            .map_err(|e| Failure::failed(format!("cannot catch signal {sig}: {e}")))?;
+    }
+    w.run(&|| stop.load(std::sync::atomic::Ordering::SeqCst));
     Ok(())
+}
+
+/// A watcher that may act must be told how to fence: a program that exists and can be run,
+/// found at start rather than when an SN fails at 3 a.m.; or --no-fence, said loudly.
+fn check_fence(a: &WatchArgs) -> Result<(), Failure> {
+    match &a.fence {
+        Some(p) => {
+            let path = if p.contains('/') {
+                Some(PathBuf::from(p))
+            } else {
+                std::env::var_os("PATH").and_then(|dirs| {
+                    std::env::split_paths(&dirs)
+                        .map(|d| d.join(p))
+                        .find(|f| f.is_file())
+                })
+            };
+            let runnable = path.as_ref().is_some_and(|f| {
+                use std::os::unix::fs::PermissionsExt;
+                f.metadata()
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            });
+            if !runnable {
+                return Err(Failure::usage(format!(
+                    "--fence {p}: not an executable file (the fencing program must exist and be executable)"
+                )));
+            }
+        }
+        None if a.no_fence => tracing::warn!("--no-fence: down service nodes are taken over without fencing; one that is still half alive may answer for its nodes too"),
+        None if a.report_only => {}
+        None => {
+            return Err(Failure::usage(
+                "say how a down service node is fenced before its nodes are taken over: --fence PROGRAM (for example a power-off through its BMC), or --no-fence to take over without fencing",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Is `pid` a running `baton watch` (or `baton-watch`) on this host?
+fn is_watcher(pid: u32) -> bool {
+    let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let words: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
+    let named = |w: &[u8]| w.ends_with(b"baton") || w.ends_with(b"baton-watch");
+    words.first().is_some_and(|w| named(w)) && words.iter().any(|w| *w == b"watch")
 }
 
 pub fn status(url: &DbUrl, a: StatusArgs) -> Result<(), Failure> {
@@ -216,7 +283,9 @@ pub fn status(url: &DbUrl, a: StatusArgs) -> Result<(), Failure> {
     let fresh = std::fs::read(&path)
         .ok()
         .and_then(|b| serde_json::from_slice::<watch::status::StatusFile>(&b).ok())
-        .filter(|s| now.saturating_sub(s.updated) <= (3.0 * s.interval_secs).ceil() as u64 + 5);
+        .filter(|s| now.saturating_sub(s.updated) <= (3.0 * s.interval_secs).ceil() as u64 + 5)
+        // A watcher that said it stopped, or whose process is gone, shows nothing current.
+        .filter(|s| !s.stopped && is_watcher(s.pid));
     let (mut st, source) = match fresh {
         Some(s) => {
             let from = format!(
@@ -254,6 +323,9 @@ pub fn status(url: &DbUrl, a: StatusArgs) -> Result<(), Failure> {
         return Ok(());
     }
     outln!("Service node health: {source}");
+    if st.isolated {
+        outln!("Warning: management node isolated? More than half of the service nodes fail at once; the watcher acts on none of them until most answer again.");
+    }
     let rows: Vec<[String; 4]> = st
         .sns
         .iter()

@@ -33,6 +33,12 @@ impl Watcher {
             args.extend(["--interval", "0.5", "--timeout", "2", "--threshold", "3"]);
         }
         args.extend_from_slice(extra);
+        if !extra
+            .iter()
+            .any(|a| ["--fence", "--report-only", "--no-fence"].contains(a))
+        {
+            args.push("--no-fence");
+        }
         let child = baton_command_with(bed, &args, &log_env())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -472,4 +478,48 @@ fn bench_watch_failover() {
             }
         }
     }
+}
+
+#[test]
+fn e2e_watch_a_cut_off_management_node_fences_nothing_and_moves_nothing() {
+    let Some(guard) = common::bed("wisol", 2, 4, Dhcp::Isc) else {
+        return;
+    };
+    let bed: &Bed = &guard;
+    // A stand-in fence that records its calls.
+    bed.sh(
+        "mn",
+        "printf '#!/bin/sh\\necho \"$1\" >> /var/tmp/baton-fenced\\n' > /var/tmp/baton-fence && chmod 755 /var/tmp/baton-fence && rm -f /var/tmp/baton-fenced",
+    )
+    .unwrap();
+    let mut w = Watcher::start(bed, "wisol", &["--fence", "/var/tmp/baton-fence"]);
+    wait_for("every SN probed up", Duration::from_secs(60), || {
+        all_up(&w, &["sn1", "sn2"])
+    });
+    bed.cut_link("mn").unwrap();
+    wait_for(
+        "the watcher suspects itself",
+        Duration::from_secs(60),
+        || w.status().is_some_and(|s| s["isolated"] == true),
+    );
+    let state = w.state.display().to_string();
+    let out = baton(bed, &["status", "--state-file", &state]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("management node isolated?"), "{text}");
+    // Well past the threshold: every SN is declared down while the link is cut.
+    std::thread::sleep(Duration::from_secs(10));
+    assert_eq!(w.health("sn2").as_deref(), Some("down"), "{}", w.log());
+    bed.restore_link("mn").unwrap();
+    wait_for("every SN back up", Duration::from_secs(60), || {
+        all_up(&w, &["sn1", "sn2"])
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let fenced = bed
+        .read_node_text("mn", "/var/tmp/baton-fenced")
+        .unwrap_or_default();
+    assert_eq!(fenced, "", "fenced while the management node was cut off");
+    assert!(journal_entries(bed).is_empty(), "nothing moved");
+    let log = w.log();
+    assert!(log.contains("management node isolated?"), "{log}");
+    w.stop(bed);
 }

@@ -98,6 +98,7 @@ fn bad_watch_options_are_refused() {
         if args[0] == "--metrics" {
             a.truncate(1);
         }
+        a.push("--no-fence");
         a.extend(args.iter().copied());
         let out = w
             .cmd()
@@ -185,4 +186,103 @@ fn report_only_logs_the_takeover_and_changes_nothing() {
     assert!(String::from_utf8_lossy(&nodes.stdout)
         .lines()
         .all(|l| l.ends_with(": sn1,sn2")));
+}
+
+#[test]
+fn a_watcher_that_may_act_must_be_told_how_to_fence() {
+    let w = World::new();
+    let fence = w.path("fence-sn");
+    std::fs::write(&fence, "#!/bin/sh\nexit 0\n").unwrap();
+    let fence_s = fence.display().to_string();
+    for (args, want) in [
+        (vec![], "--fence PROGRAM"),
+        (
+            vec!["--fence", "/nonexistent/fence-sn"],
+            "not an executable file",
+        ),
+        // Exists, but cannot be run.
+        (vec!["--fence", fence_s.as_str()], "not an executable file"),
+        (
+            vec!["--fence", "no-such-fence-in-path"],
+            "not an executable file",
+        ),
+        (vec!["--fence", "true", "--no-fence"], "cannot be used with"),
+    ] {
+        let mut a = vec!["watch", "--metrics", "off"];
+        a.extend(args.iter().copied());
+        let out = w
+            .cmd()
+            .args(&a)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{a:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{a:?}: {err}");
+    }
+}
+
+#[test]
+fn a_dead_watcher_is_not_shown_as_running() {
+    let w = World::new();
+    let log = w.path("watch.log");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("baton"))
+        .args([
+            "watch",
+            "--no-fence",
+            "--interval",
+            "0.2",
+            "--metrics",
+            "off",
+        ])
+        .env("BATON_DB", format!("sqlite:{}", w.path("c.db").display()))
+        .env("BATON_SSH", w.path("ssh"))
+        .env("FAKE_DOWN", w.path("down"))
+        .env("BATON_WATCH_STATE", w.path("watch.json"))
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut child = Reap(child);
+    wait_for("all up", || {
+        read(&w.path("watch.json")).contains("\"health\": \"up\"")
+    });
+    let status = || {
+        let out = w.cmd().args(["status"]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(status().contains("active"), "{}", status());
+    assert!(read(&log).contains("--no-fence"), "warned at start");
+    // Killed outright: its state file is still fresh, but its process is gone.
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    let text = status();
+    assert!(text.contains("probed now (no running watcher)"), "{text}");
+    // Stopped with SIGTERM: it says so in its state file.
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("baton"))
+        .args([
+            "watch",
+            "--no-fence",
+            "--interval",
+            "0.2",
+            "--metrics",
+            "off",
+        ])
+        .env("BATON_DB", format!("sqlite:{}", w.path("c.db").display()))
+        .env("BATON_SSH", w.path("ssh"))
+        .env("FAKE_DOWN", w.path("down"))
+        .env("BATON_WATCH_STATE", w.path("watch.json"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Reap(child);
+    let pid = child.0.id().to_string();
+    wait_for("the new watcher's state", || {
+        read(&w.path("watch.json")).contains(&format!("\"pid\": {pid}"))
+    });
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    child.0.wait().unwrap();
+    assert!(read(&w.path("watch.json")).contains("\"stopped\": true"));
 }

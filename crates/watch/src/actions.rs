@@ -277,6 +277,9 @@ impl Actions for DbActions {
             .iter()
             .map(|(d, n)| format!("{n} to {d}"))
             .collect();
+        if dests.is_empty() {
+            return Err("none of its nodes has a service node of its pool up to take it".into());
+        }
         let mut text = dests.join(", ");
         for w in &plan.warnings {
             text.push_str(&format!("; warning: {w}"));

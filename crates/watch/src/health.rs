@@ -69,6 +69,12 @@ pub struct SnHealth {
     pub since: u64,
     /// The takeover for the current down period is done (or there was nothing to move).
     pub handled: bool,
+    /// Fenced in the current down period (fencing runs at most once per down period).
+    #[serde(default)]
+    pub fenced: bool,
+    /// Unix time of the last probe round.
+    #[serde(default)]
+    pub last_probe: u64,
 }
 
 impl Default for SnHealth {
@@ -80,6 +86,8 @@ impl Default for SnHealth {
             last: Observation::default(),
             since: 0,
             handled: false,
+            fenced: false,
+            last_probe: 0,
         }
     }
 }
@@ -91,6 +99,7 @@ impl SnHealth {
         let threshold = threshold.max(1);
         let ok = obs.ok();
         self.last = obs;
+        self.last_probe = now;
         let before = self.health;
         let t = if ok {
             self.failures = 0;
@@ -119,6 +128,7 @@ impl SnHealth {
                 _ if self.failures >= threshold => {
                     self.health = Health::Down;
                     self.handled = false;
+                    self.fenced = false;
                     Transition::Down
                 }
                 Health::Failing => Transition::None,

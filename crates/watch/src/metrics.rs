@@ -16,6 +16,21 @@ pub fn render(s: &StatusFile) -> String {
         let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
     };
     family(
+        "baton_watch_up",
+        "1 while the watcher runs (this endpoint is the watcher's own).",
+        "gauge",
+    );
+    family(
+        "baton_watch_isolated",
+        "1 when more than half of the service nodes fail at once: management node isolated? The watcher acts on none.",
+        "gauge",
+    );
+    family(
+        "baton_sn_last_probe_timestamp_seconds",
+        "Unix time of the service node's last probe round.",
+        "gauge",
+    );
+    family(
         "baton_watch_active",
         "1 when this watcher holds the lock and acts, 0 on standby or report-only.",
         "gauge",
@@ -50,11 +65,18 @@ pub fn render(s: &StatusFile) -> String {
         "Nodes whose primary service node it is.",
         "gauge",
     );
+    let _ = writeln!(o, "baton_watch_up {}", u8::from(!s.stopped));
+    let _ = writeln!(o, "baton_watch_isolated {}", u8::from(s.isolated));
     let _ = writeln!(o, "baton_watch_active {}", u8::from(s.active));
     let _ = writeln!(o, "baton_watch_takeovers_total {}", s.takeovers);
     for (sn, h) in &s.sns {
         let l = format!("sn=\"{}\"", escape(sn));
         let _ = writeln!(o, "baton_sn_up{{{l}}} {}", u8::from(h.health.last.ok()));
+        let _ = writeln!(
+            o,
+            "baton_sn_last_probe_timestamp_seconds{{{l}}} {}",
+            h.health.last_probe
+        );
         let _ = writeln!(
             o,
             "baton_sn_down{{{l}}} {}",

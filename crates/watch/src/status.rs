@@ -38,6 +38,13 @@ pub struct StatusFile {
     pub report_only: bool,
     /// Takeovers this watcher applied.
     pub takeovers: u64,
+    /// More than half of the service nodes fail at once: the management node itself may be
+    /// cut off, so the watcher acts on none of them.
+    #[serde(default)]
+    pub isolated: bool,
+    /// The watcher has exited (it says so as it ends).
+    #[serde(default)]
+    pub stopped: bool,
     pub sns: BTreeMap<String, SnStatus>,
 }
 

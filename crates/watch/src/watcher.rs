@@ -57,6 +57,13 @@ pub enum Event {
     NothingToMove(String),
     WouldMove(String, String),
     FenceFailed(String, String),
+    /// Down, but no service node of its pools passed this round's probe to take its nodes:
+    /// neither fenced nor taken over (yet).
+    NoTarget(String, String),
+    /// More than half of the SNs fail at once: acting on none.
+    Isolated,
+    /// Most SNs answer again after an isolation: acting resumes.
+    Rejoined,
     Moved(String, String),
     MoveFailed(String, String),
     Cleaned(String, String),
@@ -83,6 +90,9 @@ pub struct Watcher<P: Prober, A: Actions> {
     /// Removed when moved back or when nothing is left to move.
     round: u64,
     returned: BTreeMap<String, Option<u64>>,
+    /// Per SN in its current down period: failed fence attempts, and the round before which
+    /// no new attempt is made (backoff).
+    fence_tries: BTreeMap<String, (u32, u64)>,
 }
 
 impl<P: Prober, A: Actions> Watcher<P, A> {
@@ -103,6 +113,7 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
             failures: BTreeMap::new(),
             round: 0,
             returned: BTreeMap::new(),
+            fence_tries: BTreeMap::new(),
         }
     }
 
@@ -138,6 +149,7 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
                 Transition::Down => {
                     error!(sn = %sn, nodes = st.nodes, "declared down after {} failed rounds: {why}", self.cfg.threshold);
                     events.push(Event::Down(sn.clone()));
+                    self.fence_tries.remove(sn);
                 }
                 Transition::Returned => {
                     info!(sn = %sn, "returned: up again for {} rounds", self.cfg.threshold);
@@ -155,9 +167,10 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
                 }
             }
         }
+        self.note_isolation(&mut events);
         // Publish what was seen before acting (a takeover can take a while).
         self.publish(now);
-        if self.may_act(&mut events) {
+        if !self.status.isolated && self.may_act(&mut events) {
             for sn in changed {
                 self.cleanup(&sn, &mut events);
             }
@@ -217,7 +230,43 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
         self.status.sns.get_mut(sn).map(|s| &mut s.health)
     }
 
+    /// More than half of the service nodes (at least two) failed this round: the management
+    /// node itself may be cut off, and acting on what it sees would fence healthy SNs.
+    fn observer_suspect(&self) -> Option<(usize, usize)> {
+        let total = self.status.sns.len();
+        let failing = self
+            .status
+            .sns
+            .values()
+            .filter(|s| !s.health.last.ok())
+            .count();
+        (total >= 2 && failing * 2 > total).then_some((failing, total))
+    }
+
+    /// Enter or leave the isolated state, loudly.
+    fn note_isolation(&mut self, events: &mut Vec<Event>) {
+        let suspect = self.observer_suspect();
+        if suspect.is_some() == self.status.isolated {
+            return;
+        }
+        self.status.isolated = suspect.is_some();
+        match suspect {
+            Some((failing, total)) => {
+                error!("management node isolated? {failing} of {total} service nodes fail at once: acting on none (no fencing, no takeover) until most of them answer again");
+                events.push(Event::Isolated);
+            }
+            None => {
+                warn!("most service nodes answer again: acting resumes");
+                events.push(Event::Rejoined);
+            }
+        }
+    }
+
     fn handle_down(&mut self, sn: &str, events: &mut Vec<Event>) {
+        if self.status.sns.get(sn).is_some_and(|s| s.health.last.ok()) {
+            // It passed this round's probe: coming back, not to be fenced or taken over.
+            return;
+        }
         let nodes = self.status.sns.get(sn).map_or(0, |s| s.nodes);
         if nodes == 0 {
             info!(sn = %sn, "down, but it is no node's primary service node: nothing to move");
@@ -241,14 +290,15 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
             }
             return;
         }
-        if let Some(f) = &self.cfg.fence {
-            if let Err(e) = f.run(sn) {
-                let msg = format!("not taken over: fencing failed (retried every round): {e}");
-                self.log_failure(sn, msg);
-                events.push(Event::FenceFailed(sn.to_string(), e));
-                return;
-            }
-            info!(sn = %sn, "fenced");
+        // Fence only when a takeover can follow: an SN of the pools passed this round's probe.
+        if let Err(e) = self.actions.takeover(sn, &exclude, true) {
+            let msg = format!("neither fenced nor taken over: no service node can take its nodes now (checked every round): {e}");
+            self.log_failure(sn, msg);
+            events.push(Event::NoTarget(sn.to_string(), e));
+            return;
+        }
+        if !self.fence(sn, events) {
+            return;
         }
         match self.actions.takeover(sn, &exclude, false) {
             Ok(text) => {
@@ -264,6 +314,41 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
                 let msg = format!("takeover failed (retried every round): {e}");
                 self.log_failure(sn, msg);
                 events.push(Event::MoveFailed(sn.to_string(), e));
+            }
+        }
+    }
+
+    /// Fence `sn` once per down period; a failed attempt is retried after 1, 2, 4, ... 32
+    /// rounds. True when it is fenced, or no fencing is configured (`--no-fence`, said on every
+    /// takeover).
+    fn fence(&mut self, sn: &str, events: &mut Vec<Event>) -> bool {
+        let Some(f) = self.cfg.fence.clone() else {
+            warn!(sn = %sn, "taking over without fencing (--no-fence): if it is still alive, it may answer for its nodes too");
+            return true;
+        };
+        if self.status.sns.get(sn).is_some_and(|s| s.health.fenced) {
+            return true;
+        }
+        let (tries, next) = self.fence_tries.get(sn).copied().unwrap_or((0, 0));
+        if self.round < next {
+            return false;
+        }
+        match f.run(sn) {
+            Ok(()) => {
+                info!(sn = %sn, "fenced");
+                self.fence_tries.remove(sn);
+                if let Some(h) = self.handled(sn) {
+                    h.fenced = true;
+                }
+                true
+            }
+            Err(e) => {
+                let wait = 1u64 << tries.min(5);
+                error!(sn = %sn, "not taken over: fencing failed (attempt {}, next in {wait} rounds): {e}", tries + 1);
+                self.fence_tries
+                    .insert(sn.to_string(), (tries + 1, self.round + wait));
+                events.push(Event::FenceFailed(sn.to_string(), e));
+                false
             }
         }
     }
@@ -352,7 +437,8 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
         }
     }
 
-    /// Rounds every `interval` until `stop` says so.
+    /// Rounds every `interval` until `stop` says so; then the state file says the watcher
+    /// stopped, so that `baton status` never shows a dead watcher as active.
     pub fn run(&mut self, stop: &dyn Fn() -> bool) {
         while !stop() {
             let t0 = Instant::now();
@@ -363,6 +449,10 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
                 std::thread::sleep(left.min(Duration::from_millis(100)));
             }
         }
+        self.status.stopped = true;
+        self.status.active = false;
+        self.publish(unix_now());
+        info!("stopped");
     }
 }
 
@@ -429,6 +519,10 @@ mod tests {
         away: BTreeMap<String, BTreeMap<String, usize>>,
         /// Rounds in which the returned SN's cleanups still fail.
         cleanup_failures: usize,
+        /// No SN can take the nodes: the dry-run plan fails.
+        no_target: bool,
+        /// Takeovers that fail before one succeeds.
+        takeover_failures: usize,
     }
 
     #[derive(Clone, Default)]
@@ -448,7 +542,14 @@ mod tests {
                 exclude.join(",")
             ));
             if dry {
-                return Ok("plan".into());
+                return match w.no_target {
+                    true => Err("no SN of the pool is up".into()),
+                    false => Ok("plan".into()),
+                };
+            }
+            if w.takeover_failures > 0 {
+                w.takeover_failures -= 1;
+                return Err("database locked".into());
             }
             let n = w.nodes.insert(sn.to_string(), 0).unwrap_or(0);
             let to: Vec<String> = w
@@ -542,7 +643,15 @@ mod tests {
         assert!(ev.contains(&Event::Down("sn1".into())), "{ev:?}");
         let calls = mock.0.borrow().calls.clone();
         // Declared down in round 4; sn3 failed round 3 but passed round 4: it is up again.
-        assert_eq!(calls, ["takeover sn1 dry=false exclude=sn1"], "{calls:?}");
+        // Planned first (a takeover can follow), then done.
+        assert_eq!(
+            calls,
+            [
+                "takeover sn1 dry=true exclude=sn1",
+                "takeover sn1 dry=false exclude=sn1"
+            ],
+            "{calls:?}"
+        );
         assert_eq!(w.status.takeovers, 1);
         assert_eq!(mock.0.borrow().nodes["sn1"], 0);
     }
@@ -551,10 +660,16 @@ mod tests {
     fn failing_sns_are_excluded() {
         let r = vec![vec![], vec!["sn1"], vec!["sn1"], vec!["sn1", "sn3"]];
         let (mut w, mock) = watcher(r, |_| {});
+        // Four SNs: two failing at once is not yet most of them.
+        mock.0.borrow_mut().nodes.insert("sn4".into(), 0);
         run_all(&mut w);
-        let calls = mock.0.borrow().calls.clone();
+        let calls = super::tests::calls(&mock, "takeover sn1 dry=false");
         assert_eq!(calls, ["takeover sn1 dry=false exclude=sn1,sn3"]);
-        assert_eq!(mock.0.borrow().nodes["sn2"], 9, "all to sn2");
+        assert_eq!(mock.0.borrow().nodes["sn3"], 3, "nothing to sn3");
+        assert_eq!(
+            mock.0.borrow().nodes["sn2"] + mock.0.borrow().nodes["sn4"],
+            9
+        );
     }
 
     #[test]
@@ -586,7 +701,7 @@ mod tests {
             .borrow()
             .calls
             .iter()
-            .filter(|c| c.starts_with("takeover"))
+            .filter(|c| c.starts_with("takeover") && c.contains("dry=false"))
             .cloned()
             .collect();
         assert_eq!(
@@ -646,7 +761,7 @@ mod tests {
         mock.0.borrow_mut().locked_elsewhere = false;
         let ev = w.tick();
         assert!(ev.contains(&Event::Active), "{ev:?}");
-        assert_eq!(mock.0.borrow().calls.len(), 1);
+        assert_eq!(calls(&mock, "takeover sn1 dry=false").len(), 1);
     }
 
     #[test]
@@ -670,7 +785,10 @@ mod tests {
             ev.iter().any(|e| matches!(e, Event::FenceFailed(..))),
             "{ev:?}"
         );
-        assert!(mock.0.borrow().calls.is_empty(), "no move without fencing");
+        assert!(
+            calls(&mock, "takeover sn1 dry=false").is_empty(),
+            "no move without fencing"
+        );
         std::fs::write(&gate, "").unwrap();
         let ev = w.tick();
         assert!(ev.iter().any(|e| matches!(e, Event::Moved(..))), "{ev:?}");
@@ -740,7 +858,7 @@ mod tests {
             i: 0,
         };
         run_all(&mut w);
-        assert_eq!(calls(&mock, "takeover").len(), 2);
+        assert_eq!(calls(&mock, "takeover sn1 dry=false").len(), 2);
         assert_eq!(calls(&mock, "move_back").len(), 2);
         assert_eq!(mock.0.borrow().nodes["sn1"], 6);
     }
@@ -795,5 +913,120 @@ mod tests {
         );
         assert_eq!(calls(&mock, "move_back"), ["move_back sn1 dry=true down="]);
         assert_eq!(mock.0.borrow().nodes["sn1"], 6);
+    }
+
+    /// A fence program that appends a line to `log` per call and exits with the status in
+    /// the file `status` (0 when it is missing).
+    fn recording_fence(log: &std::path::Path, status: &std::path::Path) -> Fence {
+        Fence {
+            argv: vec![
+                "sh".into(),
+                "-c".into(),
+                "echo \"$2\" >> \"$0\"; exit $(cat \"$1\" 2>/dev/null || echo 0)".into(),
+                log.display().to_string(),
+                status.display().to_string(),
+            ],
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    fn lines(p: &std::path::Path) -> usize {
+        std::fs::read_to_string(p).map_or(0, |s| s.lines().count())
+    }
+
+    #[test]
+    fn a_cut_off_management_node_fences_and_moves_nothing() {
+        // Every SN fails for 8 rounds (the management node's link is cut), then all answer.
+        let mut r = vec![vec![]];
+        r.extend((0..8).map(|_| vec!["sn1", "sn2", "sn3"]));
+        r.extend((0..4).map(|_| vec![]));
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("fenced");
+        let f = recording_fence(&log, &dir.path().join("status"));
+        let (mut w, mock) = watcher(r, |c| c.fence = Some(f));
+        let mut isolated_seen = false;
+        let mut ev = Vec::new();
+        for _ in 0..w.prober.rounds.len() {
+            ev.extend(w.tick());
+            isolated_seen |= w.status.isolated;
+        }
+        assert!(isolated_seen && ev.contains(&Event::Isolated), "{ev:?}");
+        assert!(ev.contains(&Event::Rejoined), "{ev:?}");
+        assert!(!w.status.isolated);
+        assert_eq!(lines(&log), 0, "nothing fenced");
+        assert!(
+            calls(&mock, "takeover").is_empty(),
+            "{:?}",
+            mock.0.borrow().calls
+        );
+        let m = crate::metrics::render(&w.status);
+        assert!(m.contains("baton_watch_isolated 0"), "{m}");
+    }
+
+    #[test]
+    fn a_down_sn_is_fenced_only_when_a_takeover_can_follow() {
+        let r = vec![
+            vec![],
+            vec!["sn1"],
+            vec!["sn1"],
+            vec!["sn1"],
+            vec!["sn1"],
+            vec!["sn1"],
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("fenced");
+        let f = recording_fence(&log, &dir.path().join("status"));
+        let (mut w, mock) = watcher(r, |c| c.fence = Some(f));
+        mock.0.borrow_mut().no_target = true;
+        let ev: Vec<Event> = (0..5).flat_map(|_| w.tick()).collect();
+        assert!(
+            ev.iter().any(|e| matches!(e, Event::NoTarget(..))),
+            "{ev:?}"
+        );
+        assert_eq!(lines(&log), 0, "no fence while nothing can take the nodes");
+        mock.0.borrow_mut().no_target = false;
+        let ev = w.tick();
+        assert!(ev.iter().any(|e| matches!(e, Event::Moved(..))), "{ev:?}");
+        assert_eq!(lines(&log), 1);
+    }
+
+    #[test]
+    fn fencing_runs_once_per_down_period_and_failures_back_off() {
+        let mut r = vec![vec![]];
+        r.extend((0..14).map(|_| vec!["sn1"]));
+        let dir = tempfile::tempdir().unwrap();
+        let (log, status) = (dir.path().join("fenced"), dir.path().join("status"));
+        let f = recording_fence(&log, &status);
+        // A fence that keeps failing: attempts back off (rounds 4, 5, 7, 11 of 15), not every
+        // round.
+        std::fs::write(&status, "1").unwrap();
+        let (mut w, mock) = watcher(r.clone(), |c| c.fence = Some(f.clone()));
+        run_all(&mut w);
+        assert_eq!(lines(&log), 4, "attempts: {}", lines(&log));
+        assert!(calls(&mock, "takeover sn1 dry=false").is_empty());
+        // A fence that works, and a takeover that fails twice: fenced once, moved on the third.
+        std::fs::remove_file(&log).unwrap();
+        std::fs::write(&status, "0").unwrap();
+        let (mut w, mock) = watcher(r, |c| c.fence = Some(f));
+        mock.0.borrow_mut().takeover_failures = 2;
+        let ev = run_all(&mut w);
+        assert_eq!(lines(&log), 1, "fenced once per down period");
+        assert_eq!(calls(&mock, "takeover sn1 dry=false").len(), 3);
+        assert!(ev.iter().any(|e| matches!(e, Event::Moved(..))), "{ev:?}");
+    }
+
+    #[test]
+    fn the_state_file_says_when_the_watcher_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.json");
+        let (mut w, _mock) = watcher(vec![vec![]], |c| c.state_file = Some(p.clone()));
+        let rounds = std::cell::Cell::new(0);
+        w.run(&|| {
+            rounds.set(rounds.get() + 1);
+            rounds.get() > 2
+        });
+        let st: StatusFile = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        assert!(st.stopped && !st.active);
+        assert!(crate::metrics::render(&st).contains("baton_watch_up 0"));
     }
 }
