@@ -114,6 +114,39 @@ fn all_up(w: &Watcher, sns: &[&str]) -> bool {
     sns.iter().all(|sn| w.health(sn).as_deref() == Some("up"))
 }
 
+/// While sn1 comes back (the bed is read through a handle of its own): when the watcher's state
+/// first shows an answered probe of sn1, when sn1's dhcpd.conf loses the moved nodes' stale
+/// entries, and sn1's health at that moment.
+fn return_timeline(
+    bed: &str,
+    state: &std::path::Path,
+    moved: &[String],
+) -> (Duration, Duration, Option<String>) {
+    let bed = Bed::load(bed).unwrap();
+    let t0 = Instant::now();
+    let (mut answered, mut stale_seen) = (None, false);
+    while t0.elapsed() < Duration::from_secs(90) {
+        let st: Option<serde_json::Value> = std::fs::read(state)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let sn1 = st.map(|s| s["sns"]["sn1"].clone()).unwrap_or_default();
+        if answered.is_none() && sn1["successes"].as_u64() >= Some(1) {
+            answered = Some(t0.elapsed());
+        }
+        if let Ok(d) = bed.read_node_text("sn1", "/etc/dhcp/dhcpd.conf") {
+            let stale = moved.iter().any(|cn| d.contains(&format!("host {cn} ")));
+            if stale {
+                stale_seen = true;
+            } else if stale_seen {
+                let health = sn1["health"].as_str().map(str::to_string);
+                return (answered.unwrap_or_default(), t0.elapsed(), health);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("sn1's stale DHCP entries (seen: {stale_seen}) were not removed within 90 s");
+}
+
 #[test]
 fn e2e_watch_kill_sn1_spreads_its_nodes_evenly_and_cleans_up_when_it_returns() {
     let Some(mut guard) = common::bed("wfail", 3, 15, Dhcp::Isc) else {
@@ -197,8 +230,23 @@ fn e2e_watch_kill_sn1_spreads_its_nodes_evenly_and_cleans_up_when_it_returns() {
     assert_eq!(line("sn1"), "sn1 down 1", "{text}");
     assert_eq!(line("sn2"), "sn2 up 7", "{text}");
 
-    // sn1 returns: its pending cleanup runs, and nothing moves back to it.
+    // sn1 returns: its pending cleanup runs at its first answered probe, before it counts as
+    // up (so two SNs never answer for a moved node), and nothing moves back to it.
+    let watch_return = {
+        let (name, state, moved) = (bed.name().to_string(), w.state.clone(), moved.clone());
+        std::thread::spawn(move || return_timeline(&name, &state, &moved))
+    };
     bed.revive("sn1").unwrap();
+    let (answered, gone, health_then) = watch_return.join().unwrap();
+    assert_eq!(
+        health_then.as_deref(),
+        Some("down"),
+        "cleaned before it counts as up"
+    );
+    eprintln!(
+        "sn1 back: its moved nodes' DHCP entries gone {:?} after its first answered probe",
+        gone - answered
+    );
     wait_for("sn1's cleanup", Duration::from_secs(90), || {
         step_state(&journal(bed, 1), "cleanup-old-sn") == ["done"]
     });

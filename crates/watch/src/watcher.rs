@@ -160,6 +160,12 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
                     }
                 }
             }
+            // A down SN that answers again: its stale DHCP, boot and console entries go at this
+            // first contact, before it counts as up, so two SNs never answer for a node.
+            if st.health.health == Health::Down && st.health.successes == 1 {
+                info!(sn = %sn, "answers again: removing the entries of the nodes it lost before it counts as up");
+                changed.push(sn.clone());
+            }
             // Failing again, even below the threshold: the hold starts anew when it passes.
             if st.health.health != Health::Up {
                 if let Some(r) = self.returned.get_mut(sn) {
@@ -723,7 +729,8 @@ mod tests {
                 .iter()
                 .filter(|c| *c == "cleanup sn1")
                 .count(),
-            6
+            12,
+            "at the first answer and at the return, six times"
         );
         assert_eq!(mock.0.borrow().nodes["sn1"], 0);
     }
@@ -1028,5 +1035,34 @@ mod tests {
         let st: StatusFile = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
         assert!(st.stopped && !st.active);
         assert!(crate::metrics::render(&st).contains("baton_watch_up 0"));
+    }
+
+    #[test]
+    fn a_returning_sn_is_cleaned_at_its_first_answer_before_it_counts_as_up() {
+        let r = vec![
+            vec![],
+            vec!["sn1"],
+            vec!["sn1"],
+            vec!["sn1"],
+            vec![],
+            vec![],
+            vec![],
+        ];
+        let (mut w, mock) = watcher(r, |_| {});
+        for _ in 0..4 {
+            w.tick();
+        }
+        assert_eq!(calls(&mock, "takeover sn1 dry=false").len(), 1);
+        let ev = w.tick();
+        assert!(
+            ev.iter()
+                .any(|e| matches!(e, Event::Cleaned(sn, _) if sn == "sn1")),
+            "{ev:?}"
+        );
+        assert_eq!(
+            w.status.sns["sn1"].health.health,
+            Health::Down,
+            "not up yet"
+        );
     }
 }
