@@ -497,7 +497,24 @@ pub fn require_existing(url: &DbUrl) -> Result<(), Failure> {
 /// The database URL from --db / BATON_DB, else the embedded default.
 pub fn db_url(arg: Option<&str>) -> Result<DbUrl, Failure> {
     match arg {
-        Some(s) if !s.is_empty() => Ok(DbUrl::parse(s)?),
-        _ => Ok(DbUrl::default_location()),
+        Some("") => Err(Failure::usage(
+            "--db (or BATON_DB) is empty: give a database URL, or leave it unset for the embedded default",
+        )),
+        Some(s) => Ok(DbUrl::parse(s)?),
+        None => Ok(DbUrl::default_location()),
+    }
+}
+
+/// A database file that every user can read holds BMC and passwd passwords: say so.
+pub fn warn_if_world_readable(url: &DbUrl) {
+    use std::os::unix::fs::PermissionsExt;
+    let (DbUrl::Sqlite(p) | DbUrl::XcatCfgloc(p)) = url else {
+        return;
+    };
+    if std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o004 != 0) {
+        errln!(
+            "Warning: {} is readable by every user and can hold passwords (ipmi, passwd): chmod 600 it",
+            p.display()
+        );
     }
 }

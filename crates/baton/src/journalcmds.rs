@@ -38,6 +38,21 @@ pub struct RunIdArgs {
     pub exec: crate::snmove::ExecArgs,
 }
 
+/// Stored text as it is printed: control characters (a terminal's escape sequences among them)
+/// escaped, never sent raw to the terminal.
+fn shown(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let e: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            e
+        })
+        .collect()
+}
+
 fn json_out(v: &impl serde::Serialize) -> Result<(), Failure> {
     let s = serde_json::to_string_pretty(v).map_err(|e| Failure::failed(e.to_string()))?;
     outln!("{s}");
@@ -72,12 +87,20 @@ pub fn journal_list(db: &mut ClusterDb, json: bool) -> Result<(), Failure> {
         writeln!(
             out,
             "{:>4}  {:19}  {:11}  {:8}  {}",
-            e.id, e.started, e.state, e.user, e.command
+            e.id,
+            e.started,
+            e.state,
+            shown(&e.user),
+            shown(&e.command)
         )?;
         writeln!(
             out,
             "{:>4}  {:19}  {:11}  {:8}  {}",
-            "", "", "", "", e.summary
+            "",
+            "",
+            "",
+            "",
+            shown(&e.summary)
         )?;
         if let Some(s) = superseded.get(&e.id) {
             writeln!(out, "{:>4}  {:19}  {:11}  {:8}  {s}", "", "", "", "")?;
@@ -101,18 +124,24 @@ pub fn journal(url: &DbUrl, a: JournalArgs) -> Result<(), Failure> {
     if let Some(s) = takeover::stale::superseded(&snap, std::slice::from_ref(&entry))?.get(&id) {
         writeln!(out, "  {s} (`baton resume {id}` skips those nodes)")?;
     }
-    writeln!(out, "  command:  {}", entry.command)?;
-    writeln!(out, "  user:     {}", entry.user)?;
+    writeln!(out, "  command:  {}", shown(&entry.command))?;
+    writeln!(out, "  user:     {}", shown(&entry.user))?;
     writeln!(out, "  started:  {}", entry.started)?;
     writeln!(
         out,
         "  finished: {}",
         entry.finished.as_deref().unwrap_or("-")
     )?;
-    writeln!(out, "  summary:  {}", entry.summary)?;
+    writeln!(out, "  summary:  {}", shown(&entry.summary))?;
     writeln!(out, "Steps:")?;
     for s in &steps {
-        writeln!(out, "  {:>3}. [{}] {}", s.step, s.state.as_str(), s.detail)?;
+        writeln!(
+            out,
+            "  {:>3}. [{}] {}",
+            s.step,
+            s.state.as_str(),
+            shown(&s.detail)
+        )?;
         let pending: Vec<&String> = s
             .results
             .iter()
@@ -121,7 +150,7 @@ pub fn journal(url: &DbUrl, a: JournalArgs) -> Result<(), Failure> {
             .collect();
         if !pending.is_empty() {
             let names: Vec<&str> = pending.iter().map(|s| s.as_str()).collect();
-            writeln!(out, "       not done on: {}", names.join(","))?;
+            writeln!(out, "       not done on: {}", shown(&names.join(",")))?;
         }
     }
     Ok(())

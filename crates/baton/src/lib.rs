@@ -104,6 +104,12 @@ fn run(args: cli::Cli) -> Result<(), Failure> {
     if args.db.is_some() && !own_rule {
         cli::require_existing(&url)?;
     }
+    if !matches!(
+        args.command,
+        cli::Command::Man(_) | cli::Command::Completions(_) | cli::Command::CompleteNames(_)
+    ) {
+        cli::warn_if_world_readable(&url);
+    }
     match args.command {
         cli::Command::Init => tablecmds::init(&url),
         cli::Command::Tabdump(a) => tablecmds::tabdump(&url, a),

@@ -636,7 +636,8 @@ fn jobs(a: &DefArgs, verb: &str) -> Result<Vec<DefJob>, Failure> {
     if a.stanza {
         let text = match a.words.first() {
             Some(path) if !path.contains('=') => {
-                std::fs::read_to_string(path).map_err(|e| Failure::usage(format!("{path}: {e}")))?
+                clusterdb::files::read_text(std::path::Path::new(path), clusterdb::files::LARGE)
+                    .map_err(|e| Failure::usage(format!("{path}: {e}")))?
             }
             _ => std::io::read_to_string(std::io::stdin())?,
         };

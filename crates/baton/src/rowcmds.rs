@@ -531,7 +531,7 @@ pub fn restore(url: &DbUrl, a: RestoreArgs) -> Result<(), Failure> {
             continue;
         }
         let table = tabio::table_for_file(path)?;
-        let text = std::fs::read_to_string(path)
+        let text = clusterdb::files::read_text(path, clusterdb::files::LARGE)
             .map_err(|e| Failure::failed(format!("{}: {e}", path.display())))?;
         match tabio::restore_into(&snap, table, &text, false, &path.display().to_string()) {
             Ok(_) if a.verbose => outln!("Restoring {name}."),

@@ -424,7 +424,9 @@ pub fn run_meta(command: &str, noderange: Option<&str>, args: &[String]) -> RunM
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    // A database URL on the command line keeps its password out of the journal and auditlog.
+    let redacted: Vec<String> = args.iter().map(|a| clusterdb::url::redact(a)).collect();
+    let words: Vec<&str> = redacted.iter().map(String::as_str).collect();
     RunMeta {
         user,
         command: format!("{command} {}", remote::quote_command(&words))
@@ -547,9 +549,10 @@ pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
     if !a.json && !a.liteonly {
         outln!("Setting new values in the xCAT database.");
     }
+    // `baton [--db URL] snmove ARGS` is recorded as `snmove [--db URL] ARGS`: said once.
     let mut words: Vec<String> = std::env::args().skip(1).collect();
-    if words.first().map(String::as_str) == Some("snmove") {
-        words.remove(0);
+    if let Some(i) = words.iter().position(|w| w == "snmove") {
+        words.remove(i);
     }
     let mut meta = run_meta("snmove", req.noderange.as_deref(), &words);
     let mut runner = step_runner(url, &mut db, &a.exec)?;

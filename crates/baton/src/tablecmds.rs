@@ -109,7 +109,7 @@ fn column_kind(spec: &clusterdb::schema::TableSpec, c: &str) -> String {
 
 pub fn tabrestore(url: &DbUrl, a: TabrestoreArgs) -> Result<(), Failure> {
     let table = tabio::table_for_file(&a.file)?;
-    let text = std::fs::read_to_string(&a.file)
+    let text = clusterdb::files::read_text(&a.file, clusterdb::files::LARGE)
         .map_err(|e| Failure::usage(format!("{}: {e}", a.file.display())))?;
     let mut db = ClusterDb::open(url)?;
     let origin = a.file.display().to_string();

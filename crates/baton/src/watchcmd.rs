@@ -280,9 +280,9 @@ pub fn status(url: &DbUrl, a: StatusArgs) -> Result<(), Failure> {
     };
     let path = a.state_file.unwrap_or_else(watch::status::default_path);
     let now = watch::status::unix_now();
-    let fresh = std::fs::read(&path)
+    let fresh = clusterdb::files::read_text(&path, clusterdb::files::SMALL)
         .ok()
-        .and_then(|b| serde_json::from_slice::<watch::status::StatusFile>(&b).ok())
+        .and_then(|b| serde_json::from_str::<watch::status::StatusFile>(&b).ok())
         .filter(|s| now.saturating_sub(s.updated) <= (3.0 * s.interval_secs).ceil() as u64 + 5)
         // A watcher that said it stopped, or whose process is gone, shows nothing current.
         .filter(|s| !s.stopped && is_watcher(s.pid));

@@ -292,7 +292,7 @@ pub fn parse_cfgloc(line: &str, origin: &str) -> Result<Cfgloc> {
 
 /// Read the first line of a cfgloc file, as xCAT does.
 pub fn read_cfgloc(path: &Path) -> Result<Cfgloc> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::files::read_text(path, crate::files::SMALL)
         .map_err(|e| Error::Store(format!("cannot read cfgloc {}: {e}", path.display())))?;
     let first = text.lines().next().unwrap_or("");
     parse_cfgloc(first, &path.display().to_string())

@@ -213,6 +213,6 @@ impl NodeSource for DbSource<'_, '_> {
     }
 
     fn read_file(&self, path: &str) -> Option<String> {
-        std::fs::read_to_string(path).ok()
+        crate::files::read_text(std::path::Path::new(path), crate::files::SMALL).ok()
     }
 }

@@ -11,6 +11,7 @@ pub mod attrs;
 pub mod backend;
 pub mod conninfo;
 pub mod ddl;
+pub mod files;
 pub mod index;
 mod keycache;
 pub mod lock;

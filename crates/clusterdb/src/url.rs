@@ -78,16 +78,43 @@ impl DbUrl {
     }
 }
 
-/// Hide a password in `scheme://user:password@host` for messages.
+/// Hide a password in `scheme://user:password@host` and in a `password=` (or `pass...=`)
+/// query parameter, for messages and records.
 pub fn redact(s: &str) -> String {
-    if let Some((scheme, rest)) = s.split_once("://") {
-        if let Some((cred, host)) = rest.rsplit_once('@') {
-            if let Some((user, _)) = cred.split_once(':') {
-                return format!("{scheme}://{user}:***@{host}");
-            }
-        }
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return s.to_string();
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
+    };
+    let mut out = match rest.rsplit_once('@') {
+        Some((cred, host)) => match cred.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => format!("{scheme}://{rest}"),
+        },
+        None => format!("{scheme}://{rest}"),
+    };
+    if let Some(q) = query {
+        let pairs: Vec<String> = q
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.to_ascii_lowercase().contains("pass") => format!("{k}=***"),
+                _ => p.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
     }
-    s.to_string()
+    out
+}
+
+/// [`redact`] applied to each whitespace-separated word of a command line.
+pub fn redact_words(s: &str) -> String {
+    s.split_whitespace()
+        .map(redact)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Same as `Display`: the password is hidden.
@@ -149,5 +176,33 @@ mod tests {
         assert!(!format!("{u:?}").contains("s3cret"));
         let e = DbUrl::parse("foo://a:s3cret@b").unwrap_err().to_string();
         assert!(!e.contains("s3cret"), "{e}");
+    }
+
+    #[test]
+    fn passwords_are_hidden_in_every_form() {
+        for (raw, want) in [
+            (
+                "postgres://u:S3cret@h:5432/db",
+                "postgres://u:***@h:5432/db",
+            ),
+            (
+                "postgres://u@h/db?password=S3cret",
+                "postgres://u@h/db?password=***",
+            ),
+            (
+                "mysql://u:S3cret@h/db?socket=/s&PassWord=S3cret",
+                "mysql://u:***@h/db?socket=/s&PassWord=***",
+            ),
+            (
+                "--db=postgres://u:S3cret@h/db",
+                "--db=postgres://u:***@h/db",
+            ),
+            ("sqlite:/tmp/x.db", "sqlite:/tmp/x.db"),
+        ] {
+            assert_eq!(redact(raw), want);
+        }
+        let line = "snmove --db postgres://u:S3cret@h/db compute@rack2 -d sn2";
+        let r = redact_words(line);
+        assert!(!r.contains("S3cret") && r.contains("compute@rack2"), "{r}");
     }
 }

@@ -103,14 +103,33 @@ fn entry_of(r: &[Value]) -> Entry {
         started: s(1),
         finished: r[2].clone(),
         user: s(3),
-        command: s(4),
+        // Hidden also in entries recorded before commands were redacted.
+        command: clusterdb::url::redact_words(&s(4)),
         state: s(5),
         summary: s(6),
     }
 }
 
+/// Entries recorded before commands were redacted may hold a database password: hidden on
+/// the next write (the journal is small: one row per run).
+fn redact_stored(tx: &mut dyn Tx) -> Result<()> {
+    let t = table("baton_journal")?;
+    for row in tx.select(t, &["id", "command"], Filter::All)? {
+        let (Some(id), Some(cmd)) = (&row[0], &row[1]) else {
+            continue;
+        };
+        let clean = clusterdb::url::redact_words(cmd);
+        if clean != *cmd {
+            tx.update(t, &[("id", id)], &[("command", Some(clean))])?;
+        }
+    }
+    Ok(())
+}
+
 /// Record a new run and its steps (all pending); returns its id.
 pub fn create(tx: &mut dyn Tx, user: &str, command: &str, state: &str, plan: &Plan) -> Result<i64> {
+    redact_stored(tx)?;
+    let command = &clusterdb::url::redact_words(command);
     let plan_json = serde_json::to_string(&StoredPlan::of(plan))
         .map_err(|e| TakeoverError::Unsupported(e.to_string()))?;
     let summary = summary(plan);
@@ -287,7 +306,57 @@ pub fn load(snap: &Snapshot<'_>, id: i64) -> Result<(Entry, Plan, Vec<StepRecord
     let plan = parse_plan(&text, &steps).map_err(|e| {
         TakeoverError::Unsupported(format!("journal entry {id} holds no readable plan: {e}"))
     })?;
+    validate(&plan).map_err(|why| {
+        TakeoverError::Unsupported(format!(
+            "journal entry {id} holds a plan baton did not write ({why}); it was changed outside baton, so resume and rollback refuse it"
+        ))
+    })?;
     Ok((entry, plan, steps))
+}
+
+/// What a plan read back must hold for resume and rollback to act on it: every change names a
+/// table and column of the schema; every recorded row is of a table and columns the plan
+/// changes; every step's nodes are nodes of the plan.
+fn validate(plan: &Plan) -> std::result::Result<(), String> {
+    let mut touched: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (shape, _) in shape_groups(&plan.nodes) {
+        for c in &shape.changes {
+            let spec = table(&c.table).map_err(|e| e.to_string())?;
+            if !spec.columns.contains(&c.column) {
+                return Err(format!("{}.{} is not a column", c.table, c.column));
+            }
+            touched.entry(&c.table).or_default().push(&c.column);
+        }
+    }
+    for (shape, _) in shape_groups(&plan.nodes) {
+        if shape.before.len() != shape.after.len() {
+            return Err("rows before and after do not match".into());
+        }
+        for r in shape.before.iter().chain(&shape.after) {
+            let cols = touched.get(r.table.as_str()).ok_or_else(|| {
+                format!("a recorded row of {} is not a table it changes", r.table)
+            })?;
+            let stray = r
+                .row
+                .iter()
+                .flatten()
+                .find(|(c, _)| !cols.contains(&c.as_str()));
+            if let Some((c, _)) = stray {
+                return Err(format!(
+                    "a recorded row holds {}.{}, which it does not change",
+                    r.table, c
+                ));
+            }
+        }
+    }
+    let names: std::collections::HashSet<&str> =
+        plan.nodes.iter().map(|n| n.node.as_str()).collect();
+    for s in &plan.steps {
+        if let Some(n) = s.nodes.iter().find(|n| !names.contains(n.as_str())) {
+            return Err(format!("step {} names {n}, which is not in the plan", s.id));
+        }
+    }
+    Ok(())
 }
 
 /// A journal's plan column: the grouped form, or the plain plan that entries written before it

@@ -62,7 +62,8 @@ impl StatusFile {
 
     /// The file, when it exists and was written within `max_age` seconds of `now`.
     pub fn read_fresh(path: &Path, now: u64, max_age: u64) -> Option<StatusFile> {
-        let s: StatusFile = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        let text = clusterdb::files::read_text(path, clusterdb::files::SMALL).ok()?;
+        let s: StatusFile = serde_json::from_str(&text).ok()?;
         (now.saturating_sub(s.updated) <= max_age).then_some(s)
     }
 }
