@@ -33,10 +33,31 @@ fn finish(result: Result<(), Failure>) -> i32 {
         Err(f) => {
             let _ = std::io::stdout().flush();
             for line in f.message.lines() {
-                errln!("Error: {line}");
+                errln!("Error: {}", cut(line));
             }
             f.code
         }
+    }
+}
+
+/// A message line as printed: a huge one (a 100 KB bad noderange echoed back) is cut, saying
+/// how much was left out; control characters are escaped.
+fn cut(line: &str) -> String {
+    const KEEP: usize = 400;
+    let shown: String = line
+        .chars()
+        .take(KEEP)
+        .flat_map(|c| -> Vec<char> {
+            match c.is_control() {
+                true => c.escape_default().collect(),
+                false => vec![c],
+            }
+        })
+        .collect();
+    let more = line.chars().count().saturating_sub(KEEP);
+    match more {
+        0 => shown,
+        n => format!("{shown}... ({n} more characters)"),
     }
 }
 

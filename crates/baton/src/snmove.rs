@@ -96,16 +96,16 @@ EXAMPLES
 #[command(disable_version_flag = true, after_help = SNMOVE_HELP)]
 pub struct SnmoveArgs {
     /// Source service node, as the management node knows it; alone, selects its nodes
-    #[arg(short = 's', long = "source", value_name = "SN1")]
+    #[arg(short = 's', long = "source", value_name = "SN1", value_parser = sn_name)]
     pub source: Option<String>,
     /// Source service node as the compute nodes know it (the old xcatmaster)
-    #[arg(short = 'S', long = "sourcen", value_name = "SN1N")]
+    #[arg(short = 'S', long = "sourcen", value_name = "SN1N", value_parser = sn_name)]
     pub source_n: Option<String>,
     /// Destination service node, as the management node knows it
-    #[arg(short = 'd', long = "dest", value_name = "SN2")]
+    #[arg(short = 'd', long = "dest", value_name = "SN2", value_parser = sn_name)]
     pub dest: Option<String>,
     /// Destination service node as the compute nodes know it (the new xcatmaster)
-    #[arg(short = 'D', long = "destn", value_name = "SN2N")]
+    #[arg(short = 'D', long = "destn", value_name = "SN2N", value_parser = sn_name)]
     pub dest_n: Option<String>,
     /// Extra postscripts to run on the nodes (comma-separated), or `all`
     #[arg(short = 'P', long = "postscripts", value_name = "SCRIPTS|all")]
@@ -145,7 +145,7 @@ pub struct SnmoveArgs {
     #[arg(long)]
     pub wait: bool,
     /// Spread the nodes over these service nodes, evening out their loads (instead of -d)
-    #[arg(long, value_name = "SN,SN,...", value_delimiter = ',', conflicts_with_all = ["dest", "dest_n"])]
+    #[arg(long, value_name = "SN,SN,...", value_delimiter = ',', conflicts_with_all = ["dest", "dest_n"], value_parser = sn_name)]
     pub spread: Vec<String>,
     #[command(flatten)]
     pub balance: BalanceArgs,
@@ -163,6 +163,23 @@ pub struct BalanceArgs {
     /// get nodes only when every candidate is full
     #[arg(long, value_name = "SN=N,...", value_delimiter = ',', value_parser = parse_capacity)]
     pub capacity: Vec<(String, usize)>,
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{s}' is not a whole number of 1 or more")),
+    }
+}
+
+/// A service node name given on the command line: never empty (an empty -d or --spread entry
+/// would otherwise be dropped without a word).
+fn sn_name(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("an empty service node name".into());
+    }
+    Ok(s.to_string())
 }
 
 fn parse_capacity(s: &str) -> Result<(String, usize), String> {
@@ -183,7 +200,7 @@ fn parse_capacity(s: &str) -> Result<(String, usize), String> {
 #[derive(Args, Debug, Clone)]
 pub struct ExecArgs {
     /// Nodes worked on at once
-    #[arg(long, default_value_t = 64, value_name = "N")]
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = at_least_one)]
     pub fanout: usize,
     /// Seconds one node may take for all its steps (connection included)
     #[arg(long, default_value_t = 120, value_name = "SECS")]
@@ -299,6 +316,16 @@ fn stand_in_ssh() -> Option<String> {
     (name != "ssh").then_some(prog)
 }
 
+/// A site value that goes into the nodes' configuration files as part of a line.
+fn site_line(snap: &clusterdb::Snapshot<'_>, key: &str) -> Result<Option<String>, Failure> {
+    match snap.site(key)? {
+        Some(v) if v.chars().any(char::is_control) => Err(Failure::usage(format!(
+            "site.{key} holds a newline or another control character: it would become a line of its own in every node's configuration; fix it (chtab key={key} site.value=...) and run again"
+        ))),
+        v => Ok(v),
+    }
+}
+
 /// The step runner: service-node and compute-node steps over ssh, with a progress bar on a
 /// terminal.
 pub fn runner(url: &DbUrl, db: &mut ClusterDb, exec: &ExecArgs) -> Result<steps::Runner, Failure> {
@@ -308,9 +335,9 @@ pub fn runner(url: &DbUrl, db: &mut ClusterDb, exec: &ExecArgs) -> Result<steps:
             .site("installdir")?
             .unwrap_or_else(|| "/install".into());
         steps::cn::SiteInfo {
-            domain: snap.site("domain")?,
-            nameservers: snap.site("nameservers")?,
-            ntpservers: snap.site("ntpservers")?,
+            domain: site_line(&snap, "domain")?,
+            nameservers: site_line(&snap, "nameservers")?,
+            ntpservers: site_line(&snap, "ntpservers")?,
             postscripts_dir: std::path::Path::new(&installdir).join("postscripts"),
         }
     };
@@ -359,6 +386,13 @@ pub fn step_runner(
     db: &mut ClusterDb,
     exec: &ExecArgs,
 ) -> Result<Box<dyn takeover::StepRunner>, Failure> {
+    {
+        // Checked before anything changes, on the sample cluster too.
+        let snap = db.read()?;
+        for key in ["domain", "nameservers", "ntpservers"] {
+            site_line(&snap, key)?;
+        }
+    }
     let sample = db.read()?.site("baton-sample")?.as_deref() == Some("yes");
     if sample {
         errln!("Note: this is baton's sample cluster: the steps on its nodes are skipped");

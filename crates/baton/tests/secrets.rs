@@ -193,3 +193,106 @@ fn a_plan_changed_outside_baton_is_a_clear_error_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn bad_option_values_and_loose_csv_change_nothing() {
+    let w = World::new();
+    w.sample();
+    let db = w.db();
+    let before = text(&w.baton(&["--db", &db, "tabdump", "noderes"]).stdout);
+    for args in [
+        vec!["snmove", "-s", "sn1", "--spread", "", "--offline", "--yes"],
+        vec!["snmove", "-s", "sn1", "-D", "", "--offline", "--yes"],
+        vec![
+            "snmove",
+            "-s",
+            "sn1",
+            "-d",
+            "sn2",
+            "--fanout",
+            "0",
+            "--offline",
+            "--yes",
+        ],
+    ] {
+        let mut a = vec!["--db", db.as_str()];
+        a.extend(args.iter().copied());
+        let out = w.baton(&a);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: printed {}",
+            text(&out.stdout)
+        );
+    }
+    // A newline in a site value would become a line of its own in every node's resolv.conf.
+    let out = w.baton(&[
+        "--db",
+        &db,
+        "chtab",
+        "key=nameservers",
+        "site.value=10.0.0.1\nsearch evil",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = w.baton(&[
+        "--db",
+        &db,
+        "snmove",
+        "-s",
+        "sn1",
+        "-d",
+        "sn2",
+        "--offline",
+        "--yes",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("site.nameservers"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        text(&w.baton(&["--db", &db, "tabdump", "noderes"]).stdout),
+        before
+    );
+    // CSV: a NUL byte, an empty key; a byte order mark is not part of the header.
+    for (csv, want) in [
+        ("#node,groups\n\"cn\u{0}1\",\"all\"\n", "NUL"),
+        ("#node,groups\n\"\",\"all\"\n", "key node is empty"),
+    ] {
+        std::fs::write(w.path("nodelist.csv"), csv).unwrap();
+        let out = w.baton(&[
+            "--db",
+            &db,
+            "tabrestore",
+            w.path("nodelist.csv").to_str().unwrap(),
+        ]);
+        assert_ne!(out.status.code(), Some(0), "{csv:?}");
+        assert!(
+            text(&out.stderr).contains(want),
+            "{csv:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let mut bom = "\u{feff}".to_string();
+    bom.push_str(&text(
+        &w.baton(&["--db", &db, "tabdump", "nodelist"]).stdout,
+    ));
+    std::fs::write(w.path("nodelist.csv"), bom).unwrap();
+    let out = w.baton(&[
+        "--db",
+        &db,
+        "tabrestore",
+        w.path("nodelist.csv").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // A 100 KB bad noderange is not echoed whole.
+    let huge = format!("/{}", "x".repeat(100_000));
+    let out = w.baton(&["--db", &db, "nodels", &huge, "--bogus-flag"]);
+    assert!(out.stderr.len() < 5_000, "{} bytes", out.stderr.len());
+}

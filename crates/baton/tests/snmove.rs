@@ -888,9 +888,11 @@ fn snmove_binary_accepts_xcats_option_forms() {
         .assert()
         .success()
         .stdout(predicate::str::contains("--destn"));
-    // An empty value counts as not given, as in xCAT.
+    // An empty value is refused (xCAT takes it as not given: `-d "$EMPTY"` would move the
+    // nodes to their backup SNs instead).
     let (code, _, err) = c.snmove(&["cn1", "-d", "", "-D", "sn2-eth1", "--dry-run"]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("empty service node name"), "{err}");
 }
 
 #[test]

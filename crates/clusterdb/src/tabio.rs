@@ -1,7 +1,7 @@
 //! tabdump and tabrestore in xCAT's exact CSV format (see the `tabcsv` crate for the format).
 
 use crate::backend::{Filter, Value};
-use crate::schema::schema;
+use crate::schema::{schema, TableSpec};
 use crate::{table, ClusterDb, Error, Result, Snapshot};
 use std::path::Path;
 
@@ -74,6 +74,28 @@ pub fn tabrestore(
 
 /// The body of [`tabrestore`] inside a caller's transaction (several tables can be restored in
 /// one). Returns the number of records; on error nothing must be committed.
+/// Values a table cannot hold, before anything is written: a NUL byte anywhere, an empty key.
+fn check_records(spec: &TableSpec, parsed: &tabcsv::Parsed, origin: &str) -> Result<()> {
+    let mut bad = Vec::new();
+    for rec in &parsed.records {
+        // Data lines start after the header: the first is line 2 of the file.
+        let at = format!("{origin}: line {}", rec.line + 2);
+        for (c, v) in parsed.columns.iter().zip(&rec.fields) {
+            let v = v.as_deref();
+            if v.is_some_and(|v| v.contains('\0')) {
+                bad.push(format!("{at}: {c} holds a NUL byte"));
+            }
+            if spec.primary_key.contains(c) && v.is_none_or(|v| v.trim().is_empty()) {
+                bad.push(format!("{at}: the key {c} is empty"));
+            }
+        }
+    }
+    match bad.is_empty() {
+        true => Ok(()),
+        false => Err(Error::Csv(bad)),
+    }
+}
+
 pub fn restore_into(
     snap: &Snapshot<'_>,
     table_name: &str,
@@ -83,6 +105,8 @@ pub fn restore_into(
 ) -> Result<usize> {
     let spec = table(table_name)?;
     let known: Vec<&str> = spec.columns.iter().map(String::as_str).collect();
+    // A byte order mark (some editors write one) is not part of the header.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let parsed = tabcsv::parse(text, table_name, &known)
         .map_err(|errs| Error::Csv(errs.iter().map(|e| format!("{origin}: {e}")).collect()))?;
     let auto = spec.autoincrement();
@@ -92,6 +116,7 @@ pub fn restore_into(
         .collect();
     let cols: Vec<&str> = keep.iter().map(|&i| parsed.columns[i].as_str()).collect();
 
+    check_records(spec, &parsed, origin)?;
     let mut tx = snap.tx();
     if !add {
         tx.delete_all(spec)?;
