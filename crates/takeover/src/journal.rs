@@ -303,15 +303,20 @@ pub fn load(snap: &Snapshot<'_>, id: i64) -> Result<(Entry, Plan, Vec<StepRecord
         })
         .collect();
     steps.sort_by_key(|s| s.step);
-    let plan = parse_plan(&text, &steps).map_err(|e| {
-        TakeoverError::Unsupported(format!("journal entry {id} holds no readable plan: {e}"))
-    })?;
-    validate(&plan).map_err(|why| {
+    let plan = read_plan(&text, &steps).map_err(|why| {
         TakeoverError::Unsupported(format!(
             "journal entry {id} holds a plan baton did not write ({why}); it was changed outside baton, so resume and rollback refuse it"
         ))
     })?;
     Ok((entry, plan, steps))
+}
+
+/// A journal row's plan text (with its steps' rows) as a plan resume and rollback can act on,
+/// or why not. Pure: `fuzz/fuzz_targets/journal_plan.rs` feeds it any text.
+pub fn read_plan(text: &str, steps: &[StepRecord]) -> std::result::Result<Plan, String> {
+    let plan = parse_plan(text, steps).map_err(|e| format!("no readable plan: {e}"))?;
+    validate(&plan)?;
+    Ok(plan)
 }
 
 /// What a plan read back must hold for resume and rollback to act on it: every change names a
@@ -361,12 +366,23 @@ fn validate(plan: &Plan) -> std::result::Result<(), String> {
 
 /// A journal's plan column: the grouped form, or the plain plan that entries written before it
 /// hold.
-fn parse_plan(text: &str, steps: &[StepRecord]) -> serde_json::Result<Plan> {
+fn parse_plan(text: &str, steps: &[StepRecord]) -> std::result::Result<Plan, String> {
     match serde_json::from_str::<StoredPlan>(text) {
+        Ok(s) if s.format > FORMAT => Err(format!(
+            "written in journal format {} by a newer baton (this one reads up to {FORMAT})",
+            s.format
+        )),
         Ok(s) => Ok(s.expand(steps)),
-        Err(e) if text.contains("\"groups\"") => Err(e),
-        Err(_) => serde_json::from_str::<Plan>(text),
+        Err(e) if text.contains("\"groups\"") => Err(e.to_string()),
+        Err(_) => serde_json::from_str::<Plan>(text).map_err(|e| e.to_string()),
     }
+}
+
+/// The journal format this version writes: 2 added the format itself (1: the grouped plan).
+pub const FORMAT: u32 = 2;
+
+fn first_format() -> u32 {
+    1
 }
 
 /// The plan as the journal stores it. Nodes that share everything but their name and address
@@ -375,6 +391,9 @@ fn parse_plan(text: &str, steps: &[StepRecord]) -> serde_json::Result<Plan> {
 /// stored without their node lists: each step's own row holds them.
 #[derive(Serialize, Deserialize)]
 struct StoredPlan {
+    /// The format of the stored plan ([`FORMAT`]); entries written before it had none: 1.
+    #[serde(default = "first_format")]
+    format: u32,
     request: Request,
     groups: Vec<NodeGroup>,
     steps: Vec<Step>,
@@ -419,6 +438,7 @@ impl StoredPlan {
             })
             .collect();
         StoredPlan {
+            format: FORMAT,
             request: plan.request.clone(),
             groups,
             steps,
@@ -563,6 +583,22 @@ mod tests {
             serde_json::to_value(&back).unwrap(),
             serde_json::to_value(&p).unwrap()
         );
+    }
+
+    #[test]
+    fn entries_carry_their_format_and_a_newer_one_is_refused() {
+        let p = plan();
+        let text = serde_json::to_string(&StoredPlan::of(&p)).unwrap();
+        assert!(text.starts_with("{\"format\":2,"), "{text}");
+        assert!(read_plan(&text, &records(&p)).is_ok());
+        let old = text.replacen("\"format\":2,", "", 1);
+        assert!(
+            read_plan(&old, &records(&p)).is_ok(),
+            "format 1: none written"
+        );
+        let newer = text.replacen("\"format\":2,", "\"format\":9,", 1);
+        let e = read_plan(&newer, &records(&p)).unwrap_err();
+        assert!(e.contains("newer baton"), "{e}");
     }
 
     #[test]
