@@ -12,8 +12,9 @@ packages=(
   iproute2 procps psmisc util-linux openssh-server openssh-client
   rsyslog chrony isc-dhcp-server kea-dhcp4-server tftpd-hpa tftp-hpa
   conserver-server conserver-client dnsmasq bind9-dnsutils
-  # packet loss on test-bed links (no netem qdisc on this kernel)
-  nftables
+  # packet loss on test-bed links (no netem qdisc on this kernel); baton watch's compute-side
+  # check pings a service node's compute address from its peers
+  nftables iputils-ping
   # the service-node script edits Kea's JSON with perl's JSON::PP; scripts are linted
   perl shellcheck
   # AIX statelite copies (rsync between service nodes); rnetboot: ipmitool against OpenIPMI's

@@ -50,6 +50,12 @@ FENCING RULES
   --fence PROGRAM (checked at start) or --no-fence (a warning at start and on every takeover)
   is required unless --report-only.
 
+COMPUTE SIDE
+  The probe session also reads the state of the SN's own compute interface (the one holding
+  the address its nodes know it by: their xcatmaster) and pings the other SNs' compute
+  addresses. An SN whose compute interface is down, or whose compute address answers none of
+  the peers that could ping, fails the round although ssh works. This only adds failures.
+
 EXAMPLES
   baton watch --interval 2 --threshold 3 --fence /etc/baton/poweroff-sn
   baton watch --no-fence
@@ -142,7 +148,11 @@ fn prober(timeout: u64, services: Vec<Service>) -> Result<SshProber, Failure> {
     ssh.connect_timeout = Duration::from_secs(timeout.max(1));
     let mut fanout = remote::fanout::FanOut::new(ssh);
     fanout.command_timeout = Duration::from_secs(timeout.max(1));
-    Ok(SshProber { fanout, services })
+    Ok(SshProber {
+        fanout,
+        services,
+        compute: Default::default(),
+    })
 }
 
 pub fn watch(url: &DbUrl, a: WatchArgs) -> Result<(), Failure> {

@@ -571,3 +571,37 @@ fn e2e_watch_a_cut_off_management_node_fences_nothing_and_moves_nothing() {
     assert!(log.contains("management node isolated?"), "{log}");
     w.stop(bed);
 }
+
+#[test]
+fn e2e_watch_sees_a_dead_compute_network_and_takes_the_nodes_over() {
+    let Some(guard) = common::bed("wcomp", 3, 6, Dhcp::Isc) else {
+        return;
+    };
+    let bed: &Bed = &guard;
+    let moved = cns_of(bed, "sn2");
+    let range = moved.join(",");
+    assert!(baton(bed, &["chdef", &range, "servicenode=sn2,sn1,sn3"])
+        .status
+        .success());
+    let mut w = Watcher::start(bed, "wcomp", &[]);
+    wait_for("every SN probed up", Duration::from_secs(60), || {
+        all_up(&w, &["sn1", "sn2", "sn3"])
+    });
+    // sn2's compute port goes down: ssh over the management network still works.
+    bed.cut_link("sn2").unwrap();
+    wait_for("the takeover of sn2", Duration::from_secs(60), || {
+        w.status().is_some_and(|s| s["takeovers"] == 1)
+    });
+    let st = w.status().unwrap();
+    let why = st["sns"]["sn2"]["last"]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(why.contains("compute"), "{why}");
+    for cn in &moved {
+        let sn = primary(bed, cn);
+        assert_ne!(sn, "sn2", "{cn}");
+        assert_served_by(bed, cn, &sn);
+    }
+    w.stop(bed);
+}

@@ -95,6 +95,55 @@ pub fn loads(snap: &Snapshot<'_>) -> clusterdb::Result<BTreeMap<String, usize>> 
         .collect())
 }
 
+/// Each service node's compute-facing addresses: the xcatmaster names its nodes know it by
+/// (nodes whose primary SN it is), resolved as the planner resolves names (a literal address,
+/// then `env`'s hosts file, then the hosts table).
+pub fn compute_addresses(
+    snap: &Snapshot<'_>,
+    env: &dyn takeover::Env,
+) -> clusterdb::Result<BTreeMap<String, Vec<String>>> {
+    let nodes: Vec<String> = snap.index()?.nodes.iter().map(|n| n.name.clone()).collect();
+    let rows = clusterdb::attrs::nodes_attribs(
+        snap,
+        table("noderes")?,
+        &nodes,
+        &["servicenode", "xcatmaster"],
+    )?;
+    let mut names: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for row in rows.values() {
+        let primary = row[0]
+            .as_deref()
+            .and_then(|s| s.split(',').next())
+            .map(str::trim);
+        if let (Some(sn), Some(xm)) = (primary.filter(|s| !s.is_empty()), row[1].as_deref()) {
+            names
+                .entry(sn.to_string())
+                .or_default()
+                .insert(xm.to_string());
+        }
+    }
+    let hosts = table("hosts")?;
+    let mut out = BTreeMap::new();
+    for (sn, xms) in names {
+        let mut addrs = Vec::new();
+        for xm in xms {
+            let ip = xm
+                .parse::<std::net::IpAddr>()
+                .ok()
+                .or_else(|| env.resolve_local(&xm));
+            let ip = ip.map(|i| i.to_string()).or_else(|| {
+                let m = clusterdb::attrs::node_attribs(snap, hosts, &xm, &["ip"]).ok()?;
+                m.get("ip")
+                    .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+                    .cloned()
+            });
+            addrs.extend(ip);
+        }
+        out.insert(sn, addrs);
+    }
+    Ok(out)
+}
+
 /// Journal entries that still have steps to run on `sn` (not rolled back), oldest first.
 pub fn waiting_on(snap: &Snapshot<'_>, sn: &str) -> takeover::Result<Vec<i64>> {
     let mut ids = Vec::new();
@@ -242,6 +291,11 @@ impl Actions for DbActions {
     fn service_nodes(&mut self) -> Result<BTreeMap<String, usize>, String> {
         let snap = self.db.read().map_err(|e| e.to_string())?;
         loads(&snap).map_err(|e| e.to_string())
+    }
+
+    fn compute_addresses(&mut self) -> Result<BTreeMap<String, Vec<String>>, String> {
+        let snap = self.db.read().map_err(|e| e.to_string())?;
+        compute_addresses(&snap, self.env.as_ref()).map_err(|e| e.to_string())
     }
 
     fn try_lock(&mut self) -> Result<bool, String> {

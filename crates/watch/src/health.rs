@@ -48,6 +48,12 @@ pub struct Observation {
     pub checks: BTreeMap<String, bool>,
     /// Why it failed, when it did.
     pub error: Option<String>,
+    /// The compute side, as this SN saw it: its own compute interfaces' state (address →
+    /// operstate), and its pings of its peers' compute addresses (address → answered).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pings: BTreeMap<String, bool>,
 }
 
 impl Observation {
@@ -153,6 +159,7 @@ mod tests {
         Observation {
             checks: [("ssh".to_string(), ok)].into(),
             error: (!ok).then(|| "connection refused".into()),
+            ..Default::default()
         }
     }
 
@@ -196,6 +203,7 @@ mod tests {
         let o = Observation {
             checks: [("ssh".to_string(), true), ("dhcp".to_string(), false)].into(),
             error: None,
+            ..Default::default()
         };
         assert!(!o.ok());
         assert!(!Observation::default().ok(), "no check at all is no proof");

@@ -181,6 +181,7 @@ mod tests {
                     last: Observation {
                         checks: [("ssh".to_string(), false)].into(),
                         error: Some("refused".into()),
+                        ..Default::default()
                     },
                     ..Default::default()
                 },

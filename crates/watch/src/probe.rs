@@ -53,6 +53,102 @@ impl Service {
 /// The probe of every SN in one round.
 pub trait Prober {
     fn probe(&mut self, sns: &[String]) -> BTreeMap<String, Observation>;
+    /// Each SN's compute-facing addresses, for the compute-side checks (none: no such check).
+    fn set_compute(&mut self, _compute: BTreeMap<String, Vec<String>>) {}
+}
+
+/// Run on each SN after `ss`: the state of its own compute interfaces (the addresses before
+/// `--`) and a ping of each peer's compute address (after it), all at once. Without `ping` it
+/// says so and gives no verdict on its peers.
+pub const COMPUTE_SCRIPT: &str = r#"ss -H -l -n -t -u
+own=1
+command -v ping >/dev/null 2>&1 || echo "BATON-NOPING"
+for a in "$@"; do
+  if [ "$a" = -- ]; then own=0; continue; fi
+  if [ "$own" = 1 ]; then
+    ifc=$(ip -o addr show to "$a" 2>/dev/null | awk '{print $2; exit}')
+    [ -n "$ifc" ] && echo "BATON-LINK $a $(cat "/sys/class/net/$ifc/operstate" 2>/dev/null || echo unknown)"
+  elif command -v ping >/dev/null 2>&1; then
+    ( if ping -c1 -W1 "$a" >/dev/null 2>&1; then echo "BATON-PING $a ok"; else echo "BATON-PING $a fail"; fi ) &
+  fi
+done
+wait
+"#;
+
+/// The compute-side lines of a probe's output into `o`.
+fn compute_lines(stdout: &str, o: &mut Observation) {
+    for l in stdout.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        match f.as_slice() {
+            ["BATON-LINK", a, state] => {
+                o.links.insert(a.to_string(), state.to_string());
+            }
+            ["BATON-PING", a, r] => {
+                o.pings.insert(a.to_string(), *r == "ok");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A link that carries nothing (operstate down, lowerlayerdown, notpresent, dormant).
+fn link_down(state: &str) -> bool {
+    matches!(state, "down" | "lowerlayerdown" | "notpresent" | "dormant")
+}
+
+/// The compute side's word on each SN, added to its observation. An SN whose own compute
+/// interface is down fails (`compute`), even though ssh works. Its peers whose own compute link
+/// is up ping its compute addresses: when all of them that tried failed, it fails. The compute
+/// side only ever adds a failure: an SN the management node cannot reach still fails even if
+/// its address answers a ping (a kernel answers ping while the SN's daemons are dead; a cut of
+/// the management node itself is caught by the isolation rule instead).
+pub fn second_opinion(
+    obs: &mut BTreeMap<String, Observation>,
+    compute: &BTreeMap<String, Vec<String>>,
+) {
+    let own_down = |o: &Observation| o.links.values().any(|s| link_down(s));
+    // A witness: answered ssh, its own compute link is not down.
+    let witnesses: Vec<(String, BTreeMap<String, bool>)> = obs
+        .iter()
+        .filter(|(_, o)| o.checks.get("ssh") == Some(&true) && !own_down(o))
+        .map(|(sn, o)| (sn.clone(), o.pings.clone()))
+        .collect();
+    for (sn, addrs) in compute {
+        let Some(o) = obs.get_mut(sn) else { continue };
+        if own_down(o) {
+            let down: Vec<String> = o
+                .links
+                .iter()
+                .filter(|(_, s)| link_down(s))
+                .map(|(a, s)| format!("{a} ({s})"))
+                .collect();
+            o.checks.insert("compute".into(), false);
+            o.error = Some(format!(
+                "its compute interface is down: {}",
+                down.join(", ")
+            ));
+            continue;
+        }
+        let verdicts: Vec<bool> = witnesses
+            .iter()
+            .filter(|(w, _)| w != sn)
+            .filter_map(|(_, pings)| {
+                let seen: Vec<bool> = addrs.iter().filter_map(|a| pings.get(a).copied()).collect();
+                (!seen.is_empty()).then(|| seen.contains(&true))
+            })
+            .collect();
+        if verdicts.is_empty() {
+            continue;
+        }
+        let reached = verdicts.contains(&true);
+        o.checks.insert("compute".into(), reached);
+        if !reached && o.error.is_none() {
+            o.error = Some(format!(
+                "its compute address {} answers none of its peers (ping)",
+                addrs.join(", ")
+            ));
+        }
+    }
 }
 
 /// The command run on each SN: listening TCP and UDP sockets, numeric, no header.
@@ -77,6 +173,7 @@ pub fn observe(result: &HostResult, services: &[Service]) -> Observation {
     match result {
         HostResult::Ok { stdout } => {
             o.checks.insert("ssh".into(), true);
+            compute_lines(stdout, &mut o);
             let socks = listening(stdout);
             let mut down = Vec::new();
             for s in services {
@@ -109,6 +206,26 @@ pub fn observe(result: &HostResult, services: &[Service]) -> Observation {
 pub struct SshProber {
     pub fanout: FanOut,
     pub services: Vec<Service>,
+    /// Each SN's compute-facing addresses (see [`second_opinion`]).
+    pub compute: BTreeMap<String, Vec<String>>,
+}
+
+impl SshProber {
+    /// The command for `sn`: `ss` alone, or with the compute-side checks.
+    fn args(&self, sn: &str) -> Vec<String> {
+        if self.compute.is_empty() {
+            return SS_ARGS.iter().map(|s| s.to_string()).collect();
+        }
+        let mut a: Vec<String> = ["sh", "-c", COMPUTE_SCRIPT, "sh"].map(String::from).into();
+        a.extend(self.compute.get(sn).into_iter().flatten().cloned());
+        a.push("--".into());
+        for (peer, addrs) in &self.compute {
+            if peer != sn {
+                a.extend(addrs.iter().cloned());
+            }
+        }
+        a
+    }
 }
 
 impl Prober for SshProber {
@@ -118,18 +235,36 @@ impl Prober for SshProber {
             .map(|sn| Job {
                 host: sn.clone(),
                 jump: None,
-                args: SS_ARGS.iter().map(|s| s.to_string()).collect(),
+                args: self.args(sn),
                 stdin: Vec::new(),
             })
             .collect();
-        self.fanout
+        let mut obs: BTreeMap<String, Observation> = self
+            .fanout
             .run(jobs, &|_, _| {})
             .into_iter()
             .map(|(sn, r)| {
                 let o = observe(&r, &self.services);
                 (sn, o)
             })
-            .collect()
+            .collect();
+        second_opinion(&mut obs, &self.compute);
+        obs
+    }
+
+    fn set_compute(&mut self, compute: BTreeMap<String, Vec<String>>) {
+        // Only addresses reach the script.
+        self.compute = compute
+            .into_iter()
+            .map(|(sn, a)| {
+                (
+                    sn,
+                    a.into_iter()
+                        .filter(|x| x.parse::<std::net::IpAddr>().is_ok())
+                        .collect(),
+                )
+            })
+            .collect();
     }
 }
 
@@ -187,5 +322,119 @@ tcp   LISTEN 0      128          0.0.0.0:22         0.0.0.0:*
         assert!(Service::parse("nfs")
             .unwrap_err()
             .contains("unknown service 'nfs'"));
+    }
+
+    fn seen(ssh: bool, links: &[(&str, &str)], pings: &[(&str, bool)]) -> Observation {
+        let mut o = if ssh {
+            observe(&HostResult::Ok { stdout: SS.into() }, &Service::ALL)
+        } else {
+            observe(
+                &HostResult::Unreachable {
+                    reason: "timeout".into(),
+                },
+                &Service::ALL,
+            )
+        };
+        o.links = links
+            .iter()
+            .map(|(a, s)| (a.to_string(), s.to_string()))
+            .collect();
+        o.pings = pings.iter().map(|(a, r)| (a.to_string(), *r)).collect();
+        o
+    }
+
+    fn compute() -> BTreeMap<String, Vec<String>> {
+        [
+            ("sn1", "10.0.0.1"),
+            ("sn2", "10.0.0.2"),
+            ("sn3", "10.0.0.3"),
+        ]
+        .into_iter()
+        .map(|(s, a)| (s.to_string(), vec![a.to_string()]))
+        .collect()
+    }
+
+    #[test]
+    fn a_dead_compute_side_fails_the_sn_though_ssh_works() {
+        // sn2's own compute link is down; its failed pings of the others do not count.
+        let mut obs: BTreeMap<String, Observation> = [
+            (
+                "sn1".into(),
+                seen(
+                    true,
+                    &[("10.0.0.1", "up")],
+                    &[("10.0.0.2", false), ("10.0.0.3", true)],
+                ),
+            ),
+            (
+                "sn2".into(),
+                seen(
+                    true,
+                    &[("10.0.0.2", "lowerlayerdown")],
+                    &[("10.0.0.1", false), ("10.0.0.3", false)],
+                ),
+            ),
+            (
+                "sn3".into(),
+                seen(
+                    true,
+                    &[("10.0.0.3", "up")],
+                    &[("10.0.0.1", true), ("10.0.0.2", false)],
+                ),
+            ),
+        ]
+        .into();
+        second_opinion(&mut obs, &compute());
+        assert!(!obs["sn2"].ok(), "{:?}", obs["sn2"]);
+        assert!(obs["sn2"]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("compute interface is down"));
+        assert!(obs["sn1"].ok() && obs["sn3"].ok(), "{obs:?}");
+        // Its link looks up, but no peer reaches it.
+        obs.get_mut("sn2").unwrap().links = [("10.0.0.2".into(), "up".into())].into();
+        obs.get_mut("sn2").unwrap().error = None;
+        obs.get_mut("sn2").unwrap().checks.remove("compute");
+        second_opinion(&mut obs, &compute());
+        assert!(obs["sn2"]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("answers none of its peers"));
+    }
+
+    #[test]
+    fn the_compute_side_never_clears_a_failure() {
+        // Its address answers a ping (a kernel does, with every daemon dead): still failing.
+        let mut obs: BTreeMap<String, Observation> = [
+            (
+                "sn1".into(),
+                seen(true, &[("10.0.0.1", "up")], &[("10.0.0.2", true)]),
+            ),
+            ("sn2".into(), seen(false, &[], &[])),
+        ]
+        .into();
+        second_opinion(&mut obs, &compute());
+        assert!(!obs["sn2"].ok(), "{:?}", obs["sn2"]);
+        // Without a witness (no peer answered ssh, or none could ping), nothing changes.
+        let mut obs: BTreeMap<String, Observation> = [
+            ("sn1".into(), seen(false, &[], &[])),
+            ("sn2".into(), seen(false, &[], &[])),
+        ]
+        .into();
+        second_opinion(&mut obs, &compute());
+        assert!(!obs["sn1"].ok() && !obs["sn2"].ok());
+    }
+
+    #[test]
+    fn the_probe_reports_links_and_pings() {
+        let mut o = Observation::default();
+        compute_lines(
+            "BATON-LINK 10.0.0.2 up\nBATON-PING 10.0.0.1 ok\nBATON-PING 10.0.0.3 fail\nnoise\n",
+            &mut o,
+        );
+        assert_eq!(o.links["10.0.0.2"], "up");
+        assert!(o.pings["10.0.0.1"] && !o.pings["10.0.0.3"]);
     }
 }

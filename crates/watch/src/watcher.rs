@@ -25,6 +25,11 @@ pub trait Actions {
     fn takeover(&mut self, sn: &str, exclude: &[String], dry: bool) -> Result<String, String>;
     /// Run the steps still pending on `sn` (journal entries that wait for it).
     fn cleanup(&mut self, sn: &str) -> Result<String, String>;
+    /// Each SN's compute-facing addresses (the addresses its nodes know it by), for the
+    /// compute-side checks; none by default.
+    fn compute_addresses(&mut self) -> Result<BTreeMap<String, Vec<String>>, String> {
+        Ok(BTreeMap::new())
+    }
     /// Move back to `sn` the nodes the watcher's takeovers moved away from it that are still
     /// on the SN they were moved to, once its pending cleanups are done (else an error);
     /// never running steps on `down`. With `dry`, only plan. None: nothing to move back.
@@ -132,6 +137,10 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
             Err(e) => error!("cannot read the service nodes from the database: {e}"),
         }
         let names: Vec<String> = self.status.sns.keys().cloned().collect();
+        match self.actions.compute_addresses() {
+            Ok(c) => self.prober.set_compute(c),
+            Err(e) => error!("cannot read the service nodes' compute addresses: {e}"),
+        }
         let mut seen = self.prober.probe(&names);
         let mut changed = Vec::new();
         for (sn, st) in self.status.sns.iter_mut() {
@@ -507,6 +516,7 @@ mod tests {
                     let o = Observation {
                         checks: [("ssh".to_string(), ok)].into(),
                         error: (!ok).then(|| "refused".into()),
+                        ..Default::default()
                     };
                     (sn.clone(), o)
                 })
