@@ -2,8 +2,8 @@
 # Failover benchmark: time from killing sn1 to every one of its compute nodes switched and
 # reconfigured (database, DHCP/boot/console on the new SNs, xcatinfo, route, syslog, NTP and
 # resolver on each node) on the network-namespace test bed, for 6 and 50 compute nodes (all
-# primary on sn1, pool sn1,sn2,sn3), with `baton watch --interval 1 --threshold 3` (a 3 s
-# detection threshold), next to the baseline measured in the same run: the same takeover
+# primary on sn1, pool sn1,sn2,sn3), with `baton watch --interval 1 --timeout 2 --threshold 3`
+# (the defaults), next to the baseline measured in the same run: the same takeover
 # started by hand (`baton snmove -s sn1 --spread sn2,sn3`) right after the kill, i.e. with no
 # detection. Every run is then checked with every compute-node probe (not timed).
 #
@@ -11,7 +11,8 @@
 #
 # Environment: SIZES="6 50", RUNS=3, BUILD=0 (reuse the build), PROFILE=debug (the debug
 # build instead of release), CARGO_TARGET_DIR, BENCH_AGENT=1 (baton installed on the service
-# nodes: the default `--delegate auto` then lets each SN fan out to its own nodes).
+# nodes: the default `--delegate auto` then lets each SN fan out to its own nodes),
+# BENCH_SILENT=1 (sn1 goes silent, both its links cut, instead of being killed).
 # Needs root and the test-bed packages of .ci/run. Uses beds named wbw<N> and wbs<N>.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -477,7 +477,14 @@ fn bench_watch_failover() {
                 }
             }
             let t0 = Instant::now();
-            bed.kill_node("sn1").unwrap();
+            // BENCH_SILENT=1: sn1 goes silent (both its links cut: nothing answers, not even a
+            // refusal) instead of being killed.
+            if std::env::var("BENCH_SILENT").as_deref() == Ok("1") {
+                bed.cut_link("sn1").unwrap();
+                bed.cut_mgmt_link("sn1").unwrap();
+            } else {
+                bed.kill_node("sn1").unwrap();
+            }
             let killed = t0.elapsed();
             let mut detected = Duration::ZERO;
             match &w {
@@ -603,5 +610,52 @@ fn e2e_watch_sees_a_dead_compute_network_and_takes_the_nodes_over() {
         assert_ne!(sn, "sn2", "{cn}");
         assert_served_by(bed, cn, &sn);
     }
+    w.stop(bed);
+}
+
+/// With the default timing (1 s rounds, 2 s probe timeout, 3 rounds), one SN under a CPU hog and
+/// dropping 10% of its management traffic (nftables in its namespace) for BATON_NOISE_ROUNDS
+/// rounds (10 here; 100 by hand) is never declared down and nothing is taken over.
+#[test]
+fn e2e_watch_noise_raises_no_false_takeover() {
+    let rounds: u64 = std::env::var("BATON_NOISE_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10);
+    let Some(guard) = common::bed("wnoise", 3, 3, Dhcp::Isc) else {
+        return;
+    };
+    let bed: &Bed = &guard;
+    let noise = "nft add table inet noise && \
+        nft add chain inet noise in '{ type filter hook input priority 0; }' && \
+        nft add chain inet noise out '{ type filter hook output priority 0; }' && \
+        nft add rule inet noise in tcp dport 22 numgen random mod 10 == 0 drop && \
+        nft add rule inet noise out tcp sport 22 numgen random mod 10 == 0 drop && \
+        (nohup sh -c 'while :; do :; done' >/dev/null 2>&1 & echo $! > /var/tmp/baton-hog)";
+    let out = bed.sh("sn1", noise).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut w = Watcher::start(
+        bed,
+        "wnoise",
+        &["--interval", "1", "--timeout", "2", "--threshold", "3"],
+    );
+    wait_for("every SN probed up", Duration::from_secs(60), || {
+        all_up(&w, &["sn1", "sn2", "sn3"])
+    });
+    std::thread::sleep(Duration::from_secs(rounds));
+    let log = w.log();
+    let failing = log.matches("failing:").count();
+    let _ = bed.sh(
+        "sn1",
+        "kill $(cat /var/tmp/baton-hog); nft delete table inet noise",
+    );
+    assert!(!log.contains("declared down"), "{log}");
+    assert_eq!(w.status().unwrap()["takeovers"], 0, "{log}");
+    assert!(journal_entries(bed).is_empty());
+    eprintln!("noise: {rounds} rounds, {failing} failed rounds, 0 declared down, 0 takeovers");
     w.stop(bed);
 }
