@@ -295,6 +295,59 @@ fn no_password(t: &TestDb, what: &str, text: &str) {
     }
 }
 
+/// `--db URL` on the command line (the journal and auditlog record the command line), with
+/// trace logs: the password is in no output, no log line, no journal row, no auditlog row.
+fn password_on_the_command_line(t: &TestDb) {
+    let dir = t.dir.path();
+    // (standard output, everything printed), after checking neither shows the password.
+    let run = |args: &[&str]| -> String {
+        let out = baton(&t.url, dir)
+            .env_remove("BATON_DB")
+            .env("BATON_LOG", "trace")
+            .arg("--db")
+            .arg(&t.url)
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        no_password(t, &format!("{args:?} with --db URL (trace)"), &all);
+        stdout
+    };
+    run(&[
+        "snmove",
+        "-s",
+        "sn1",
+        "-d",
+        "sn2",
+        "-i",
+        "--offline",
+        "--yes",
+        "--json",
+    ]);
+    let journal = run(&["journal", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&journal).unwrap();
+    let last = v
+        .as_array()
+        .and_then(|a| a.last())
+        .cloned()
+        .unwrap_or_default();
+    let id = last["id"].as_i64().unwrap_or(0);
+    assert!(id > 0, "{journal}");
+    assert!(
+        last["command"].to_string().contains("--db"),
+        "recorded: {last}"
+    );
+    for args in [
+        &["resume", &id.to_string()][..],
+        &["rollback", &id.to_string(), "--yes"][..],
+        &["tabdump", "auditlog"][..],
+        &["journal", &id.to_string()][..],
+    ] {
+        run(args);
+    }
+}
+
 fn cli_flow(t: &TestDb) {
     let dir = t.dir.path();
     let out = run_ok(baton(&t.url, dir).args([
@@ -356,6 +409,7 @@ fn cli_flow(t: &TestDb) {
         run_ok(baton(&t.url, dir).args(["tabdump", "noderes"])),
         before
     );
+    password_on_the_command_line(t);
     // A database that cannot be reached: the error names it, never with the password.
     if let Some(pw) = t.password() {
         let wrong = t.url.replace(&format!(":{pw}@"), ":Wr0ngPassw0rd@");
