@@ -76,6 +76,19 @@ fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
 }
 
+/// `baton ARGS` exits 2 saying `want`.
+fn refused(w: &World, a: &[&str], want: &str) {
+    let out = w
+        .cmd()
+        .args(a)
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{a:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(want), "{a:?}: {err}");
+}
+
 #[test]
 fn bad_watch_options_are_refused() {
     let w = World::new();
@@ -100,15 +113,7 @@ fn bad_watch_options_are_refused() {
         }
         a.push("--no-fence");
         a.extend(args.iter().copied());
-        let out = w
-            .cmd()
-            .args(&a)
-            .timeout(Duration::from_secs(20))
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{a:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(want), "{a:?}: {err}");
+        refused(&w, &a, want);
     }
 }
 
@@ -210,15 +215,7 @@ fn a_watcher_that_may_act_must_be_told_how_to_fence() {
     ] {
         let mut a = vec!["watch", "--metrics", "off"];
         a.extend(args.iter().copied());
-        let out = w
-            .cmd()
-            .args(&a)
-            .timeout(Duration::from_secs(20))
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{a:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(want), "{a:?}: {err}");
+        refused(&w, &a, want);
     }
 }
 

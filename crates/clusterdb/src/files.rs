@@ -5,6 +5,16 @@
 use std::io::Read;
 use std::path::Path;
 
+/// Create `dir` (and its parents) readable by its owner only: it holds the cluster database.
+pub fn private_dir(dir: &Path) -> crate::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| crate::Error::Store(format!("cannot create directory {}: {e}", dir.display())))
+}
+
 /// Up to this much for a list of names (`^file`), a cfgloc or a state file.
 pub const SMALL: u64 = 64 << 20;
 /// Up to this much for table data (CSV, stanza files).

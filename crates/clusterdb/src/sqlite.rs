@@ -21,18 +21,12 @@ static NEXT_CONNECTION: std::sync::atomic::AtomicU64 = std::sync::atomic::Atomic
 impl SqliteBackend {
     /// Open (creating the file and its directory if needed).
     pub fn open(path: &Path) -> Result<Self> {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        use std::os::unix::fs::OpenOptionsExt;
         // The file holds BMC and passwd passwords: only its owner reads it (SQLite gives its
         // -wal and -shm files the same mode).
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() && !dir.exists() {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
-                    .map_err(|e| {
-                        Error::Store(format!("cannot create directory {}: {e}", dir.display()))
-                    })?;
+                crate::files::private_dir(dir)?;
             }
         }
         let created = std::fs::OpenOptions::new()

@@ -39,7 +39,7 @@ use crate::sqlite::{
 use crate::{Error, Result};
 use rusqlite::{params_from_iter, Connection, OpenFlags};
 use std::collections::{HashMap, HashSet};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -55,13 +55,7 @@ pub struct XcatSqliteBackend {
 impl XcatSqliteBackend {
     pub fn open(dir: &Path) -> Result<Self> {
         if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| {
-                    Error::Store(format!("cannot create directory {}: {e}", dir.display()))
-                })?;
+            crate::files::private_dir(dir)?;
         } else if !dir.is_dir() {
             return Err(Error::Store(format!(
                 "xcat-sqlite:{}: not a directory",
