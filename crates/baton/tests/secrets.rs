@@ -296,3 +296,42 @@ fn bad_option_values_and_loose_csv_change_nothing() {
     let out = w.baton(&["--db", &db, "nodels", &huge, "--bogus-flag"]);
     assert!(out.stderr.len() < 5_000, "{} bytes", out.stderr.len());
 }
+
+#[test]
+fn a_database_on_read_only_media_is_still_read() {
+    let w = World::new();
+    w.sample();
+    let d = w.dir.path().display().to_string();
+    let baton = assert_cmd::cargo::cargo_bin("baton").display().to_string();
+    // In a mount namespace of its own, the directory becomes read-only.
+    let script = format!(
+        "mount --bind '{d}' '{d}' && mount -o remount,bind,ro '{d}' || exit 99
+         {baton} --db 'sqlite:{d}/c.db' nodels cn0001 || exit 1
+         {baton} --db 'sqlite:{d}/c.db' journal >/dev/null || exit 2
+         {baton} --db 'sqlite:{d}/c.db' chdef cn0001 groups=x && exit 3
+         exit 0"
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .env("HOME", w.dir.path())
+        .output()
+        .unwrap();
+    if out.status.code() == Some(99) || !out.status.success() && out.stderr.starts_with(b"unshare")
+    {
+        eprintln!("SKIPPED: no mount namespace here: {}", text(&out.stderr));
+        return;
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("cn0001"));
+    assert!(
+        text(&out.stderr).contains("readonly"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -14,13 +14,65 @@ pub struct SqliteBackend {
     conn: Connection,
     /// Unique in the process: data versions of different connections never compare equal.
     id: u64,
+    /// Opened read-only (a file this process may not write: read-only media, another user's).
+    read_only: bool,
+}
+
+/// May this process write `p`? (`access(2)`: the filesystem's read-only flag counts too.)
+fn writable(p: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated path; access(2) reads it and nothing else.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
 }
 
 static NEXT_CONNECTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl SqliteBackend {
-    /// Open (creating the file and its directory if needed).
+    /// Open (creating the file and its directory if needed); a file this process may not
+    /// write (or whose directory it may not write, where SQLite keeps its WAL files) is opened
+    /// read-only, so reading commands still work and writes fail naming a read-only database.
     pub fn open(path: &Path) -> Result<Self> {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if path.exists() && !(writable(path) && dir.is_none_or(writable)) {
+            return Self::open_read_only(path);
+        }
+        Self::open_read_write(path)
+    }
+
+    /// Read-only: `mode=ro`, or `immutable=1` where SQLite cannot create the WAL index beside
+    /// the file (read-only media).
+    fn open_read_only(path: &Path) -> Result<Self> {
+        let file = path
+            .to_string_lossy()
+            .replace('%', "%25")
+            .replace('?', "%3f")
+            .replace('#', "%23");
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let usable = |c: &Connection| {
+            c.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+                .is_ok()
+        };
+        let conn = match Connection::open_with_flags(format!("file:{file}?mode=ro"), flags) {
+            Ok(c) if usable(&c) => c,
+            _ => Connection::open_with_flags(format!("file:{file}?immutable=1"), flags).map_err(
+                |e| Error::Store(format!("cannot open {} read-only: {e}", path.display())),
+            )?,
+        };
+        conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
+        Ok(SqliteBackend {
+            path: path.to_path_buf(),
+            conn,
+            id: NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            read_only: true,
+        })
+    }
+
+    fn open_read_write(path: &Path) -> Result<Self> {
         use std::os::unix::fs::OpenOptionsExt;
         // The file holds BMC and passwd passwords: only its owner reads it (SQLite gives its
         // -wal and -shm files the same mode).
@@ -59,6 +111,7 @@ impl SqliteBackend {
             path: path.to_path_buf(),
             conn,
             id: NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            read_only: false,
         })
     }
 }
@@ -109,6 +162,10 @@ impl Backend for SqliteBackend {
     }
 
     fn ensure_schema(&mut self) -> Result<()> {
+        if self.read_only {
+            // Nothing can be added to a file opened read-only: its tables are read as they are.
+            return Ok(());
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
