@@ -92,6 +92,11 @@ fn the_journal_records_the_command_once_and_without_a_password() {
         [],
     )
     .unwrap();
+    c.execute(
+        "UPDATE auditlog SET args = '--db postgres://u:OldPW@h/db -s sn1' WHERE command = 'snmove'",
+        [],
+    )
+    .unwrap();
     let shown = text(&w.baton(&["--db", &db, "journal", "1"]).stdout);
     assert!(
         !shown.contains("OldPW") && shown.contains("u:***@h"),
@@ -104,6 +109,17 @@ fn the_journal_records_the_command_once_and_without_a_password() {
         })
         .unwrap();
     assert!(!stored.contains("OldPW"), "{stored}");
+    let audit: String = c
+        .query_row(
+            "SELECT args FROM auditlog WHERE command = 'snmove'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        !audit.contains("OldPW") && audit.contains("u:***@h"),
+        "{audit}"
+    );
 }
 
 #[test]

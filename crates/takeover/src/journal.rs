@@ -111,16 +111,29 @@ fn entry_of(r: &[Value]) -> Entry {
 }
 
 /// Entries recorded before commands were redacted may hold a database password: hidden on
-/// the next write (the journal is small: one row per run).
+/// the next write, in the journal (one row per run) and in the auditlog rows of baton's runs.
 fn redact_stored(tx: &mut dyn Tx) -> Result<()> {
-    let t = table("baton_journal")?;
-    for row in tx.select(t, &["id", "command"], Filter::All)? {
-        let (Some(id), Some(cmd)) = (&row[0], &row[1]) else {
+    redact_column(tx, "baton_journal", "id", "command", Filter::All)?;
+    let ours = ["snmove".to_string(), "rollback".to_string()];
+    let filter = Filter::In {
+        column: "command",
+        keys: &ours,
+    };
+    redact_column(tx, "auditlog", "recid", "args", filter)
+}
+
+fn redact_column(tx: &mut dyn Tx, t: &str, key: &str, col: &str, rows: Filter<'_>) -> Result<()> {
+    let t = table(t)?;
+    if !tx.table_exists(t)? {
+        return Ok(());
+    }
+    for row in tx.select(t, &[key, col], rows)? {
+        let (Some(id), Some(text)) = (&row[0], &row[1]) else {
             continue;
         };
-        let clean = clusterdb::url::redact_words(cmd);
-        if clean != *cmd {
-            tx.update(t, &[("id", id)], &[("command", Some(clean))])?;
+        let clean = clusterdb::url::redact_words(text);
+        if clean != *text {
+            tx.update(t, &[(key, id)], &[(col, Some(clean))])?;
         }
     }
     Ok(())
