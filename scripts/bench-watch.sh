@@ -2,7 +2,7 @@
 # Failover benchmark: time from killing sn1 to every one of its compute nodes switched and
 # reconfigured (database, DHCP/boot/console on the new SNs, xcatinfo, route, syslog, NTP and
 # resolver on each node) on the network-namespace test bed, for 6 and 50 compute nodes (all
-# primary on sn1, pool sn1,sn2,sn3), with `baton watch --interval 1 --timeout 2 --threshold 3`
+# primary on sn1, pool sn1,sn2,sn3), with `baton watch --interval 1 --timeout 3 --threshold 2`
 # (the defaults), next to the baseline measured in the same run: the same takeover
 # started by hand (`baton snmove -s sn1 --spread sn2,sn3`) right after the kill, i.e. with no
 # detection. Every run is then checked with every compute-node probe (not timed).

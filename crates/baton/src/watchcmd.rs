@@ -54,7 +54,8 @@ COMPUTE SIDE
   The probe session also reads the state of the SN's own compute interface (the one holding
   the address its nodes know it by: their xcatmaster) and pings the other SNs' compute
   addresses. An SN whose compute interface is down, or whose compute address answers none of
-  the peers that could ping, fails the round although ssh works. This only adds failures.
+  the peers that could ping, fails the round although ssh works. An SN the management node
+  cannot reach counts as up only when a peer reaches its sshd on its compute address.
 
 EXAMPLES
   baton watch --interval 2 --threshold 3 --fence /etc/baton/poweroff-sn
@@ -67,14 +68,14 @@ EXAMPLES
 #[command(after_help = WATCH_HELP)]
 pub struct WatchArgs {
     /// Seconds between probe rounds (with the defaults a killed SN is declared down in about
-    /// 3 s, a silent one in about 6 s)
+    /// 2 s, a silent one in about 7 s)
     #[arg(long, default_value_t = 1.0, value_name = "SECS")]
     pub interval: f64,
-    /// Seconds one probe may take (ssh connection included)
-    #[arg(long, default_value_t = 2, value_name = "SECS")]
+    /// Seconds one probe may take (ssh connection included; 3 s lets a lost packet be resent)
+    #[arg(long, default_value_t = 3, value_name = "SECS")]
     pub timeout: u64,
     /// Failed rounds in a row that declare an SN down (and passed rounds that bring it back)
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    #[arg(long, default_value_t = 2, value_name = "N")]
     pub threshold: u32,
     /// Services whose socket must be listening (comma-separated: dhcp,tftp,ntp,syslog; `none`
     /// for ssh alone)
@@ -153,6 +154,7 @@ fn prober(timeout: u64, services: Vec<Service>) -> Result<SshProber, Failure> {
         fanout,
         services,
         compute: Default::default(),
+        suspects: Default::default(),
     })
 }
 
@@ -294,7 +296,9 @@ pub fn status(url: &DbUrl, a: StatusArgs) -> Result<(), Failure> {
     let fresh = clusterdb::files::read_text(&path, clusterdb::files::SMALL)
         .ok()
         .and_then(|b| serde_json::from_str::<watch::status::StatusFile>(&b).ok())
-        .filter(|s| now.saturating_sub(s.updated) <= (3.0 * s.interval_secs).ceil() as u64 + 5)
+        // A takeover can keep the watcher from writing for a while; a dead one is caught by
+        // its PID below, so the age bound is generous.
+        .filter(|s| now.saturating_sub(s.updated) <= (3.0 * s.interval_secs).ceil() as u64 + 60)
         // A watcher that said it stopped, or whose process is gone, shows nothing current.
         .filter(|s| !s.stopped && is_watcher(s.pid));
     let (mut st, source) = match fresh {
@@ -365,4 +369,31 @@ pub fn status(url: &DbUrl, a: StatusArgs) -> Result<(), Failure> {
     let header = ["SN", "HEALTH", "NODES", "DETAIL"].map(String::from);
     out!("{}", takeover::report::columns("", &header, &rows));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WatchArgs;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        a: WatchArgs,
+    }
+
+    /// The default timing's worst cases (a killed SN down in under 5 s, a silent one in under
+    /// 8 s): a refused ssh fails at once, so `threshold` rounds of `interval`; a silent SN's
+    /// rounds each wait `timeout`, and its silence may start just after a passed round.
+    #[test]
+    fn default_timing_detects_a_killed_sn_in_5_s_and_a_silent_one_in_8_s() {
+        let a = Wrap::parse_from(["watch"]).a;
+        let th = f64::from(a.threshold);
+        let killed = (th + 1.0) * a.interval;
+        let silent = th * a.interval.max(a.timeout as f64) + a.interval;
+        assert!(killed < 5.0, "killed SN: {killed} s");
+        assert!(silent < 8.0, "silent SN: {silent} s");
+        // Never one failed round alone: a lost packet must not declare an SN down.
+        assert!(a.threshold >= 2);
+    }
 }

@@ -54,6 +54,10 @@ pub struct Observation {
     pub links: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pings: BTreeMap<String, bool>,
+    /// Its peers' sshd on their compute addresses, as this SN reached it (address → answered):
+    /// proof that a peer's userspace is alive on the compute side, which a ping is not.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub answers: BTreeMap<String, bool>,
 }
 
 impl Observation {

@@ -58,18 +58,25 @@ pub trait Prober {
 }
 
 /// Run on each SN after `ss`: the state of its own compute interfaces (the addresses before
-/// `--`) and a ping of each peer's compute address (after it), all at once. Without `ping` it
-/// says so and gives no verdict on its peers.
+/// `--`) and a ping of each peer's compute address (after it), all at once; for a peer marked
+/// `+` (the management node could not reach it last round) also a TCP connection to its sshd
+/// there. Without `ping` it says so and gives no verdict on its peers.
 pub const COMPUTE_SCRIPT: &str = r#"ss -H -l -n -t -u
 own=1
 command -v ping >/dev/null 2>&1 || echo "BATON-NOPING"
 for a in "$@"; do
   if [ "$a" = -- ]; then own=0; continue; fi
+  sshd=0
+  case $a in +*) a=${a#+}; sshd=1 ;; esac
   if [ "$own" = 1 ]; then
     ifc=$(ip -o addr show to "$a" 2>/dev/null | awk '{print $2; exit}')
     [ -n "$ifc" ] && echo "BATON-LINK $a $(cat "/sys/class/net/$ifc/operstate" 2>/dev/null || echo unknown)"
   elif command -v ping >/dev/null 2>&1; then
-    ( if ping -c1 -W1 "$a" >/dev/null 2>&1; then echo "BATON-PING $a ok"; else echo "BATON-PING $a fail"; fi ) &
+    ( if ping -c1 -W1 "$a" >/dev/null 2>&1; then echo "BATON-PING $a ok"; else echo "BATON-PING $a fail"; fi
+      if [ "$sshd" = 1 ] && command -v bash >/dev/null 2>&1; then
+        if timeout 1 bash -c 'exec 3<>"/dev/tcp/$0/22"' "$a" 2>/dev/null; then
+          echo "BATON-SSHD $a ok"; else echo "BATON-SSHD $a fail"; fi
+      fi ) &
   fi
 done
 wait
@@ -86,6 +93,9 @@ fn compute_lines(stdout: &str, o: &mut Observation) {
             ["BATON-PING", a, r] => {
                 o.pings.insert(a.to_string(), *r == "ok");
             }
+            ["BATON-SSHD", a, r] => {
+                o.answers.insert(a.to_string(), *r == "ok");
+            }
             _ => {}
         }
     }
@@ -96,22 +106,25 @@ fn link_down(state: &str) -> bool {
     matches!(state, "down" | "lowerlayerdown" | "notpresent" | "dormant")
 }
 
+/// A peer that can testify: its name, its pings and its sshd checks (address → answered).
+type Witness = (String, BTreeMap<String, bool>, BTreeMap<String, bool>);
+
 /// The compute side's word on each SN, added to its observation. An SN whose own compute
 /// interface is down fails (`compute`), even though ssh works. Its peers whose own compute link
-/// is up ping its compute addresses: when all of them that tried failed, it fails. The compute
-/// side only ever adds a failure: an SN the management node cannot reach still fails even if
-/// its address answers a ping (a kernel answers ping while the SN's daemons are dead; a cut of
-/// the management node itself is caught by the isolation rule instead).
+/// is up ping its compute addresses: when all of them that tried failed, it fails. An SN the
+/// management node cannot reach counts as up only when a peer reaches its sshd on its compute
+/// address (its userspace is alive and its nodes can reach it: only the management path is
+/// cut); a ping alone never clears a failure (a kernel answers ping with every daemon dead).
 pub fn second_opinion(
     obs: &mut BTreeMap<String, Observation>,
     compute: &BTreeMap<String, Vec<String>>,
 ) {
     let own_down = |o: &Observation| o.links.values().any(|s| link_down(s));
     // A witness: answered ssh, its own compute link is not down.
-    let witnesses: Vec<(String, BTreeMap<String, bool>)> = obs
+    let witnesses: Vec<Witness> = obs
         .iter()
         .filter(|(_, o)| o.checks.get("ssh") == Some(&true) && !own_down(o))
-        .map(|(sn, o)| (sn.clone(), o.pings.clone()))
+        .map(|(sn, o)| (sn.clone(), o.pings.clone(), o.answers.clone()))
         .collect();
     for (sn, addrs) in compute {
         let Some(o) = obs.get_mut(sn) else { continue };
@@ -129,10 +142,19 @@ pub fn second_opinion(
             ));
             continue;
         }
+        let alive_behind = witnesses
+            .iter()
+            .filter(|(w, _, _)| w != sn)
+            .any(|(_, _, answers)| addrs.iter().any(|a| answers.get(a) == Some(&true)));
+        if o.checks.get("ssh") == Some(&false) && alive_behind {
+            o.checks = [("compute-sshd-via-peers".to_string(), true)].into();
+            o.error = None;
+            continue;
+        }
         let verdicts: Vec<bool> = witnesses
             .iter()
-            .filter(|(w, _)| w != sn)
-            .filter_map(|(_, pings)| {
+            .filter(|(w, _, _)| w != sn)
+            .filter_map(|(_, pings, _)| {
                 let seen: Vec<bool> = addrs.iter().filter_map(|a| pings.get(a).copied()).collect();
                 (!seen.is_empty()).then(|| seen.contains(&true))
             })
@@ -208,6 +230,10 @@ pub struct SshProber {
     pub services: Vec<Service>,
     /// Each SN's compute-facing addresses (see [`second_opinion`]).
     pub compute: BTreeMap<String, Vec<String>>,
+    /// SNs the management node could not reach last round: their peers also try their sshd
+    /// on the compute network (only for them: a connection per SN pair every round would load
+    /// every sshd).
+    pub suspects: std::collections::BTreeSet<String>,
 }
 
 impl SshProber {
@@ -221,7 +247,12 @@ impl SshProber {
         a.push("--".into());
         for (peer, addrs) in &self.compute {
             if peer != sn {
-                a.extend(addrs.iter().cloned());
+                let mark = if self.suspects.contains(peer) {
+                    "+"
+                } else {
+                    ""
+                };
+                a.extend(addrs.iter().map(|x| format!("{mark}{x}")));
             }
         }
         a
@@ -247,6 +278,11 @@ impl Prober for SshProber {
                 let o = observe(&r, &self.services);
                 (sn, o)
             })
+            .collect();
+        self.suspects = obs
+            .iter()
+            .filter(|(_, o)| o.checks.get("ssh") == Some(&false))
+            .map(|(sn, _)| sn.clone())
             .collect();
         second_opinion(&mut obs, &self.compute);
         obs
@@ -405,7 +441,7 @@ tcp   LISTEN 0      128          0.0.0.0:22         0.0.0.0:*
     }
 
     #[test]
-    fn the_compute_side_never_clears_a_failure() {
+    fn a_ping_never_clears_a_failure() {
         // Its address answers a ping (a kernel does, with every daemon dead): still failing.
         let mut obs: BTreeMap<String, Observation> = [
             (
@@ -428,13 +464,41 @@ tcp   LISTEN 0      128          0.0.0.0:22         0.0.0.0:*
     }
 
     #[test]
+    fn an_sn_only_the_management_node_cannot_reach_counts_as_up_when_its_sshd_answers_a_peer() {
+        let mut obs: BTreeMap<String, Observation> = [
+            (
+                "sn1".into(),
+                seen(true, &[("10.0.0.1", "up")], &[("10.0.0.2", true)]),
+            ),
+            ("sn2".into(), seen(false, &[], &[])),
+        ]
+        .into();
+        obs.get_mut("sn1").unwrap().answers = [("10.0.0.2".to_string(), true)].into();
+        second_opinion(&mut obs, &compute());
+        assert!(obs["sn2"].ok(), "{:?}", obs["sn2"]);
+        // Its sshd does not answer (refused: its daemons are dead): still failing.
+        let mut obs: BTreeMap<String, Observation> = [
+            (
+                "sn1".into(),
+                seen(true, &[("10.0.0.1", "up")], &[("10.0.0.2", true)]),
+            ),
+            ("sn2".into(), seen(false, &[], &[])),
+        ]
+        .into();
+        obs.get_mut("sn1").unwrap().answers = [("10.0.0.2".to_string(), false)].into();
+        second_opinion(&mut obs, &compute());
+        assert!(!obs["sn2"].ok(), "{:?}", obs["sn2"]);
+    }
+
+    #[test]
     fn the_probe_reports_links_and_pings() {
         let mut o = Observation::default();
         compute_lines(
-            "BATON-LINK 10.0.0.2 up\nBATON-PING 10.0.0.1 ok\nBATON-PING 10.0.0.3 fail\nnoise\n",
+            "BATON-LINK 10.0.0.2 up\nBATON-PING 10.0.0.1 ok\nBATON-PING 10.0.0.3 fail\nBATON-SSHD 10.0.0.1 ok\nnoise\n",
             &mut o,
         );
         assert_eq!(o.links["10.0.0.2"], "up");
         assert!(o.pings["10.0.0.1"] && !o.pings["10.0.0.3"]);
+        assert!(o.answers["10.0.0.1"]);
     }
 }
