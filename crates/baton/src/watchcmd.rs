@@ -155,6 +155,7 @@ fn prober(timeout: u64, services: Vec<Service>) -> Result<SshProber, Failure> {
         services,
         compute: Default::default(),
         suspects: Default::default(),
+        known: Default::default(),
     })
 }
 

@@ -58,6 +58,9 @@ pub struct Observation {
     /// proof that a peer's userspace is alive on the compute side, which a ping is not.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub answers: BTreeMap<String, bool>,
+    /// The IPv4 addresses this SN holds (`ip -o -4 addr`), as it reported them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub addrs: std::collections::BTreeSet<String>,
 }
 
 impl Observation {

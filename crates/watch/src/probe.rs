@@ -62,6 +62,7 @@ pub trait Prober {
 /// `+` (the management node could not reach it last round) also a TCP connection to its sshd
 /// there. Without `ping` it says so and gives no verdict on its peers.
 pub const COMPUTE_SCRIPT: &str = r#"ss -H -l -n -t -u
+ip -o -4 addr show 2>/dev/null | awk '{ split($4, a, "/"); print "BATON-ADDR", a[1] }'
 own=1
 command -v ping >/dev/null 2>&1 || echo "BATON-NOPING"
 for a in "$@"; do
@@ -95,6 +96,9 @@ fn compute_lines(stdout: &str, o: &mut Observation) {
             }
             ["BATON-SSHD", a, r] => {
                 o.answers.insert(a.to_string(), *r == "ok");
+            }
+            ["BATON-ADDR", a] => {
+                o.addrs.insert(a.to_string());
             }
             _ => {}
         }
@@ -234,18 +238,35 @@ pub struct SshProber {
     /// on the compute network (only for them: a connection per SN pair every round would load
     /// every sshd).
     pub suspects: std::collections::BTreeSet<String>,
+    /// The addresses each SN held when it last answered: only those of its candidate compute
+    /// addresses are its own (a node's xcatmaster may name another SN).
+    pub known: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl SshProber {
+    /// Each SN's compute addresses that it was seen to hold (none before it first answered).
+    fn confirmed(&self) -> BTreeMap<String, Vec<String>> {
+        self.compute
+            .iter()
+            .map(|(sn, addrs)| {
+                let held = self.known.get(sn);
+                let mine = addrs
+                    .iter()
+                    .filter(|a| held.is_some_and(|h| h.contains(*a)));
+                (sn.clone(), mine.cloned().collect())
+            })
+            .collect()
+    }
+
     /// The command for `sn`: `ss` alone, or with the compute-side checks.
-    fn args(&self, sn: &str) -> Vec<String> {
+    fn args(&self, sn: &str, compute: &BTreeMap<String, Vec<String>>) -> Vec<String> {
         if self.compute.is_empty() {
             return SS_ARGS.iter().map(|s| s.to_string()).collect();
         }
         let mut a: Vec<String> = ["sh", "-c", COMPUTE_SCRIPT, "sh"].map(String::from).into();
         a.extend(self.compute.get(sn).into_iter().flatten().cloned());
         a.push("--".into());
-        for (peer, addrs) in &self.compute {
+        for (peer, addrs) in compute {
             if peer != sn {
                 let mark = if self.suspects.contains(peer) {
                     "+"
@@ -261,12 +282,13 @@ impl SshProber {
 
 impl Prober for SshProber {
     fn probe(&mut self, sns: &[String]) -> BTreeMap<String, Observation> {
+        let compute = self.confirmed();
         let jobs = sns
             .iter()
             .map(|sn| Job {
                 host: sn.clone(),
                 jump: None,
-                args: self.args(sn),
+                args: self.args(sn, &compute),
                 stdin: Vec::new(),
             })
             .collect();
@@ -284,7 +306,10 @@ impl Prober for SshProber {
             .filter(|(_, o)| o.checks.get("ssh") == Some(&false))
             .map(|(sn, _)| sn.clone())
             .collect();
-        second_opinion(&mut obs, &self.compute);
+        for (sn, o) in obs.iter().filter(|(_, o)| !o.addrs.is_empty()) {
+            self.known.insert(sn.clone(), o.addrs.clone());
+        }
+        second_opinion(&mut obs, &compute);
         obs
     }
 
@@ -491,14 +516,37 @@ tcp   LISTEN 0      128          0.0.0.0:22         0.0.0.0:*
     }
 
     #[test]
+    fn an_sn_is_judged_only_on_the_addresses_it_was_seen_to_hold() {
+        // sn1's nodes name sn2's address too (their xcatmaster): not sn1's.
+        let mut p = SshProber {
+            fanout: FanOut::new(remote::Ssh::new("ssh").unwrap()),
+            services: Vec::new(),
+            compute: [(
+                "sn1".to_string(),
+                vec!["10.0.0.1".to_string(), "10.0.0.2".to_string()],
+            )]
+            .into(),
+            suspects: Default::default(),
+            known: Default::default(),
+        };
+        assert!(p.confirmed()["sn1"].is_empty(), "not seen yet: no opinion");
+        p.known.insert(
+            "sn1".into(),
+            ["10.0.0.1".to_string(), "10.9.0.1".to_string()].into(),
+        );
+        assert_eq!(p.confirmed()["sn1"], ["10.0.0.1"]);
+    }
+
+    #[test]
     fn the_probe_reports_links_and_pings() {
         let mut o = Observation::default();
         compute_lines(
-            "BATON-LINK 10.0.0.2 up\nBATON-PING 10.0.0.1 ok\nBATON-PING 10.0.0.3 fail\nBATON-SSHD 10.0.0.1 ok\nnoise\n",
+            "BATON-LINK 10.0.0.2 up\nBATON-PING 10.0.0.1 ok\nBATON-PING 10.0.0.3 fail\nBATON-SSHD 10.0.0.1 ok\nBATON-ADDR 10.0.0.2\nnoise\n",
             &mut o,
         );
         assert_eq!(o.links["10.0.0.2"], "up");
         assert!(o.pings["10.0.0.1"] && !o.pings["10.0.0.3"]);
         assert!(o.answers["10.0.0.1"]);
+        assert!(o.addrs.contains("10.0.0.2"));
     }
 }
