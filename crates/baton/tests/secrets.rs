@@ -295,6 +295,19 @@ fn bad_option_values_and_loose_csv_change_nothing() {
             text(&out.stderr)
         );
     }
+    // A key with an empty part (passwd's username) is a row xCAT keeps: restored.
+    std::fs::write(
+        w.path("passwd.csv"),
+        "#key,username,password,cryptmethod,authdomain,comments,disable\n\"ipmi\",\"\",\"x\",,,,\n",
+    )
+    .unwrap();
+    let out = w.baton(&[
+        "--db",
+        &db,
+        "tabrestore",
+        w.path("passwd.csv").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let mut bom = "\u{feff}".to_string();
     bom.push_str(&text(
         &w.baton(&["--db", &db, "tabdump", "nodelist"]).stdout,

@@ -80,14 +80,21 @@ fn check_records(spec: &TableSpec, parsed: &tabcsv::Parsed, origin: &str) -> Res
     for rec in &parsed.records {
         // Data lines start after the header: the first is line 2 of the file.
         let at = format!("{origin}: line {}", rec.line + 2);
+        let mut key: Vec<(&str, bool)> = Vec::new();
         for (c, v) in parsed.columns.iter().zip(&rec.fields) {
             let v = v.as_deref();
             if v.is_some_and(|v| v.contains('\0')) {
                 bad.push(format!("{at}: {c} holds a NUL byte"));
             }
-            if spec.primary_key.contains(c) && v.is_none_or(|v| v.trim().is_empty()) {
-                bad.push(format!("{at}: the key {c} is empty"));
+            if spec.primary_key.contains(c) {
+                key.push((c, v.is_none_or(|v| v.trim().is_empty())));
             }
+        }
+        // Some keys have parts that may be empty (passwd's username, a switch's port); a key
+        // with no part at all names no row.
+        if !key.is_empty() && key.iter().all(|(_, empty)| *empty) {
+            let names: Vec<&str> = key.iter().map(|(c, _)| *c).collect();
+            bad.push(format!("{at}: the key {} is empty", names.join(",")));
         }
     }
     match bad.is_empty() {
