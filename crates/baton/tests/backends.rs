@@ -23,6 +23,10 @@ const CASES: &[(&str, Case)] = &[
     ("cli: quickstart, snmove, journal, rollback", cli_flow),
     ("cli: migrate", cli_migrate),
     ("cli: xCAT database commands", cli_dbcmds),
+    (
+        "cli: no child of baton is given a password",
+        children_never_see_a_password,
+    ),
 ];
 
 fn suite(kind: Kind) {
@@ -576,5 +580,134 @@ fn cli_dbcmds(t: &TestDb) {
     assert_eq!(
         ok(&["lsdef", "-t", "network", "n10", "-i", "net", "-c"]),
         "n10: net=10.9.0.0\n"
+    );
+}
+
+// ---- what baton's children are given --------------------------------------------------------
+
+/// A stand-in for ssh and ipmitool that records its arguments, environment and standard input
+/// (what `/proc/PID/cmdline`, `/proc/PID/environ` and the remote side would see), then answers
+/// as an unreachable host does.
+fn recorder(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let bin = dir.join("rec-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = dir.join("rec-log");
+    std::fs::create_dir_all(&log).unwrap();
+    let prog = bin.join(name);
+    let script = format!(
+        "#!/bin/sh\nf={log}/{name}.$$\nprintf '%s\\n' \"$0\" \"$@\" >\"$f.argv\"\nenv >\"$f.env\"\n\
+         timeout 2 cat >\"$f.stdin\" 2>/dev/null\necho 'connection refused' >&2\nexit 255\n",
+        log = log.display()
+    );
+    std::fs::write(&prog, script).unwrap();
+    std::fs::set_permissions(&prog, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    prog
+}
+
+/// Every file the recorders wrote: (name, contents).
+fn recorded(dir: &std::path::Path) -> Vec<(String, String)> {
+    let Ok(entries) = std::fs::read_dir(dir.join("rec-log")) else {
+        return vec![];
+    };
+    entries
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+            (p.file_name().unwrap().to_string_lossy().into_owned(), text)
+        })
+        .collect()
+}
+
+/// `--db URL` with its password on baton's own command line, and a BMC password in the passwd
+/// table: no child of baton (ssh to the service nodes, ipmitool) is given either password in its
+/// arguments, its standard input or (for the database password) its environment, across
+/// snmove, resume, rollback, watch and rnetboot; nor does any message at BATON_LOG=trace.
+fn children_never_see_a_password(t: &TestDb) {
+    let dir = t.dir.path();
+    let ssh = recorder(dir, "ssh");
+    let ipmitool = recorder(dir, "ipmitool");
+    const BMC_PW: &str = "Bmc-Canary-5309";
+    let path = format!(
+        "{}:{}",
+        ipmitool.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |args: &[&str], secs: u64| -> std::process::Output {
+        let out = baton(&t.url, dir)
+            .env_remove("BATON_DB")
+            .env("BATON_SSH", &ssh)
+            .env("PATH", &path)
+            .env("BATON_LOG", "trace")
+            .arg("--db")
+            .arg(&t.url)
+            .args(args)
+            .timeout(std::time::Duration::from_secs(secs))
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        no_password(t, &format!("{args:?} (trace)"), &all);
+        assert!(
+            !all.contains(BMC_PW),
+            "{args:?} shows the BMC password:\n{all}"
+        );
+        out
+    };
+    let qs = run(
+        &["quickstart", "--no-demo", "--nodes", "12", "--racks", "2"],
+        60,
+    );
+    assert!(qs.status.success(), "{qs:?}");
+    // Not a sample any more: the steps on the nodes run (through the recording ssh).
+    run(&["chtab", "-d", "key=baton-sample", "site"], 30);
+    let pw_row = format!("key=ipmi passwd.username=root passwd.password={BMC_PW}");
+    let pw_args: Vec<&str> = std::iter::once("chtab").chain(pw_row.split(' ')).collect();
+    assert!(run(&pw_args, 30).status.success());
+    run(&["snmove", "-s", "sn1", "-d", "sn2", "--yes"], 120);
+    run(
+        &["snmove", "-s", "sn2", "-d", "sn3", "--offline", "--yes"],
+        120,
+    );
+    run(&["resume", "1"], 120);
+    run(&["rollback", "2", "--yes"], 120);
+    // A watcher's probe rounds (stopped by the timeout; its output is checked all the same).
+    run(
+        &[
+            "watch",
+            "--report-only",
+            "--interval",
+            "0.2",
+            "--metrics",
+            "off",
+        ],
+        3,
+    );
+    run(&["rnetboot", "compute", "--timeout", "5"], 60);
+    let files = recorded(dir);
+    for prog in ["ssh.", "ipmitool."] {
+        assert!(
+            files.iter().any(|(n, _)| n.starts_with(prog)),
+            "{prog} was never run: the check would prove nothing ({files:?})"
+        );
+    }
+    for (name, text) in &files {
+        no_password(t, &format!("a child's {name}"), text);
+        let bmc_env = name.starts_with("ipmitool.") && name.ends_with(".env");
+        if !bmc_env {
+            assert!(
+                !text.contains(BMC_PW),
+                "{name} holds the BMC password:\n{text}"
+            );
+        }
+    }
+    // The BMC password does reach ipmitool, in its environment only.
+    assert!(
+        files
+            .iter()
+            .any(|(n, t)| n.ends_with(".env") && t.contains(&format!("IPMI_PASSWORD={BMC_PW}"))),
+        "ipmitool was not given the BMC password in its environment"
     );
 }
