@@ -145,7 +145,7 @@ pub fn journal(url: &DbUrl, a: JournalArgs) -> Result<(), Failure> {
         let pending: Vec<&String> = s
             .results
             .iter()
-            .filter(|(_, r)| r.as_str() != "done")
+            .filter(|(_, r)| !r.is_done())
             .map(|(n, _)| n)
             .collect();
         if !pending.is_empty() {

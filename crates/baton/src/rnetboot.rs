@@ -7,7 +7,7 @@ use clap::Args;
 use clusterdb::backend::Filter;
 use clusterdb::{attrs, table, ClusterDb, DbUrl, NoderangeEnv};
 use std::collections::BTreeMap;
-use takeover::{Plan, Request, Step, StepKind, StepRunner, NODE_DONE};
+use takeover::{Plan, Request, Step, StepKind, StepRunner};
 
 const RNETBOOT_HELP: &str = "\
 WHAT IT DOES
@@ -191,7 +191,7 @@ fn arrange_direct(
     for s in &steps {
         for r in runner.run(&plan, std::slice::from_ref(s)) {
             for (n, v) in r.results {
-                if v != NODE_DONE {
+                if !v.is_done() {
                     let what = match s.kind {
                         StepKind::Dhcp => format!("its reservation on {}", s.sn),
                         StepKind::CleanupOldSn => format!("removing its reservation from {}", s.sn),

@@ -6,7 +6,7 @@ use crate::snmove::ExecArgs;
 use clap::Args;
 use clusterdb::{table, ClusterDb, DbUrl, NoderangeEnv};
 use std::collections::BTreeMap;
-use takeover::{MoveShape, NodeMove, Plan, Request, Step, StepKind, StepRunner, NODE_DONE};
+use takeover::{MoveShape, NodeMove, Plan, Request, Step, StepKind, StepRunner};
 
 const MAKEDHCP_HELP: &str = "\
 WHAT IT DOES
@@ -238,7 +238,7 @@ fn run_steps(
                 if n == 1 { "" } else { "s" }
             );
             for (n, v) in &r.results {
-                if v != NODE_DONE {
+                if !v.is_done() {
                     outln!("  {n}: {v}");
                     not_done.push(format!("{n}: {v}"));
                 }

@@ -5,7 +5,7 @@ use remote::fanout::{FanOut, HostResult, Job};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use takeover::journal::StepState;
-use takeover::{NodeMove, Plan, Step, StepKind, StepResult, NODE_DONE};
+use takeover::{NodeMove, NodeOutcome, Plan, Step, StepKind, StepResult};
 
 /// The script each node runs; values come as separate arguments.
 pub const NODE_SCRIPT: &str = concat!(include_str!("prelude.sh"), include_str!("node.sh"));
@@ -308,22 +308,22 @@ fn step_results(
             for n in &s.nodes {
                 let report = reports.get(n.as_str()).and_then(|r| r.get(&i));
                 let r = match (report, results.get(n)) {
-                    (Some(Ok(())), _) => NODE_DONE.to_string(),
+                    (Some(Ok(())), _) => NodeOutcome::Done,
                     (Some(Err(e)), _) => {
                         failed += 1;
-                        format!("failed: {e}")
+                        NodeOutcome::failed(e)
                     }
                     (None, Some(HostResult::Failed { code, stderr, .. })) => {
                         failed += 1;
-                        format!("failed: exit {code}: {stderr}")
+                        NodeOutcome::failed(format_args!("exit {code}: {stderr}"))
                     }
                     (None, Some(HostResult::Unreachable { reason })) => {
                         unreachable += 1;
-                        format!("unreachable: {reason}")
+                        NodeOutcome::unreachable(reason)
                     }
                     _ => {
                         failed += 1;
-                        "failed: no report from the node".to_string()
+                        NodeOutcome::failed("no report from the node")
                     }
                 };
                 per.insert(n.clone(), r);

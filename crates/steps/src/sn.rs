@@ -18,7 +18,7 @@ use render::Templates;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use takeover::journal::StepState;
-use takeover::{NodeMove, Plan, Step, StepKind, StepResult, NODE_DONE};
+use takeover::{NodeMove, NodeOutcome, Plan, Step, StepKind, StepResult};
 
 /// The script a service node runs; values come as separate arguments and on standard input.
 pub const SN_SCRIPT: &str = concat!(include_str!("prelude.sh"), include_str!("sn.sh"));
@@ -608,7 +608,7 @@ fn boot_mode(
 }
 
 /// The per-node outcome of a batch, before it is folded into step results.
-type NodeResults = BTreeMap<(usize, String), String>;
+type NodeResults = BTreeMap<(usize, String), NodeOutcome>;
 
 impl SnRunner {
     fn tftpdir(&self, facts: &Facts, f: Option<&NodeFacts>) -> String {
@@ -775,7 +775,7 @@ impl SnRunner {
                         results: s
                             .nodes
                             .iter()
-                            .map(|n| (n.clone(), format!("failed: {e}")))
+                            .map(|n| (n.clone(), NodeOutcome::failed(&e)))
                             .collect(),
                     })
                     .collect())
@@ -858,6 +858,13 @@ impl SnRunner {
             Some(HostResult::Unreachable { reason }) => unreachable = Some(reason),
             None => session = Some("no result".into()),
         }
+        // One reason shared by every node of an unreachable SN.
+        let why = unreachable.as_deref().unwrap_or_default();
+        let down_why: takeover::outcome::Reason = format!("{sn}: {why}").into();
+        let lite_why: takeover::outcome::Reason = format!(
+            "{sn}: {why}: the node's statelite persistent files are only there; they are copied when it is back (baton resume)"
+        )
+        .into();
         for (i, names) in &sent {
             for n in names {
                 let r = match (
@@ -865,16 +872,18 @@ impl SnRunner {
                     report.get(&format!("{i}/{n}")),
                     report.get(&i.to_string()),
                 ) {
-                    (Some(why), _, _) if steps[*i].kind == StepKind::StateliteSync => format!(
-                        "unreachable: {sn}: {why}: the node's statelite persistent files are only there; they are copied when it is back (baton resume)"
-                    ),
-                    (Some(why), _, _) => format!("unreachable: {sn}: {why}"),
-                    (_, Some(Err(e)), _) | (_, None, Some(Err(e))) => format!("failed: {e}"),
-                    (_, Some(Ok(())), Some(Err(e))) => format!("failed: {e}"),
-                    (_, _, Some(Ok(()))) | (_, Some(Ok(())), None) => NODE_DONE.to_string(),
+                    (Some(_), _, _) if steps[*i].kind == StepKind::StateliteSync => {
+                        NodeOutcome::Unreachable(lite_why.clone())
+                    }
+                    (Some(_), _, _) => NodeOutcome::Unreachable(down_why.clone()),
+                    (_, Some(Err(e)), _) | (_, None, Some(Err(e))) => NodeOutcome::failed(e),
+                    (_, Some(Ok(())), Some(Err(e))) => NodeOutcome::failed(e),
+                    (_, _, Some(Ok(()))) | (_, Some(Ok(())), None) => NodeOutcome::Done,
                     (_, None, None) => match &session {
-                        Some(s) => format!("failed: {sn}: {s}"),
-                        None => format!("pending: no report from {sn} (did it run the script?)"),
+                        Some(s) => NodeOutcome::failed(format_args!("{sn}: {s}")),
+                        None => NodeOutcome::pending(format_args!(
+                            "no report from {sn} (did it run the script?)"
+                        )),
                     },
                 };
                 results.insert((*i, n.clone()), r);
@@ -891,7 +900,7 @@ impl SnRunner {
                 .get(&i)
                 .into_iter()
                 .flatten()
-                .filter(|n| results.get(&(i, (*n).clone())).map(String::as_str) == Some(NODE_DONE))
+                .filter(|n| results.get(&(i, (*n).clone())) == Some(&NodeOutcome::Done))
                 .cloned()
                 .collect();
             if ready.is_empty() {
@@ -899,7 +908,7 @@ impl SnRunner {
             }
             if let Err(e) = self.mn_consoles(&facts, &s.sn, &ready, remove) {
                 for n in &ready {
-                    results.insert((i, n.clone()), format!("failed: {e}"));
+                    results.insert((i, n.clone()), NodeOutcome::failed(&e));
                 }
             }
         }
@@ -913,10 +922,10 @@ impl SnRunner {
                     let r = results
                         .get(&(i, n.clone()))
                         .cloned()
-                        .unwrap_or_else(|| "failed: not run".into());
-                    if r.starts_with("failed") {
+                        .unwrap_or_else(|| NodeOutcome::failed("not run"));
+                    if r.is_failed() {
                         failed += 1;
-                    } else if r != NODE_DONE {
+                    } else if !r.is_done() {
                         waiting += 1;
                     }
                     per.insert(n.clone(), r);
@@ -932,8 +941,8 @@ impl SnRunner {
                 if failed + waiting > 0 {
                     let first = per
                         .values()
-                        .find(|r| r.as_str() != NODE_DONE)
-                        .cloned()
+                        .find(|r| !r.is_done())
+                        .map(|r| r.to_string())
                         .unwrap_or_default();
                     detail.push_str(&format!(": {failed} failed, {waiting} pending ({first})"));
                 }

@@ -8,7 +8,7 @@ use crate::lease;
 use crate::model::*;
 use crate::plan::build_steps;
 use crate::stale::{self, Moved};
-use crate::{Result, TakeoverError};
+use crate::{NodeOutcome, Result, TakeoverError};
 use clusterdb::backend::{Filter, Tx, Value};
 use clusterdb::{attrs, table, ClusterDb, Snapshot};
 use std::collections::{BTreeMap, HashMap};
@@ -40,11 +40,8 @@ pub struct StepResult {
     pub state: StepState,
     pub detail: String,
     /// Per node, for steps that run on nodes.
-    pub results: BTreeMap<String, String>,
+    pub results: BTreeMap<String, NodeOutcome>,
 }
-
-/// The per-node result that means the step is done on that node.
-pub const NODE_DONE: &str = "done";
 
 /// Runs the steps. Each is idempotent, so a step may be run again by `resume`.
 pub trait StepRunner {
@@ -427,7 +424,7 @@ fn take_lease(
 /// Work left in a step: its nodes not yet done (all of them when nothing was recorded).
 struct Todo {
     step: Step,
-    earlier: BTreeMap<String, String>,
+    earlier: BTreeMap<String, NodeOutcome>,
 }
 
 /// One run of steps: where it records, what it knows so far, what it did.
@@ -441,7 +438,7 @@ struct Run<'a> {
 
 /// A todo entry of a wave as the gate leaves it: the step to hand to the runner (None when the
 /// gate kept all its nodes) and the nodes kept.
-type Gated = (usize, Option<Step>, BTreeMap<String, String>);
+type Gated = (usize, Option<Step>, BTreeMap<String, NodeOutcome>);
 
 fn run_steps(
     db: &mut ClusterDb,
@@ -615,7 +612,7 @@ impl Run<'_> {
 }
 
 /// A cleanup the gate kept whole: every node waits for its new service node.
-fn kept_whole(step: &Step, kept: &BTreeMap<String, String>) -> StepResult {
+fn kept_whole(step: &Step, kept: &BTreeMap<String, NodeOutcome>) -> StepResult {
     StepResult {
         state: StepState::Pending,
         detail: format!(
@@ -636,15 +633,15 @@ fn no_result(step: &Step) -> StepResult {
 }
 
 /// A cleanup's result for the nodes it ran on, plus the nodes the gate kept.
-fn with_kept(ran: &Step, mut r: StepResult, kept: &BTreeMap<String, String>) -> StepResult {
+fn with_kept(ran: &Step, mut r: StepResult, kept: &BTreeMap<String, NodeOutcome>) -> StepResult {
     if kept.is_empty() {
         return r;
     }
     if r.results.is_empty() {
-        let each = if r.state == StepState::Done {
-            NODE_DONE.to_string()
-        } else {
-            r.detail.clone()
+        let each = match r.state {
+            StepState::Done => NodeOutcome::Done,
+            StepState::Failed => NodeOutcome::failed(&r.detail),
+            _ => NodeOutcome::pending(&r.detail),
         };
         r.results = ran
             .nodes
@@ -708,16 +705,17 @@ fn waves(todo: &[Todo]) -> Vec<Vec<std::ops::Range<usize>>> {
 
 /// Combine a run's per-node results with those recorded before: the step is done when every one
 /// of its nodes is.
-fn merge(step: &Step, earlier: &BTreeMap<String, String>, mut r: StepResult) -> StepResult {
+fn merge(step: &Step, earlier: &BTreeMap<String, NodeOutcome>, mut r: StepResult) -> StepResult {
     if r.results.is_empty() {
         return r;
     }
     let mut all = earlier.clone();
     all.extend(std::mem::take(&mut r.results));
-    if step.nodes.iter().all(|n| {
-        all.get(n)
-            .is_some_and(|r| r == NODE_DONE || stale::is_superseded(r))
-    }) {
+    if step
+        .nodes
+        .iter()
+        .all(|n| all.get(n).is_some_and(NodeOutcome::settled))
+    {
         r.state = StepState::Done;
     } else if r.state == StepState::Done {
         r.state = StepState::Pending;
@@ -808,7 +806,7 @@ fn resume_todo(
     moved: &BTreeMap<String, Moved>,
     force: bool,
 ) -> Result<Vec<Todo>> {
-    let superseded = |r: &String| stale::is_superseded(r);
+    let superseded = |r: &NodeOutcome| matches!(r, NodeOutcome::Superseded(_));
     let mut todo = Vec::new();
     for mut rec in steps
         .into_iter()
@@ -819,7 +817,7 @@ fn resume_todo(
         };
         let mut step = full.clone();
         step.nodes.retain(|n| match rec.results.get(n) {
-            Some(r) if r == NODE_DONE => false,
+            Some(NodeOutcome::Done) => false,
             Some(r) if superseded(r) => force,
             _ => true,
         });
@@ -829,7 +827,7 @@ fn resume_todo(
         let before = step.nodes.len();
         step.nodes.retain(|n| match moved.get(n) {
             Some(m) => {
-                let why = format!("{}: {}", stale::NODE_SUPERSEDED, m.describe(n));
+                let why = NodeOutcome::Superseded(m.describe(n).into());
                 rec.results.insert(n.clone(), why);
                 false
             }

@@ -4,15 +4,15 @@
 
 use crate::journal::StepState;
 use crate::model::{Plan, Step, StepKind};
-use crate::{stale, NODE_DONE};
+use crate::NodeOutcome;
 use std::collections::{BTreeMap, HashMap};
 
 /// What a run knows of each step so far (recorded earlier, or by this run): its state and
 /// per-node results, by step id.
-pub type Known = HashMap<usize, (StepState, BTreeMap<String, String>)>;
+pub type Known = HashMap<usize, (StepState, BTreeMap<String, NodeOutcome>)>;
 
-/// The per-node result of a node whose cleanup waits for its new service node.
-pub const NODE_KEPT: &str = "pending: kept on the old service node";
+/// The start of the reason a node's cleanup waits for its new service node.
+pub const NODE_KEPT: &str = "kept on the old service node";
 
 /// The steps that put a node's entries on its new service node (or copy its persistent files
 /// there): what its old SN's cleanup waits for.
@@ -25,11 +25,11 @@ fn makes(kind: StepKind) -> bool {
 
 /// Is `node` confirmed done in the step recorded as `known`? A step finished whole without
 /// per-node results (skipped, or done as a whole) counts for all its nodes.
-fn confirmed(known: Option<&(StepState, BTreeMap<String, String>)>, node: &str) -> bool {
+fn confirmed(known: Option<&(StepState, BTreeMap<String, NodeOutcome>)>, node: &str) -> bool {
     match known {
         None => false,
         Some((state, results)) => match results.get(node) {
-            Some(r) => r == NODE_DONE || stale::is_superseded(r),
+            Some(r) => r.settled(),
             None => state.finished(),
         },
     }
@@ -37,7 +37,7 @@ fn confirmed(known: Option<&(StepState, BTreeMap<String, String>)>, node: &str) 
 
 /// Why each node of `plan` may not leave its old SN yet: the first step putting it on its new
 /// SN that is not confirmed, with that step's own word for it.
-pub fn not_ready(plan: &Plan, known: &Known) -> HashMap<String, String> {
+pub fn not_ready(plan: &Plan, known: &Known) -> HashMap<String, NodeOutcome> {
     let mut why = HashMap::new();
     for step in plan.steps.iter().filter(|s| makes(s.kind)) {
         let k = known.get(&step.id);
@@ -47,15 +47,18 @@ pub fn not_ready(plan: &Plan, known: &Known) -> HashMap<String, String> {
             }
             let state = match k {
                 None => "not run".to_string(),
-                Some((s, r)) => r.get(node).cloned().unwrap_or_else(|| s.as_str().into()),
+                Some((s, r)) => r
+                    .get(node)
+                    .map(|o| o.to_string())
+                    .unwrap_or_else(|| s.as_str().into()),
             };
             why.insert(
                 node.clone(),
-                format!(
+                NodeOutcome::pending(format_args!(
                     "{NODE_KEPT} until {} has its {}: {state}",
                     step.sn,
                     step.kind.name()
-                ),
+                )),
             );
         }
     }
@@ -66,8 +69,8 @@ pub fn not_ready(plan: &Plan, known: &Known) -> HashMap<String, String> {
 /// kept, with the reason. Any other step runs whole.
 pub fn split(
     step: &Step,
-    not_ready: &HashMap<String, String>,
-) -> (Option<Step>, BTreeMap<String, String>) {
+    not_ready: &HashMap<String, NodeOutcome>,
+) -> (Option<Step>, BTreeMap<String, NodeOutcome>) {
     if step.kind != StepKind::CleanupOldSn {
         return (Some(step.clone()), BTreeMap::new());
     }

@@ -3,7 +3,7 @@
 //! step (its state, detail and per-node results), updated as each step finishes.
 
 use crate::model::{shape_groups, MoveShape, NodeMove, Plan, Request, Step};
-use crate::{Result, TakeoverError};
+use crate::{NodeOutcome, Result, TakeoverError};
 use clusterdb::backend::{Filter, Tx, Value};
 use clusterdb::{table, Snapshot};
 use serde::{Deserialize, Serialize};
@@ -84,7 +84,7 @@ pub struct StepRecord {
     pub state: StepState,
     pub detail: String,
     /// node → result, for steps that ran per node (unreachable nodes stay pending).
-    pub results: BTreeMap<String, String>,
+    pub results: BTreeMap<String, NodeOutcome>,
     pub updated: Option<String>,
 }
 
@@ -214,7 +214,7 @@ pub fn set_step(
     step: usize,
     state: StepState,
     detail: &str,
-    results: &BTreeMap<String, String>,
+    results: &BTreeMap<String, NodeOutcome>,
 ) -> Result<()> {
     let (id, step) = (id.to_string(), step.to_string());
     let results = if results.is_empty() {

@@ -14,15 +14,17 @@ pub mod gate;
 pub mod journal;
 pub mod lease;
 pub mod model;
+pub mod outcome;
 pub mod plan;
 pub mod report;
 pub mod stale;
 
 pub use apply::{
     apply, resume, resume_as, rollback, Outcome, RunMeta, SampleSteps, StepResult, StepRunner,
-    UnimplementedSteps, NODE_DONE,
+    UnimplementedSteps,
 };
 pub use model::*;
+pub use outcome::NodeOutcome;
 pub use plan::{plan, sn_loads, Env};
 
 /// Why a takeover did not (fully) happen. Each kind has its own exit status.

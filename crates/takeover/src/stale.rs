@@ -28,15 +28,6 @@ impl Moved {
     }
 }
 
-/// The per-node result recorded for a node skipped as moved (a finished result: nothing is
-/// left to do for the entry on that node).
-pub const NODE_SUPERSEDED: &str = "superseded";
-
-/// Is this per-node result one of [`NODE_SUPERSEDED`]'s?
-pub fn is_superseded(result: &str) -> bool {
-    result.starts_with(NODE_SUPERSEDED)
-}
-
 /// The nodes of entry `id` (plan `plan`) whose rows differ from what the entry left, each with
 /// the later entry that moved it, if any.
 pub fn moved_since(snap: &Snapshot<'_>, id: i64, plan: &Plan) -> Result<BTreeMap<String, Moved>> {

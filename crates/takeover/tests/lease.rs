@@ -279,7 +279,9 @@ fn resume_skips_nodes_moved_since_by_a_later_entry() {
         .find(|s| s.nodes.contains(&"cn0003".into()))
         .unwrap();
     assert!(
-        rec.results["cn0003"].contains("moved since by journal entry 2"),
+        rec.results["cn0003"]
+            .to_string()
+            .contains("moved since by journal entry 2"),
         "{:?}",
         rec.results
     );

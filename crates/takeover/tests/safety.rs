@@ -59,7 +59,7 @@ impl StepRunner for FailOn {
                     Some(bad) => {
                         let mut r = done(s);
                         if let Some(v) = r.results.get_mut(bad) {
-                            *v = "failed: read-only file system".into();
+                            *v = takeover::NodeOutcome::failed("read-only file system");
                             r.state = StepState::Failed;
                         }
                         r
@@ -91,12 +91,13 @@ fn a_node_whose_new_sn_entries_failed_keeps_its_old_sn_until_resume_finishes_the
     assert_eq!(runner.given(StepKind::CleanupOldSn), ["cn0001", "cn0003"]);
     let cleanup = step_record(&mut db, out.journal_id, StepKind::CleanupOldSn);
     assert_eq!(cleanup.state, StepState::Pending, "{cleanup:?}");
-    let kept = &cleanup.results["cn0002"];
+    let kept = cleanup.results["cn0002"].to_string();
     assert!(
-        kept.starts_with(takeover::gate::NODE_KEPT) && kept.contains("read-only"),
+        kept.starts_with(&format!("pending: {}", takeover::gate::NODE_KEPT))
+            && kept.contains("read-only"),
         "{kept}"
     );
-    assert_eq!(cleanup.results["cn0001"], takeover::NODE_DONE);
+    assert_eq!(cleanup.results["cn0001"], takeover::NodeOutcome::Done);
 
     // Once the new SN has it, resume removes it from the old one: that node only.
     let mut healthy = FailOn::new(StepKind::Niminit, None);

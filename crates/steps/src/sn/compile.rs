@@ -71,11 +71,13 @@ impl Compiler<'_> {
     fn fail(&mut self, i: usize, node: &str, why: impl std::fmt::Display) {
         self.out
             .pre
-            .insert((i, node.to_string()), format!("failed: {why}"));
+            .insert((i, node.to_string()), NodeOutcome::failed(why));
     }
 
     fn done(&mut self, i: usize, node: &str) {
-        self.out.pre.insert((i, node.to_string()), NODE_DONE.into());
+        self.out
+            .pre
+            .insert((i, node.to_string()), NodeOutcome::Done);
     }
 
     /// Where the node boots from: its tftpserver, else its new xcatmaster's address.

@@ -263,9 +263,11 @@ fn new_sn_files_are_written_checked_and_old_sn_entries_removed() {
         !conf.contains("host cn3"),
         "no MAC, no entry (and nothing to do)"
     );
-    assert_eq!(res[0].results["cn3"], NODE_DONE);
+    assert_eq!(res[0].results["cn3"], takeover::NodeOutcome::Done);
     assert!(
-        res[0].results["cn1"].contains("dhcpd is not running"),
+        res[0].results["cn1"]
+            .to_string()
+            .contains("dhcpd is not running"),
         "{:?}",
         res[0]
     );
@@ -319,7 +321,7 @@ fn new_sn_files_are_written_checked_and_old_sn_entries_removed() {
     let before = w.read("conserver.cf");
     let steps = vec![step(7, StepKind::CleanupOldSn, "sn1", &["cn1"], None)];
     let res = r.run(&plan(steps.clone()), &steps);
-    assert_eq!(res[0].results["cn1"], NODE_DONE);
+    assert_eq!(res[0].results["cn1"], takeover::NodeOutcome::Done);
     assert_eq!(w.read("conserver.cf"), before);
 }
 
@@ -335,7 +337,9 @@ fn kea_reservations_are_merged_and_checked() {
     let res = r.run(&plan(steps.clone()), &steps);
     // Merged and checked by kea-dhcp4 -t; no Kea runs here, so the reload fails and says so.
     assert!(
-        res[0].results["cn1"].contains("kea-dhcp4 is not running"),
+        res[0].results["cn1"]
+            .to_string()
+            .contains("kea-dhcp4 is not running"),
         "{:?}",
         res[0]
     );
@@ -380,7 +384,11 @@ fn kea_reservations_are_merged_and_checked() {
     p.nodes[0].ip = Some("192.168.1.1".into());
     let steps = vec![step(1, StepKind::Dhcp, "sn2", &["cn1"], None)];
     let res = runner(&w, f).run(&p, &steps);
-    assert!(res[0].results["cn1"].contains("no subnet4"), "{:?}", res[0]);
+    assert!(
+        res[0].results["cn1"].to_string().contains("no subnet4"),
+        "{:?}",
+        res[0]
+    );
     assert_eq!(w.read("kea.conf"), before);
 }
 
@@ -396,7 +404,9 @@ fn consoles_on_the_new_sn_are_checked_and_a_dead_sn_leaves_them_pending() {
     let res = r.run(&plan(steps.clone()), &steps);
     // Written and checked by conserver -S; no conserver runs here.
     assert!(
-        res[0].results["cn2"].contains("conserver is not running"),
+        res[0].results["cn2"]
+            .to_string()
+            .contains("conserver is not running"),
         "{:?}",
         res[0]
     );
@@ -425,7 +435,9 @@ fn consoles_on_the_new_sn_are_checked_and_a_dead_sn_leaves_them_pending() {
     let res = r.run(&plan(steps.clone()), &steps);
     assert_eq!(res[0].state, StepState::Pending);
     assert!(
-        res[0].results["cn2"].starts_with("unreachable: sn2: down"),
+        res[0].results["cn2"]
+            .to_string()
+            .starts_with("unreachable: sn2: down"),
         "{:?}",
         res[0]
     );

@@ -76,7 +76,7 @@ pub fn done(s: &Step) -> StepResult {
         results: s
             .nodes
             .iter()
-            .map(|n| (n.clone(), takeover::NODE_DONE.to_string()))
+            .map(|n| (n.clone(), takeover::NodeOutcome::Done))
             .collect(),
     }
 }
