@@ -18,6 +18,7 @@ use render::Templates;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use takeover::journal::StepState;
+use takeover::outcome::Reason;
 use takeover::{NodeMove, NodeOutcome, Plan, Step, StepKind, StepResult};
 
 /// The script a service node runs; values come as separate arguments and on standard input.
@@ -173,14 +174,13 @@ pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb
                 images.insert(pm.clone());
             }
         }
-        for s in [&f.servicenode, &f.tftpserver, &f.nfsserver, &f.conserver]
-            .into_iter()
-            .flatten()
-        {
-            names.extend(s.split(',').map(|x| x.trim().to_string()));
-        }
-        if let Some(x) = &f.xcatmaster {
-            names.insert(x.clone());
+        // Most nodes name the same servers: a name is copied only the first time.
+        let servers = [&f.servicenode, &f.tftpserver, &f.nfsserver, &f.conserver];
+        let listed = servers.into_iter().flatten().flat_map(|s| s.split(','));
+        for x in listed.map(str::trim).chain(f.xcatmaster.as_deref()) {
+            if !names.contains(x) {
+                names.insert(x.to_string());
+            }
         }
         facts.nodes.insert(n.clone(), f);
     }
@@ -361,23 +361,41 @@ impl Ops {
             self.stdin.extend_from_slice(d);
         }
     }
+
+    /// An op with one data section that `fill` writes straight into standard input (no copy
+    /// of a section that can be a hundred megabytes); `fill` says whether to keep the op
+    /// (false: what it wrote is dropped).
+    fn push_filled(
+        &mut self,
+        op: &str,
+        tag: &str,
+        params: &[String],
+        fill: impl FnOnce(&mut Vec<u8>) -> bool,
+    ) {
+        let start = self.stdin.len();
+        if !fill(&mut self.stdin) {
+            self.stdin.truncate(start);
+            return;
+        }
+        let len = self.stdin.len() - start;
+        self.args.push(op.into());
+        self.args.push(tag.into());
+        self.args.extend(params.iter().cloned());
+        self.args.push(len.to_string());
+    }
 }
 
 /// A file operation record for the script's `files` op.
 fn file_record(out: &mut Vec<u8>, tag: &str, op: &FileOp) {
-    match op {
-        FileOp::Put { path, content } => {
-            out.extend_from_slice(format!("put {tag} {path} {}\n", content.len()).as_bytes());
-            out.extend_from_slice(content.as_bytes());
-        }
-        FileOp::Symlink { path, target } => {
-            out.extend_from_slice(format!("link {tag} {path} {target}\n").as_bytes())
-        }
-        FileOp::Hardlink { path, target } => {
-            out.extend_from_slice(format!("hard {tag} {path} {target}\n").as_bytes())
-        }
-        FileOp::Remove { path } => out.extend_from_slice(format!("rm {tag} {path}\n").as_bytes()),
-    }
+    use std::io::Write;
+    // Writing into a Vec cannot fail.
+    let _ = match op {
+        FileOp::Put { path, content } => writeln!(out, "put {tag} {path} {}", content.len())
+            .and_then(|()| out.write_all(content.as_bytes())),
+        FileOp::Symlink { path, target } => writeln!(out, "link {tag} {path} {target}"),
+        FileOp::Hardlink { path, target } => writeln!(out, "hard {tag} {path} {target}"),
+        FileOp::Remove { path } => writeln!(out, "rm {tag} {path}"),
+    };
 }
 
 /// A word the script can take as one field: no whitespace, no control characters.
@@ -608,7 +626,7 @@ fn boot_mode(
 }
 
 /// The per-node outcome of a batch, before it is folded into step results.
-type NodeResults = BTreeMap<(usize, String), NodeOutcome>;
+type NodeResults = BTreeMap<usize, BTreeMap<String, NodeOutcome>>;
 
 impl SnRunner {
     fn tftpdir(&self, facts: &Facts, f: Option<&NodeFacts>) -> String {
@@ -833,126 +851,172 @@ impl SnRunner {
             mut results,
             ..
         } = p;
-        let mut report: HashMap<String, Result<(), String>> = HashMap::new();
-        let mut session: Option<String> = None;
-        let mut unreachable: Option<String> = None;
-        match outcome {
-            _ if !ran => {}
-            Some(HostResult::Ok { stdout }) => {
-                report = parse_report(&stdout);
-                if !report.is_empty() && !stdout.lines().any(|l| l == "BATON end") {
-                    report.retain(|_, r| r.is_err());
-                    session = Some("the script stopped before its end".into());
-                }
-                log_timings(&sn, &stdout);
-            }
-            Some(HostResult::Failed {
-                code,
-                stdout,
-                stderr,
-            }) => {
-                report = parse_report(&stdout);
-                report.retain(|_, r| r.is_err());
-                session = Some(format!("exit {code}: {stderr}"));
-            }
-            Some(HostResult::Unreachable { reason }) => unreachable = Some(reason),
-            None => session = Some("no result".into()),
-        }
-        // One reason shared by every node of an unreachable SN.
-        let why = unreachable.as_deref().unwrap_or_default();
-        let down_why: takeover::outcome::Reason = format!("{sn}: {why}").into();
-        let lite_why: takeover::outcome::Reason = format!(
-            "{sn}: {why}: the node's statelite persistent files are only there; they are copied when it is back (baton resume)"
-        )
-        .into();
-        for (i, names) in &sent {
+        let heard = Heard::of(&sn, ran, outcome);
+        for (i, names) in sent {
+            let lite = steps[i].kind == StepKind::StateliteSync;
+            let whole = heard.report.get(&i.to_string());
+            let per = results.entry(i).or_default();
             for n in names {
-                let r = match (
-                    &unreachable,
-                    report.get(&format!("{i}/{n}")),
-                    report.get(&i.to_string()),
-                ) {
-                    (Some(_), _, _) if steps[*i].kind == StepKind::StateliteSync => {
-                        NodeOutcome::Unreachable(lite_why.clone())
-                    }
-                    (Some(_), _, _) => NodeOutcome::Unreachable(down_why.clone()),
-                    (_, Some(Err(e)), _) | (_, None, Some(Err(e))) => NodeOutcome::failed(e),
-                    (_, Some(Ok(())), Some(Err(e))) => NodeOutcome::failed(e),
-                    (_, _, Some(Ok(()))) | (_, Some(Ok(())), None) => NodeOutcome::Done,
-                    (_, None, None) => match &session {
-                        Some(s) => NodeOutcome::failed(format_args!("{sn}: {s}")),
-                        None => NodeOutcome::pending(format_args!(
-                            "no report from {sn} (did it run the script?)"
-                        )),
-                    },
-                };
-                results.insert((*i, n.clone()), r);
+                let r = heard.outcome(&sn, i, &n, whole, lite);
+                per.insert(n, r);
             }
         }
-        // The management node's entries, for the consoles the SN now serves.
+        self.mn_entries(steps, &facts, &consoled, &mut results);
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| step_result(s, results.remove(&i).unwrap_or_default()))
+            .collect()
+    }
+
+    /// The management node's entries, for the consoles the SN now serves (or no longer does):
+    /// only for nodes whose SN-side step is done.
+    fn mn_entries(
+        &self,
+        steps: &[Step],
+        facts: &Facts,
+        consoled: &BTreeMap<usize, Vec<String>>,
+        results: &mut NodeResults,
+    ) {
         for (i, s) in steps.iter().enumerate() {
             let remove = match s.kind {
                 StepKind::Consoles => false,
                 StepKind::CleanupOldSn => true,
                 _ => continue,
             };
+            let per = results.entry(i).or_default();
             let ready: Vec<String> = consoled
                 .get(&i)
                 .into_iter()
                 .flatten()
-                .filter(|n| results.get(&(i, (*n).clone())) == Some(&NodeOutcome::Done))
+                .filter(|n| per.get(*n).is_some_and(NodeOutcome::is_done))
                 .cloned()
                 .collect();
             if ready.is_empty() {
                 continue;
             }
-            if let Err(e) = self.mn_consoles(&facts, &s.sn, &ready, remove) {
-                for n in &ready {
-                    results.insert((i, n.clone()), NodeOutcome::failed(&e));
+            if let Err(e) = self.mn_consoles(facts, &s.sn, &ready, remove) {
+                let failed = NodeOutcome::failed(&e);
+                for n in ready {
+                    per.insert(n, failed.clone());
                 }
             }
         }
-        steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let mut per = BTreeMap::new();
-                let (mut failed, mut waiting) = (0, 0);
-                for n in &s.nodes {
-                    let r = results
-                        .get(&(i, n.clone()))
-                        .cloned()
-                        .unwrap_or_else(|| NodeOutcome::failed("not run"));
-                    if r.is_failed() {
-                        failed += 1;
-                    } else if !r.is_done() {
-                        waiting += 1;
-                    }
-                    per.insert(n.clone(), r);
+    }
+}
+
+/// What came back from a service node's session.
+struct Heard {
+    /// Its report lines: `STEP/NODE` or `STEP` → ok or why not.
+    report: HashMap<String, Result<(), String>>,
+    /// Why the session as a whole failed, if it did.
+    session: Option<String>,
+    /// The SN could not be reached: the reason, and the reason for a statelite copy.
+    down: Option<(Reason, Reason)>,
+}
+
+impl Heard {
+    fn of(sn: &str, ran: bool, outcome: Option<HostResult>) -> Heard {
+        let mut h = Heard {
+            report: HashMap::new(),
+            session: None,
+            down: None,
+        };
+        match outcome {
+            _ if !ran => {}
+            Some(HostResult::Ok { stdout }) => {
+                h.report = parse_report(&stdout);
+                if !h.report.is_empty() && !stdout.lines().any(|l| l == "BATON end") {
+                    h.report.retain(|_, r| r.is_err());
+                    h.session = Some("the script stopped before its end".into());
                 }
-                let state = if failed > 0 {
-                    StepState::Failed
-                } else if waiting > 0 {
-                    StepState::Pending
-                } else {
-                    StepState::Done
-                };
-                let mut detail = s.describe();
-                if failed + waiting > 0 {
-                    let first = per
-                        .values()
-                        .find(|r| !r.is_done())
-                        .map(|r| r.to_string())
-                        .unwrap_or_default();
-                    detail.push_str(&format!(": {failed} failed, {waiting} pending ({first})"));
-                }
-                StepResult {
-                    state,
-                    detail,
-                    results: per,
-                }
-            })
-            .collect()
+                log_timings(sn, &stdout);
+            }
+            Some(HostResult::Failed {
+                code,
+                stdout,
+                stderr,
+            }) => {
+                h.report = parse_report(&stdout);
+                h.report.retain(|_, r| r.is_err());
+                h.session = Some(format!("exit {code}: {stderr}"));
+            }
+            // One reason shared by every node of an unreachable SN.
+            Some(HostResult::Unreachable { reason }) => {
+                h.down = Some((
+                    format!("{sn}: {reason}").into(),
+                    format!("{sn}: {reason}: the node's statelite persistent files are only there; they are copied when it is back (baton resume)").into(),
+                ))
+            }
+            None => h.session = Some("no result".into()),
+        }
+        h
+    }
+
+    /// Node `n` of step `i` (`whole`: the step's own report line).
+    fn outcome(
+        &self,
+        sn: &str,
+        i: usize,
+        n: &str,
+        whole: Option<&Result<(), String>>,
+        lite: bool,
+    ) -> NodeOutcome {
+        if let Some((down, lite_down)) = &self.down {
+            return NodeOutcome::Unreachable(if lite { lite_down } else { down }.clone());
+        }
+        let own = match self.report.is_empty() {
+            true => None,
+            false => self.report.get(&format!("{i}/{n}")),
+        };
+        match (own, whole) {
+            (Some(Err(e)), _) | (None, Some(Err(e))) | (Some(Ok(())), Some(Err(e))) => {
+                NodeOutcome::failed(e)
+            }
+            (_, Some(Ok(()))) | (Some(Ok(())), None) => NodeOutcome::Done,
+            (None, None) => match &self.session {
+                Some(s) => NodeOutcome::failed(format_args!("{sn}: {s}")),
+                None => NodeOutcome::pending(format_args!(
+                    "no report from {sn} (did it run the script?)"
+                )),
+            },
+        }
+    }
+}
+
+/// A step's result from its nodes' outcomes (a node with none was not run).
+fn step_result(s: &Step, mut per: BTreeMap<String, NodeOutcome>) -> StepResult {
+    let (mut failed, mut waiting) = (0, 0);
+    for n in &s.nodes {
+        let r = per
+            .entry(n.clone())
+            .or_insert_with(|| NodeOutcome::failed("not run"));
+        if r.is_failed() {
+            failed += 1;
+        } else if !r.is_done() {
+            waiting += 1;
+        }
+    }
+    let state = if failed > 0 {
+        StepState::Failed
+    } else if waiting > 0 {
+        StepState::Pending
+    } else {
+        StepState::Done
+    };
+    let mut detail = s.describe();
+    if failed + waiting > 0 {
+        let first = per
+            .values()
+            .find(|r| !r.is_done())
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        detail.push_str(&format!(": {failed} failed, {waiting} pending ({first})"));
+    }
+    StepResult {
+        state,
+        detail,
+        results: per,
     }
 }
 

@@ -41,25 +41,31 @@ pub fn not_ready(plan: &Plan, known: &Known) -> HashMap<String, NodeOutcome> {
     let mut why = HashMap::new();
     for step in plan.steps.iter().filter(|s| makes(s.kind)) {
         let k = known.get(&step.id);
+        // Nodes of one step mostly wait for the same reason: it is made once and shared.
+        let mut last: Option<(Option<&NodeOutcome>, NodeOutcome)> = None;
         for node in &step.nodes {
             if why.contains_key(node) || confirmed(k, node) {
                 continue;
             }
-            let state = match k {
-                None => "not run".to_string(),
-                Some((s, r)) => r
-                    .get(node)
-                    .map(|o| o.to_string())
-                    .unwrap_or_else(|| s.as_str().into()),
+            let result = k.and_then(|(_, r)| r.get(node));
+            let kept = match &last {
+                Some((r, kept)) if *r == result => kept.clone(),
+                _ => {
+                    let state = match (k, result) {
+                        (None, _) => "not run".to_string(),
+                        (Some(_), Some(o)) => o.to_string(),
+                        (Some((s, _)), None) => s.as_str().into(),
+                    };
+                    let kept = NodeOutcome::pending(format_args!(
+                        "{NODE_KEPT} until {} has its {}: {state}",
+                        step.sn,
+                        step.kind.name()
+                    ));
+                    last = Some((result, kept.clone()));
+                    kept
+                }
             };
-            why.insert(
-                node.clone(),
-                NodeOutcome::pending(format_args!(
-                    "{NODE_KEPT} until {} has its {}: {state}",
-                    step.sn,
-                    step.kind.name()
-                )),
-            );
+            why.insert(node.clone(), kept);
         }
     }
     why

@@ -69,15 +69,17 @@ impl SnRunner {
 
 impl Compiler<'_> {
     fn fail(&mut self, i: usize, node: &str, why: impl std::fmt::Display) {
+        let failed = NodeOutcome::failed(why);
         self.out
             .pre
-            .insert((i, node.to_string()), NodeOutcome::failed(why));
+            .entry(i)
+            .or_default()
+            .insert(node.into(), failed);
     }
 
     fn done(&mut self, i: usize, node: &str) {
-        self.out
-            .pre
-            .insert((i, node.to_string()), NodeOutcome::Done);
+        let per = self.out.pre.entry(i).or_default();
+        per.insert(node.into(), NodeOutcome::Done);
     }
 
     /// Where the node boots from: its tftpserver, else its new xcatmaster's address.
@@ -267,26 +269,30 @@ impl Compiler<'_> {
         Ok(true)
     }
 
+    /// Each node's boot files, written straight into the payload.
     fn bootfiles(&mut self, i: usize, step: &Step, here: &Here<'_>) {
-        let (mut records, mut names) = (Vec::new(), Vec::new());
+        let mut names = Vec::new();
         let dir = self.runner.tftpdir(self.facts, None);
-        for (m, f) in here {
-            match self.boot_records(i, step, m, f, &dir, &mut records) {
-                Ok(true) => names.push(m.node.clone()),
-                Ok(false) => self.done(i, &m.node),
-                Err(e) => self.fail(i, &m.node, e),
+        let mut ops = std::mem::take(&mut self.out.ops);
+        ops.push_filled("files", &i.to_string(), &[dir.clone()], |buf| {
+            let start = buf.len();
+            for (k, (m, f)) in here.iter().enumerate() {
+                match self.boot_records(i, step, m, f, &dir, buf) {
+                    Ok(true) => names.push(m.node.clone()),
+                    Ok(false) => self.done(i, &m.node),
+                    Err(e) => self.fail(i, &m.node, e),
+                }
+                if k == 0 {
+                    // One node's share times the others: one allocation, not a doubling chain.
+                    buf.reserve((buf.len() - start) * here.len());
+                }
             }
+            !names.is_empty() && self.tftpdir_for(i, &names).is_some()
+        });
+        self.out.ops = ops;
+        if !names.is_empty() && safe_path(&dir) {
+            self.out.sent.insert(i, names);
         }
-        if names.is_empty() {
-            return;
-        }
-        let Some(dir) = self.tftpdir_for(i, &names) else {
-            return;
-        };
-        self.out.sent.insert(i, names);
-        self.out
-            .ops
-            .push("files", &i.to_string(), &[dir], &[&records]);
     }
 
     fn cleanup(&mut self, i: usize, step: &Step, here: &Here<'_>) {
