@@ -274,7 +274,7 @@ impl Compiler<'_> {
         let mut names = Vec::new();
         let dir = self.runner.tftpdir(self.facts, None);
         let mut ops = std::mem::take(&mut self.out.ops);
-        ops.push_filled("files", &i.to_string(), &[dir.clone()], |buf| {
+        ops.push_filled("files", &i.to_string(), std::slice::from_ref(&dir), |buf| {
             let start = buf.len();
             for (k, (m, f)) in here.iter().enumerate() {
                 match self.boot_records(i, step, m, f, &dir, buf) {
