@@ -165,15 +165,14 @@ pub(crate) fn standing_plan(
             .and_then(|s| s.split(',').next())
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
-        let xm = f
-            .xcatmaster
-            .clone()
+        let text = |t: &Option<steps::sn::Text>| t.as_deref().map(str::to_string);
+        let xm = text(&f.xcatmaster)
             .or_else(|| sn.clone())
             .unwrap_or_default();
         let shape = MoveShape {
-            os: f.os.clone(),
-            provmethod: f.provmethod.clone(),
-            status: f.status.clone(),
+            os: text(&f.os),
+            provmethod: text(&f.provmethod),
+            status: text(&f.status),
             old_sn: sn.clone(),
             new_sn: sn.unwrap_or_default(),
             old_xm: Some(xm.clone()),
@@ -402,7 +401,10 @@ pub fn makeconservercf(url: &DbUrl, a: MakeconservercfArgs) -> Result<(), Failur
     let moves = standing_plan(&facts, &nodes)?;
     let by = group_by(
         &moves,
-        |m| facts.nodes.get(&m.node).and_then(|f| f.conserver.clone()),
+        |m| {
+            let f = facts.nodes.get(&m.node)?;
+            f.conserver.as_deref().map(str::to_string)
+        },
         "these nodes have no conserver host (nodehm.conserver)",
     )?;
     let mut runner = crate::snmove::sn_runner(url, &exec_of(a.timeout))?;

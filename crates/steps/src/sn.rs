@@ -49,33 +49,36 @@ pub struct SiteFacts {
     pub sharedtftp: bool,
 }
 
+/// A value many nodes share (their SN, image, OS): one allocation for all of them.
+pub type Text = std::sync::Arc<str>;
+
 /// What the database says about one node now.
 #[derive(Debug, Clone, Default)]
 pub struct NodeFacts {
     /// noderes.servicenode (the whole list).
-    pub servicenode: Option<String>,
+    pub servicenode: Option<Text>,
     /// The first MAC of mac.mac.
-    pub mac: Option<String>,
-    pub netboot: Option<String>,
-    pub tftpserver: Option<String>,
-    pub tftpdir: Option<String>,
-    pub nfsserver: Option<String>,
+    pub mac: Option<Text>,
+    pub netboot: Option<Text>,
+    pub tftpserver: Option<Text>,
+    pub tftpdir: Option<Text>,
+    pub nfsserver: Option<Text>,
     /// noderes.xcatmaster.
-    pub xcatmaster: Option<String>,
-    pub os: Option<String>,
-    pub arch: Option<String>,
-    pub profile: Option<String>,
-    pub provmethod: Option<String>,
-    pub status: Option<String>,
+    pub xcatmaster: Option<Text>,
+    pub os: Option<Text>,
+    pub arch: Option<Text>,
+    pub profile: Option<Text>,
+    pub provmethod: Option<Text>,
+    pub status: Option<Text>,
     /// nodehm.cons (the console method), nodehm.conserver, nodehm.consoleondemand.
-    pub cons: Option<String>,
-    pub conserver: Option<String>,
-    pub consoleondemand: Option<String>,
+    pub cons: Option<Text>,
+    pub conserver: Option<Text>,
+    pub consoleondemand: Option<Text>,
     /// bootparams as xCAT's last nodeset left them.
-    pub kernel: Option<String>,
-    pub initrd: Option<String>,
-    pub kcmdline: Option<String>,
-    pub addkcmdline: Option<String>,
+    pub kernel: Option<Text>,
+    pub initrd: Option<Text>,
+    pub kcmdline: Option<Text>,
+    pub addkcmdline: Option<Text>,
 }
 
 /// An osimage (osimage + linuximage tables).
@@ -137,12 +140,19 @@ pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb
         "bootparams",
         &["kernel", "initrd", "kcmdline", "addkcmdline"],
     )?;
-    let val = |m: &[Vec<clusterdb::backend::Value>], p: usize, i: usize| {
-        m[p][i]
+    // Nodes share most values: each distinct one is allocated once.
+    let mut shared: std::collections::HashSet<Text> = Default::default();
+    let mut val = |m: &[Vec<clusterdb::backend::Value>], p: usize, i: usize| -> Option<Text> {
+        let v = m[p][i]
             .as_deref()
             .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
+            .filter(|s| !s.is_empty())?;
+        if let Some(t) = shared.get(v) {
+            return Some(t.clone());
+        }
+        let t: Text = v.into();
+        shared.insert(t.clone());
+        Some(t)
     };
     let mut facts = Facts::default();
     let mut images: BTreeSet<String> = BTreeSet::new();
@@ -163,7 +173,7 @@ pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb
             cons: val(&nodehm, p, 0),
             conserver: val(&nodehm, p, 1),
             consoleondemand: val(&nodehm, p, 2),
-            mac: val(&mac, p, 0).and_then(|m| first_mac(&m)),
+            mac: mac[p][0].as_deref().and_then(first_mac).map(Text::from),
             kernel: val(&bootparams, p, 0),
             initrd: val(&bootparams, p, 1),
             kcmdline: val(&bootparams, p, 2),
@@ -171,7 +181,7 @@ pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb
         };
         if let Some(pm) = &f.provmethod {
             if ImageKind::parse(pm).is_none() {
-                images.insert(pm.clone());
+                images.insert(pm.to_string());
             }
         }
         // Most nodes name the same servers: a name is copied only the first time.
@@ -515,13 +525,13 @@ fn boot_mode(
         })?;
     let os = image
         .and_then(|i| i.osvers.clone())
-        .or_else(|| f.os.clone());
+        .or_else(|| f.os.as_deref().map(str::to_string));
     let arch = image
         .and_then(|i| i.osarch.clone())
-        .or_else(|| f.arch.clone());
+        .or_else(|| f.arch.as_deref().map(str::to_string));
     let profile = image
         .and_then(|i| i.profile.clone())
-        .or_else(|| f.profile.clone());
+        .or_else(|| f.profile.as_deref().map(str::to_string));
     let name = if ImageKind::parse(provmethod).is_some() {
         format!(
             "{}-{}-{}-{}",
@@ -556,12 +566,12 @@ fn boot_mode(
     let stored = |default_initrd: &str| -> (String, String, Option<String>) {
         let kernel = f
             .kernel
-            .clone()
-            .unwrap_or_else(|| format!("xcat/osimage/{name}/kernel"));
-        let initrd = f
-            .initrd
-            .clone()
-            .unwrap_or_else(|| format!("xcat/osimage/{name}/{default_initrd}"));
+            .as_deref()
+            .map_or_else(|| format!("xcat/osimage/{name}/kernel"), str::to_string);
+        let initrd = f.initrd.as_deref().map_or_else(
+            || format!("xcat/osimage/{name}/{default_initrd}"),
+            str::to_string,
+        );
         let cmd = f.kcmdline.as_deref().map(|k| {
             let mut k = repoint_kcmdline(k, &target);
             if let Some(add) = &f.addkcmdline {
@@ -630,7 +640,7 @@ type NodeResults = BTreeMap<usize, BTreeMap<String, NodeOutcome>>;
 
 impl SnRunner {
     fn tftpdir(&self, facts: &Facts, f: Option<&NodeFacts>) -> String {
-        f.and_then(|f| f.tftpdir.clone())
+        f.and_then(|f| f.tftpdir.as_deref().map(str::to_string))
             .unwrap_or_else(|| facts.site.tftpdir.clone())
     }
 

@@ -142,7 +142,7 @@ impl Compiler<'_> {
         let t = &self.runner.templates;
         let isc = t.dhcpd_host(&h)?;
         let kea = t.kea_reservation(&h)?.to_string();
-        Ok(Some((isc, kea, mac, ip)))
+        Ok(Some((isc, kea, mac.to_string(), ip)))
     }
 
     fn dhcp(&mut self, i: usize, here: &Here<'_>) {
@@ -245,7 +245,8 @@ impl Compiler<'_> {
         if node_dir != dir {
             return Err(format!("its noderes.tftpdir {node_dir} differs from site.tftpdir {dir}; run baton nodeset for it"));
         }
-        let Some(pm) = step.provmethod.clone().or_else(|| f.provmethod.clone()) else {
+        let pm = step.provmethod.as_deref().or(f.provmethod.as_deref());
+        let Some(pm) = pm.map(str::to_string) else {
             return Ok(false);
         };
         let ip = m.ip.clone().ok_or("no address")?;
@@ -256,7 +257,11 @@ impl Compiler<'_> {
             node: m.node.clone(),
             method,
             ip,
-            mac: f.mac.clone().filter(|x| valid_mac(x)),
+            mac: f
+                .mac
+                .as_deref()
+                .filter(|x| valid_mac(x))
+                .map(str::to_string),
             server: self.boot_server(m, f),
             http_port: self.facts.site.httpport,
             tftpdir: dir.to_string(),
