@@ -22,7 +22,15 @@ use takeover::outcome::Reason;
 use takeover::{NodeMove, NodeOutcome, Plan, Step, StepKind, StepResult};
 
 /// The script a service node runs; values come as separate arguments and on standard input.
-pub const SN_SCRIPT: &str = concat!(include_str!("prelude.sh"), include_str!("sn.sh"));
+/// The Kea merge program goes in as a shell variable (single-quoted: the program has no
+/// single quote; a unit test checks it).
+pub const SN_SCRIPT: &str = concat!(
+    include_str!("prelude.sh"),
+    "KEA_PL='",
+    include_str!("kea.pl"),
+    "'\n",
+    include_str!("sn.sh")
+);
 
 /// Where a site's template overrides are read from (`<name>.j2`).
 pub const TEMPLATE_DIR: &str = "/etc/baton/templates";

@@ -668,3 +668,27 @@ fn names_resolve_through_the_hosts_file_before_the_hosts_table() {
     assert_eq!(at("10.1.2.3").as_deref(), Some("10.1.2.3"));
     assert_eq!(at("nowhere"), None);
 }
+
+#[test]
+fn the_assembled_script_parses_and_carries_the_kea_program_whole() {
+    let kea = include_str!("../kea.pl");
+    assert!(!kea.contains('\''), "kea.pl must hold no single quote");
+    let out = std::process::Command::new("sh")
+        .args(["-n", "-c", SN_SCRIPT])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The variable the script sets is the program, byte for byte.
+    let (_, rest) = SN_SCRIPT.split_once("\nKEA_PL='").unwrap();
+    let (program, _) = rest.split_once("'\n").unwrap();
+    let printed = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("KEA_PL='{program}'\nprintf %s \"$KEA_PL\""))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&printed.stdout), kea);
+}
