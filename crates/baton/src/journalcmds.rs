@@ -133,6 +133,12 @@ pub fn journal(url: &DbUrl, a: JournalArgs) -> Result<(), Failure> {
         entry.finished.as_deref().unwrap_or("-")
     )?;
     writeln!(out, "  summary:  {}", shown(&entry.summary))?;
+    if let Some(undone) = plan.undoes {
+        writeln!(
+            out,
+            "  undoes:   journal entry {undone} (this entry is its rollback)"
+        )?;
+    }
     writeln!(out, "Steps:")?;
     for s in &steps {
         writeln!(

@@ -187,6 +187,7 @@ fn arrange_direct(
         warnings: vec![],
         forced: vec![],
         notes: vec![],
+        undoes: None,
     };
     for s in &steps {
         for r in runner.run(&plan, std::slice::from_ref(s)) {

@@ -225,6 +225,7 @@ fn run_steps(
         warnings: vec![],
         forced: vec![],
         notes: vec![],
+        undoes: None,
     };
     let mut not_done = Vec::new();
     for s in &steps {

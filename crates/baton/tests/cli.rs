@@ -127,6 +127,20 @@ fn a_move_on_the_sample_skips_its_steps_and_rolls_back() {
         db.run(&["nodels", "cn0001", "noderes.servicenode"]),
         "cn0001: sn1,sn2\n"
     );
+    // The rollback's own entry names the entry it undoes; the moves' own entry does not.
+    let back: serde_json::Value =
+        serde_json::from_str(&db.run(&["journal", "2", "--json"])).unwrap();
+    assert_eq!(back["plan"]["undoes"], 1, "{back}");
+    assert!(back["entry"]["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("rollback of entry 1: 120 nodes"));
+    assert!(db
+        .run(&["journal", "2"])
+        .contains("undoes:   journal entry 1"));
+    let first: serde_json::Value =
+        serde_json::from_str(&db.run(&["journal", "1", "--json"])).unwrap();
+    assert!(first["plan"].get("undoes").is_none(), "{first}");
 }
 
 #[test]

@@ -896,7 +896,10 @@ pub fn rollback(
         w.write(&mut **tx)?;
         journal::set_state(&mut **tx, id, run_state::ROLLED_BACK, false)?;
     }
-    let back = inverse(&plan);
+    let back = Plan {
+        undoes: Some(id),
+        ..inverse(&plan)
+    };
     let new_id = {
         let mut tx = snap.tx();
         let new_id = journal::create(
@@ -1035,6 +1038,7 @@ pub fn inverse(plan: &Plan) -> Plan {
         warnings: Vec::new(),
         forced: Vec::new(),
         notes: Vec::new(),
+        undoes: None,
     }
 }
 

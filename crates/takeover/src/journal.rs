@@ -191,11 +191,15 @@ fn summary(plan: &Plan) -> String {
         .iter()
         .map(|(sn, n)| format!("{n} to {sn}"))
         .collect();
-    format!(
+    let what = format!(
         "{}: {}",
         crate::report::nodes(plan.nodes.len()),
         dests.join(", ")
-    )
+    );
+    match plan.undoes {
+        Some(id) => format!("rollback of entry {id}: {what}"),
+        None => what,
+    }
 }
 
 pub fn set_state(tx: &mut dyn Tx, id: i64, state: &str, finished: bool) -> Result<()> {
@@ -414,6 +418,8 @@ struct StoredPlan {
     forced: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     notes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    undoes: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -458,6 +464,7 @@ impl StoredPlan {
             warnings: plan.warnings.clone(),
             forced: plan.forced.clone(),
             notes: plan.notes.clone(),
+            undoes: plan.undoes,
         }
     }
 
@@ -492,6 +499,7 @@ impl StoredPlan {
             warnings: self.warnings,
             forced: self.forced,
             notes: self.notes,
+            undoes: self.undoes,
         }
     }
 }
@@ -562,6 +570,7 @@ mod tests {
             warnings: vec!["w".into()],
             forced: Vec::new(),
             notes: vec!["n".into()],
+            undoes: Some(7),
         }
     }
 

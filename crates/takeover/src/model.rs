@@ -367,6 +367,9 @@ pub struct Plan {
     /// What the plan deliberately leaves alone, and why (external NFS servers, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The journal entry this plan rolls back (the plan of a rollback's own entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<i64>,
     /// The database's data version the plan was read at (`Snapshot::version`; not stored):
     /// when the commit finds it unchanged, the old values need not be read again.
     #[serde(skip)]

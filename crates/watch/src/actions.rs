@@ -501,6 +501,7 @@ mod tests {
             warnings: vec![],
             forced: vec![],
             notes: vec![],
+            undoes: None,
         };
         (e, plan)
     }

@@ -219,6 +219,7 @@ fn plan(steps: Vec<Step>) -> Plan {
         warnings: vec![],
         forced: vec![],
         notes: vec![],
+        undoes: None,
     }
 }
 

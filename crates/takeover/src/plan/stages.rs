@@ -732,5 +732,6 @@ fn finish(snap: &Snapshot<'_>, req: &Request, mut out: Gathered) -> Result<Plan>
         warnings: out.warnings,
         forced,
         notes: out.notes,
+        undoes: None,
     })
 }
