@@ -389,17 +389,18 @@ impl Ops {
         tag: &str,
         params: &[String],
         fill: impl FnOnce(&mut Vec<u8>) -> bool,
-    ) {
+    ) -> bool {
         let start = self.stdin.len();
         if !fill(&mut self.stdin) {
             self.stdin.truncate(start);
-            return;
+            return false;
         }
         let len = self.stdin.len() - start;
         self.args.push(op.into());
         self.args.push(tag.into());
         self.args.extend(params.iter().cloned());
         self.args.push(len.to_string());
+        true
     }
 }
 

@@ -217,7 +217,10 @@ op_cons() {
 # files TAG DIR LEN
 #   stdin: LEN bytes of records, each a line "put TAG PATH BYTES" followed by BYTES of
 #   content, or "link TAG PATH TARGET" (symbolic), "hard TAG PATH TARGET" (hard link to
-#   DIR/TARGET), "rm TAG PATH". PATHs are relative to DIR.
+#   DIR/TARGET), "rm TAG PATH". PATHs are relative to DIR. A text many nodes share (their boot
+#   files differ by the node's name at most) comes once, "text TAG ID BYTES" and BYTES of it;
+#   "puts TAG PATH BYTES ID NODE" writes it with each @@BATON-NODE@@ replaced by NODE, and
+#   checks the result has BYTES bytes.
 op_files() {
   tag=$1; dir=$2
   take "$W/files" "$3" || { fail "$tag" "short input"; return; }
@@ -228,6 +231,14 @@ op_files() {
       put)
         mkdir -p "$(dirname "$f")" || { head -c "$a" <&3 >/dev/null; fail "$t" "cannot create $(dirname "$f")"; continue; }
         head -c "$a" <&3 > "$f.baton.$$" && chmod 644 "$f.baton.$$" && mv -f "$f.baton.$$" "$f" \
+          && [ "$(wc -c < "$f")" -eq "$a" ] && ok "$t" || { rm -f "$f.baton.$$"; fail "$t" "cannot write $f"; } ;;
+      text)
+        head -c "$a" <&3 > "$W/text.$p" && [ "$(wc -c < "$W/text.$p")" -eq "$a" ] \
+          || fail "$t" "cannot keep a shared text" ;;
+      puts)
+        rest=${a#* }; id=${rest%% *}; node=${rest#* }; a=${a%% *}
+        mkdir -p "$(dirname "$f")" && sed "s/@@BATON-NODE@@/$node/g" "$W/text.$id" > "$f.baton.$$" \
+          && chmod 644 "$f.baton.$$" && mv -f "$f.baton.$$" "$f" \
           && [ "$(wc -c < "$f")" -eq "$a" ] && ok "$t" || { rm -f "$f.baton.$$"; fail "$t" "cannot write $f"; } ;;
       link)
         mkdir -p "$(dirname "$f")" && ln -sfn "$a" "$f.baton.$$" && mv -fT "$f.baton.$$" "$f" \

@@ -24,6 +24,52 @@ struct Compiler<'a> {
     facts: &'a Facts,
     addr: Addresses<'a>,
     out: Compiled,
+    texts: SharedTexts,
+}
+
+/// Where a node's file records go: the payload, with the texts already sent.
+struct FileRecords<'b> {
+    buf: &'b mut Vec<u8>,
+    texts: &'b mut SharedTexts,
+}
+
+/// The mark a shared boot-file text holds where each node's file has the node's name.
+const NODE_MARK: &str = "@@BATON-NODE@@";
+
+/// Boot-file texts shared by many nodes (theirs differ by the node's name at most): each is
+/// sent once per session, and the service node makes every node's file from it (`puts`).
+#[derive(Default, Clone)]
+struct SharedTexts {
+    ids: HashMap<String, usize>,
+}
+
+impl SharedTexts {
+    /// The records that write `content` to `path` for `node`.
+    fn put(&mut self, out: &mut Vec<u8>, tag: &str, node: &str, path: &str, content: &str) {
+        use std::io::Write;
+        let text = (!content.contains(NODE_MARK) && plain(node))
+            .then(|| content.replace(node, NODE_MARK))
+            // Only a text that gives this very content back.
+            .filter(|t| t.replace(NODE_MARK, node) == content);
+        let Some(text) = text else {
+            let op = FileOp::Put {
+                path: path.to_string(),
+                content: content.to_string(),
+            };
+            return file_record(out, tag, &op);
+        };
+        let id = match self.ids.get(&text) {
+            Some(&id) => id,
+            None => {
+                let id = self.ids.len();
+                let _ = writeln!(out, "text {tag} {id} {}", text.len());
+                out.extend_from_slice(text.as_bytes());
+                self.ids.insert(text, id);
+                id
+            }
+        };
+        let _ = writeln!(out, "puts {tag} {path} {} {id} {node}", content.len());
+    }
 }
 
 impl SnRunner {
@@ -40,6 +86,7 @@ impl SnRunner {
                 local: Some(&local),
             },
             out: Compiled::default(),
+            texts: SharedTexts::default(),
         };
         for (i, step) in steps.iter().enumerate() {
             let mut here = Vec::new();
@@ -239,7 +286,7 @@ impl Compiler<'_> {
         m: &NodeMove,
         f: &NodeFacts,
         dir: &str,
-        records: &mut Vec<u8>,
+        out: &mut FileRecords<'_>,
     ) -> Result<bool, String> {
         let node_dir = self.runner.tftpdir(self.facts, Some(f));
         if node_dir != dir {
@@ -269,7 +316,12 @@ impl Compiler<'_> {
         })?;
         let ntag = format!("{i}/{}", m.node);
         for op in &files {
-            file_record(records, &ntag, op);
+            match op {
+                FileOp::Put { path, content } => {
+                    out.texts.put(out.buf, &ntag, &m.node, path, content)
+                }
+                _ => file_record(out.buf, &ntag, op),
+            }
         }
         Ok(true)
     }
@@ -279,22 +331,26 @@ impl Compiler<'_> {
         let mut names = Vec::new();
         let dir = self.runner.tftpdir(self.facts, None);
         let mut ops = std::mem::take(&mut self.out.ops);
-        ops.push_filled("files", &i.to_string(), std::slice::from_ref(&dir), |buf| {
-            let start = buf.len();
-            for (k, (m, f)) in here.iter().enumerate() {
-                match self.boot_records(i, step, m, f, &dir, buf) {
+        let mut texts = self.texts.clone();
+        let kept = ops.push_filled("files", &i.to_string(), std::slice::from_ref(&dir), |buf| {
+            let mut out = FileRecords {
+                buf,
+                texts: &mut texts,
+            };
+            for (m, f) in here {
+                match self.boot_records(i, step, m, f, &dir, &mut out) {
                     Ok(true) => names.push(m.node.clone()),
                     Ok(false) => self.done(i, &m.node),
                     Err(e) => self.fail(i, &m.node, e),
-                }
-                if k == 0 {
-                    // One node's share times the others: one allocation, not a doubling chain.
-                    buf.reserve((buf.len() - start) * here.len());
                 }
             }
             !names.is_empty() && self.tftpdir_for(i, &names).is_some()
         });
         self.out.ops = ops;
+        if kept {
+            // Texts of an op that was dropped never reach the service node.
+            self.texts = texts;
+        }
         if !names.is_empty() && safe_path(&dir) {
             self.out.sent.insert(i, names);
         }

@@ -693,3 +693,45 @@ fn the_assembled_script_parses_and_carries_the_kea_program_whole() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&printed.stdout), kea);
 }
+
+/// Boot files that differ by the node's name only travel as one shared text: the service node
+/// makes each node's file from it, byte for byte what the node's own file would be.
+#[test]
+fn a_shared_boot_text_gives_each_node_exactly_its_own_file() {
+    if let Err(why) = can_run() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let w = world();
+    let mut f = facts(&w, Some("isc"));
+    f.hosts.insert("sn2-eth1".into(), "10.9.16.12".into());
+    // cn1 and cn3 boot through xNBA (cn2 through pxelinux: another text).
+    let nodes = ["cn1", "cn3"];
+    let steps = vec![step(1, StepKind::Bootfiles, "sn2", &nodes, Some("netboot"))];
+    let p = plan(steps.clone());
+    let mut r = runner(&w, f.clone());
+    let payload = compiled(&w, &mut r, &p, &steps);
+    // One text for the four files (each node's file and its .uefi twin are the same text).
+    assert_eq!(payload.matches("text 0/").count(), 1, "{payload}");
+    assert_eq!(payload.matches("puts 0/").count(), 4, "{payload}");
+    assert_eq!(payload.matches("put 0/").count(), 0, "{payload}");
+    let res = runner(&w, f).run(&p, &steps);
+    assert_eq!(res[0].state, StepState::Done, "{:?}", res[0]);
+    let tftp = w.p("tftp");
+    for n in nodes {
+        let want = format!(
+            "#!gpxe\n#netboot rhels9-x86_64-netboot-compute\n\
+             imgfetch -n kernel http://${{next-server}}:80{tftp}/xcat/osimage/rhels9-x86_64-netboot-compute/kernel\n\
+             imgload kernel\n\
+             imgargs kernel imgurl=http://10.9.0.200:80//install/netboot/rhels9/x86_64/compute/rootimg.cpio.gz XCAT=10.9.16.12:3001 NODE={n} FC=0 BOOTIF=01-${{netX/mac:hexhyp}}\n\
+             imgfetch -n initrd http://${{next-server}}:80{tftp}/xcat/osimage/rhels9-x86_64-netboot-compute/initrd-stateless.gz\n\
+             imgexec kernel\n"
+        );
+        assert_eq!(w.read(&format!("tftp/xcat/xnba/nodes/{n}")), want, "{n}");
+        assert_eq!(
+            w.read(&format!("tftp/xcat/xnba/nodes/{n}.uefi")),
+            want,
+            "{n}"
+        );
+    }
+}
