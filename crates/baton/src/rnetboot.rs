@@ -110,7 +110,10 @@ fn arrange_direct(
         let snap = db.read()?;
         (steps::sn::load_facts(&snap, nodes)?, snap.site("master")?)
     };
-    let mut moves = crate::svccmds::standing_plan(&facts, nodes)?;
+    let mut moves: Vec<takeover::NodeMove> = crate::svccmds::standing(&facts, nodes)?
+        .into_iter()
+        .map(crate::svccmds::Standing::into_move)
+        .collect();
     let mut add: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut remove: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut aix: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -6,7 +6,7 @@ use crate::snmove::ExecArgs;
 use clap::Args;
 use clusterdb::{table, ClusterDb, DbUrl, NoderangeEnv};
 use std::collections::BTreeMap;
-use takeover::{MoveShape, NodeMove, Plan, Request, Step, StepKind, StepRunner};
+use takeover::{MoveShape, NodeMove, Step, StepKind};
 
 const MAKEDHCP_HELP: &str = "\
 WHAT IT DOES
@@ -144,13 +144,58 @@ fn nodes_of(db: &mut ClusterDb, range: Option<&str>) -> Result<Vec<String>, Fail
     }
 }
 
-/// The nodes as a plan that moves nothing: each stays with its current servers.
-pub(crate) fn standing_plan(
+/// A node served where it stands: its service node and xcatmaster as the database has them.
+pub(crate) struct Standing {
+    pub node: String,
+    pub ip: Option<String>,
+    /// Its first service node ("" when it has none).
+    pub sn: String,
+    pub xcatmaster: String,
+    pub xcatmaster_ip: Option<String>,
+    pub os: Option<String>,
+    pub provmethod: Option<String>,
+    pub status: Option<String>,
+}
+
+impl Standing {
+    /// What the service-node steps need of it.
+    pub fn target(&self) -> steps::sn::NodeTarget<'_> {
+        steps::sn::NodeTarget {
+            node: &self.node,
+            ip: self.ip.as_deref(),
+            sn: &self.sn,
+            xcatmaster: &self.xcatmaster,
+            xcatmaster_ip: self.xcatmaster_ip.as_deref(),
+            statelite: &[],
+        }
+    }
+
+    /// As a node move that moves nothing (rnetboot -d, whose AIX bootlist step runs on the
+    /// node through the compute-node runner, which takes a plan).
+    pub fn into_move(self) -> NodeMove {
+        let shape = MoveShape {
+            os: self.os,
+            provmethod: self.provmethod,
+            status: self.status,
+            old_sn: (!self.sn.is_empty()).then(|| self.sn.clone()),
+            new_sn: self.sn,
+            old_xm: Some(self.xcatmaster.clone()),
+            new_xm_ip: self.xcatmaster_ip,
+            new_xm: self.xcatmaster,
+            ..MoveShape::default()
+        };
+        NodeMove::new(self.node, self.ip, shape)
+    }
+}
+
+/// The nodes where they stand; a node name that is not a host name is an error.
+pub(crate) fn standing(
     facts: &steps::sn::Facts,
     nodes: &[String],
-) -> Result<Vec<NodeMove>, Failure> {
+) -> Result<Vec<Standing>, Failure> {
     let resolver = remote::resolve::SystemResolver::new(true);
     let addr = |name: &str| facts.address_of(name, Some(&resolver), true);
+    let text = |t: &Option<steps::sn::Text>| t.as_deref().map(str::to_string);
     let mut out = Vec::new();
     let mut bad = Vec::new();
     for n in nodes {
@@ -165,22 +210,19 @@ pub(crate) fn standing_plan(
             .and_then(|s| s.split(',').next())
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
-        let text = |t: &Option<steps::sn::Text>| t.as_deref().map(str::to_string);
         let xm = text(&f.xcatmaster)
             .or_else(|| sn.clone())
             .unwrap_or_default();
-        let shape = MoveShape {
+        out.push(Standing {
+            node: n.clone(),
+            ip: addr(n),
+            sn: sn.unwrap_or_default(),
+            xcatmaster_ip: addr(&xm),
+            xcatmaster: xm,
             os: text(&f.os),
             provmethod: text(&f.provmethod),
             status: text(&f.status),
-            old_sn: sn.clone(),
-            new_sn: sn.unwrap_or_default(),
-            old_xm: Some(xm.clone()),
-            new_xm_ip: addr(&xm),
-            new_xm: xm,
-            ..MoveShape::default()
-        };
-        out.push(NodeMove::new(n.clone(), addr(n), shape));
+        });
     }
     if !bad.is_empty() {
         return Err(Failure::usage(bad.join("\n")));
@@ -213,23 +255,14 @@ fn steps_by_host(
 /// done.
 fn run_steps(
     runner: &mut steps::sn::SnRunner,
-    nodes: Vec<NodeMove>,
+    nodes: &[Standing],
     steps: Vec<Step>,
     what: &str,
 ) -> Result<(), Failure> {
-    let plan = Plan {
-        read_at: None,
-        request: Request::default(),
-        nodes,
-        steps: steps.clone(),
-        warnings: vec![],
-        forced: vec![],
-        notes: vec![],
-        undoes: None,
-    };
+    let targets: Vec<steps::sn::NodeTarget<'_>> = nodes.iter().map(Standing::target).collect();
     let mut not_done = Vec::new();
     for s in &steps {
-        for r in runner.run(&plan, std::slice::from_ref(s)) {
+        for r in runner.run_targets(&targets, std::slice::from_ref(s)) {
             let n = s.nodes.len();
             outln!(
                 "[{}] {}: {what} for {n} node{}",
@@ -258,8 +291,8 @@ fn run_steps(
 
 /// Group nodes by a host; nodes without one are an error naming them.
 fn group_by(
-    nodes: &[NodeMove],
-    host: impl Fn(&NodeMove) -> Option<String>,
+    nodes: &[Standing],
+    host: impl Fn(&Standing) -> Option<String>,
     missing: &str,
 ) -> Result<BTreeMap<String, Vec<String>>, Failure> {
     let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -308,8 +341,8 @@ pub fn makedhcp(url: &DbUrl, a: MakedhcpArgs) -> Result<(), Failure> {
     }
     let range = if a.all { None } else { a.noderange.as_deref() };
     let (_db, nodes, facts) = prepare(url, range)?;
-    let moves = standing_plan(&facts, &nodes)?;
-    let by = group_by(&moves, |m| Some(m.new_sn.clone()), NO_SN)?;
+    let moves = standing(&facts, &nodes)?;
+    let by = group_by(&moves, |m| Some(m.sn.clone()), NO_SN)?;
     let mut runner = crate::snmove::sn_runner(url, &exec_of(a.timeout))?;
     let kind = if a.delete {
         runner.cleanup = steps::sn::Parts {
@@ -323,7 +356,7 @@ pub fn makedhcp(url: &DbUrl, a: MakedhcpArgs) -> Result<(), Failure> {
         StepKind::Dhcp
     };
     let what = if a.delete { "makedhcp -d" } else { "makedhcp" };
-    run_steps(&mut runner, moves, steps_by_host(&by, kind, None), what)
+    run_steps(&mut runner, &moves, steps_by_host(&by, kind, None), what)
 }
 
 pub fn nodeset(url: &DbUrl, a: NodesetArgs) -> Result<(), Failure> {
@@ -347,8 +380,8 @@ pub fn nodeset(url: &DbUrl, a: NodesetArgs) -> Result<(), Failure> {
         }
     };
     let (mut db, nodes, facts) = prepare(url, Some(&a.noderange))?;
-    let moves = standing_plan(&facts, &nodes)?;
-    let by = group_by(&moves, |m| Some(m.new_sn.clone()), NO_SN)?;
+    let moves = standing(&facts, &nodes)?;
+    let by = group_by(&moves, |m| Some(m.sn.clone()), NO_SN)?;
     let without: Vec<&str> = moves
         .iter()
         .filter(|m| image.is_none() && kind == StepKind::Bootfiles && m.provmethod.is_none())
@@ -391,7 +424,7 @@ pub fn nodeset(url: &DbUrl, a: NodesetArgs) -> Result<(), Failure> {
     runner.rearm_installs = true;
     run_steps(
         &mut runner,
-        moves,
+        &moves,
         steps_by_host(&by, kind, image.as_deref()),
         &format!("nodeset {state}"),
     )
@@ -399,7 +432,7 @@ pub fn nodeset(url: &DbUrl, a: NodesetArgs) -> Result<(), Failure> {
 
 pub fn makeconservercf(url: &DbUrl, a: MakeconservercfArgs) -> Result<(), Failure> {
     let (_db, nodes, facts) = prepare(url, Some(&a.noderange))?;
-    let moves = standing_plan(&facts, &nodes)?;
+    let moves = standing(&facts, &nodes)?;
     let by = group_by(
         &moves,
         |m| {
@@ -428,5 +461,5 @@ pub fn makeconservercf(url: &DbUrl, a: MakeconservercfArgs) -> Result<(), Failur
         (false, true) => "makeconservercf -l",
         (false, false) => "makeconservercf",
     };
-    run_steps(&mut runner, moves, steps_by_host(&by, kind, None), what)
+    run_steps(&mut runner, &moves, steps_by_host(&by, kind, None), what)
 }

@@ -57,6 +57,37 @@ pub struct SiteFacts {
     pub sharedtftp: bool,
 }
 
+/// What a service-node step needs to know of one node: the SN that serves it and its
+/// xcatmaster there. Built from a takeover's node move (`of_move`: the new SN) or, for
+/// makedhcp, nodeset and makeconservercf, from the database as it stands.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeTarget<'a> {
+    pub node: &'a str,
+    pub ip: Option<&'a str>,
+    /// The service node that serves it (after a move, the new one).
+    pub sn: &'a str,
+    pub xcatmaster: &'a str,
+    pub xcatmaster_ip: Option<&'a str>,
+    /// AIX statelite persistent directories to copy to `sn`.
+    pub statelite: &'a [String],
+}
+
+impl<'a> NodeTarget<'a> {
+    pub fn of_move(m: &'a NodeMove) -> Self {
+        NodeTarget {
+            node: &m.node,
+            ip: m.ip.as_deref(),
+            sn: &m.new_sn,
+            xcatmaster: &m.new_xm,
+            xcatmaster_ip: m.new_xm_ip.as_deref(),
+            statelite: &m.statelite,
+        }
+    }
+}
+
+/// The targets of a run, by node name.
+pub type Targets<'a> = HashMap<&'a str, NodeTarget<'a>>;
+
 /// A value many nodes share (their SN, image, OS): one allocation for all of them.
 pub type Text = std::sync::Arc<str>;
 
@@ -474,10 +505,10 @@ struct Addresses<'a> {
 }
 
 impl Addresses<'_> {
-    fn of(&self, name: &str, m: &NodeMove) -> String {
-        if name == m.new_xm {
-            if let Some(ip) = &m.new_xm_ip {
-                return ip.clone();
+    fn of(&self, name: &str, t: &NodeTarget<'_>) -> String {
+        if name == t.xcatmaster {
+            if let Some(ip) = t.xcatmaster_ip {
+                return ip.to_string();
             }
         }
         self.facts
@@ -513,7 +544,7 @@ impl Facts {
 fn boot_mode(
     facts: &Facts,
     f: &NodeFacts,
-    m: &NodeMove,
+    m: &NodeTarget<'_>,
     provmethod: &str,
     addr: &Addresses<'_>,
     rearm: bool,
@@ -552,7 +583,7 @@ fn boot_mode(
     } else {
         provmethod.to_string()
     };
-    let master = m.new_xm_ip.clone().unwrap_or_else(|| m.new_xm.clone());
+    let master = m.xcatmaster_ip.unwrap_or(m.xcatmaster).to_string();
     let nfs = f
         .nfsserver
         .as_deref()
@@ -565,7 +596,7 @@ fn boot_mode(
         .map(|s| addr.of(s, m))
         .unwrap_or_else(|| master.clone());
     let target = KcmdlineTarget {
-        node: m.node.clone(),
+        node: m.node.to_string(),
         master,
         xcatdport: facts.site.xcatdport,
         imgsrv,
@@ -796,7 +827,11 @@ struct Prepared {
 impl SnRunner {
     /// Read the facts and build the batch's one session; Err: every step's result already
     /// (the database could not be read).
-    fn prepare(&mut self, plan: &Plan, steps: &[Step]) -> Result<Prepared, Vec<StepResult>> {
+    fn prepare(
+        &mut self,
+        targets: &Targets<'_>,
+        steps: &[Step],
+    ) -> Result<Prepared, Vec<StepResult>> {
         let sn = steps.first().map(|s| s.sn.clone()).unwrap_or_default();
         let mut nodes: Vec<String> = steps.iter().flat_map(|s| s.nodes.clone()).collect();
         nodes.sort();
@@ -823,7 +858,7 @@ impl SnRunner {
             sent,
             consoled,
             pre: results,
-        } = self.build(&facts, plan, steps);
+        } = self.build(&facts, targets, steps);
         // The growth slack of a buffer that can be a hundred megabytes.
         ops.stdin.shrink_to_fit();
 
@@ -1046,12 +1081,36 @@ impl takeover::StepRunner for SnRunner {
             .unwrap_or_default()
     }
 
+    fn run_wave(&mut self, plan: &Plan, batches: &[Vec<Step>]) -> Vec<Vec<StepResult>> {
+        let targets: Targets<'_> = plan
+            .nodes
+            .iter()
+            .map(|m| (m.node.as_str(), NodeTarget::of_move(m)))
+            .collect();
+        self.run_targets_wave(&targets, batches)
+    }
+}
+
+impl SnRunner {
+    /// One batch of steps for `targets` (nodes served where they are: makedhcp, nodeset,
+    /// makeconservercf), without a plan.
+    pub fn run_targets(&mut self, targets: &[NodeTarget<'_>], steps: &[Step]) -> Vec<StepResult> {
+        let targets: Targets<'_> = targets.iter().map(|t| (t.node, *t)).collect();
+        self.run_targets_wave(&targets, &[steps.to_vec()])
+            .pop()
+            .unwrap_or_default()
+    }
+
     /// Each batch's facts are read and its input built in turn; then the service nodes' ssh
     /// sessions run at once; the results (and the management node's own console entries, one
     /// file) are handled in order.
-    fn run_wave(&mut self, plan: &Plan, batches: &[Vec<Step>]) -> Vec<Vec<StepResult>> {
+    fn run_targets_wave(
+        &mut self,
+        targets: &Targets<'_>,
+        batches: &[Vec<Step>],
+    ) -> Vec<Vec<StepResult>> {
         let mut prepared: Vec<Result<Prepared, Vec<StepResult>>> =
-            batches.iter().map(|b| self.prepare(plan, b)).collect();
+            batches.iter().map(|b| self.prepare(targets, b)).collect();
         let jobs: Vec<Job> = prepared
             .iter_mut()
             .filter_map(|p| p.as_mut().ok().and_then(|p| p.job.take()))

@@ -17,7 +17,7 @@ pub(super) struct Compiled {
 }
 
 /// The nodes of a step with their move and facts.
-type Here<'a> = [(&'a NodeMove, &'a NodeFacts)];
+type Here<'a> = [(NodeTarget<'a>, &'a NodeFacts)];
 
 struct Compiler<'a> {
     runner: &'a SnRunner,
@@ -74,9 +74,7 @@ impl SharedTexts {
 
 impl SnRunner {
     /// The script's operations for one batch, and the nodes settled before anything ran.
-    pub(super) fn build(&self, facts: &Facts, plan: &Plan, steps: &[Step]) -> Compiled {
-        let by_node: HashMap<&str, &NodeMove> =
-            plan.nodes.iter().map(|m| (m.node.as_str(), m)).collect();
+    pub(super) fn build(&self, facts: &Facts, targets: &Targets<'_>, steps: &[Step]) -> Compiled {
         let local = remote::resolve::SystemResolver::new(false);
         let mut c = Compiler {
             runner: self,
@@ -91,8 +89,8 @@ impl SnRunner {
         for (i, step) in steps.iter().enumerate() {
             let mut here = Vec::new();
             for n in &step.nodes {
-                match (by_node.get(n.as_str()), facts.nodes.get(n)) {
-                    (Some(m), Some(f)) => here.push((*m, f)),
+                match (targets.get(n.as_str()), facts.nodes.get(n)) {
+                    (Some(t), Some(f)) => here.push((*t, f)),
                     _ => c.fail(i, n, "not in the plan or the database"),
                 }
             }
@@ -105,7 +103,7 @@ impl SnRunner {
                 kind => {
                     for (m, _) in &here {
                         let why = format!("{} is not a service-node step", kind.name());
-                        c.fail(i, &m.node, why);
+                        c.fail(i, m.node, why);
                     }
                 }
             }
@@ -130,12 +128,12 @@ impl Compiler<'_> {
     }
 
     /// Where the node boots from: its tftpserver, else its new xcatmaster's address.
-    fn boot_server(&self, m: &NodeMove, f: &NodeFacts) -> String {
+    fn boot_server(&self, m: &NodeTarget<'_>, f: &NodeFacts) -> String {
         f.tftpserver
             .as_deref()
             .filter(|s| *s != "<xcatmaster>")
             .map(|s| self.addr.of(s, m))
-            .unwrap_or_else(|| m.new_xm_ip.clone().unwrap_or_else(|| m.new_xm.clone()))
+            .unwrap_or_else(|| m.xcatmaster_ip.unwrap_or(m.xcatmaster).to_string())
     }
 
     /// The batch's tftp directory, when it is one the script can take.
@@ -158,7 +156,7 @@ impl Compiler<'_> {
     /// address; Ok(None) when it has no MAC (a node configured statically: nothing to move).
     fn dhcp_entry(
         &self,
-        m: &NodeMove,
+        m: &NodeTarget<'_>,
         f: &NodeFacts,
     ) -> Result<Option<(String, String, String, String)>, String> {
         let Some(mac) = f.mac.clone() else {
@@ -168,7 +166,7 @@ impl Compiler<'_> {
             return Err(format!("mac.mac '{mac}' is not a MAC address"));
         }
         let ip =
-            m.ip.clone()
+            m.ip.map(str::to_string)
                 .filter(|x| x.parse::<std::net::Ipv4Addr>().is_ok())
                 .ok_or("no IPv4 address")?;
         let method = Method::from_netboot(f.netboot.as_deref(), f.arch.as_deref())?;
@@ -178,7 +176,7 @@ impl Compiler<'_> {
         }
         let tftpdir = self.runner.tftpdir(self.facts, Some(f));
         let h = DhcpHost::new(
-            &m.node,
+            m.node,
             &mac,
             &ip,
             &server,
@@ -199,18 +197,18 @@ impl Compiler<'_> {
             (Vec::new(), Vec::new(), String::new(), String::from("["));
         for (m, f) in here {
             match self.dhcp_entry(m, f) {
-                Ok(None) => self.done(i, &m.node),
+                Ok(None) => self.done(i, m.node),
                 Ok(Some((a, b, mac, ip))) => {
                     isc.push_str(&a);
                     if kea.len() > 1 {
                         kea.push(',');
                     }
                     kea.push_str(&b);
-                    names.push(m.node.clone());
+                    names.push(m.node.to_string());
                     keys.push(mac);
                     keys.push(ip);
                 }
-                Err(e) => self.fail(i, &m.node, e),
+                Err(e) => self.fail(i, m.node, e),
             }
         }
         if names.is_empty() {
@@ -235,27 +233,31 @@ impl Compiler<'_> {
         for (m, f) in here {
             let Some(method) = f.cons.clone() else {
                 // xCAT's makeconservercf skips nodes without a console method.
-                self.done(i, &m.node);
+                self.done(i, m.node);
                 continue;
             };
             if !valid_word(&method) {
                 let why = format!("console method '{method}' is not a plain name");
-                self.fail(i, &m.node, why);
+                self.fail(i, m.node, why);
                 continue;
             }
-            self.out.consoled.entry(i).or_default().push(m.node.clone());
+            self.out
+                .consoled
+                .entry(i)
+                .or_default()
+                .push(m.node.to_string());
             if self.runner.mn_only_consoles {
-                self.done(i, &m.node);
+                self.done(i, m.node);
                 continue;
             }
             let ondemand = f.consoleondemand.as_deref().map(|v| truthy(Some(v), false));
             let t = &self.runner.templates;
-            match t.conserver_console(&m.node, &method, ondemand) {
+            match t.conserver_console(m.node, &method, ondemand) {
                 Ok(b) => {
                     blocks.push_str(&b);
-                    names.push(m.node.clone());
+                    names.push(m.node.to_string());
                 }
-                Err(e) => self.fail(i, &m.node, e),
+                Err(e) => self.fail(i, m.node, e),
             }
         }
         if names.is_empty() {
@@ -283,7 +285,7 @@ impl Compiler<'_> {
         &self,
         i: usize,
         step: &Step,
-        m: &NodeMove,
+        m: &NodeTarget<'_>,
         f: &NodeFacts,
         dir: &str,
         out: &mut FileRecords<'_>,
@@ -296,12 +298,12 @@ impl Compiler<'_> {
         let Some(pm) = pm.map(str::to_string) else {
             return Ok(false);
         };
-        let ip = m.ip.clone().ok_or("no address")?;
+        let ip = m.ip.map(str::to_string).ok_or("no address")?;
         let method = Method::from_netboot(f.netboot.as_deref(), f.arch.as_deref())?;
         let rearm = self.runner.rearm_installs;
         let mode = boot_mode(self.facts, f, m, &pm, &self.addr, rearm)?;
         let files = self.runner.templates.boot_files(&BootSpec {
-            node: m.node.clone(),
+            node: m.node.to_string(),
             method,
             ip,
             mac: f
@@ -318,7 +320,7 @@ impl Compiler<'_> {
         for op in &files {
             match op {
                 FileOp::Put { path, content } => {
-                    out.texts.put(out.buf, &ntag, &m.node, path, content)
+                    out.texts.put(out.buf, &ntag, m.node, path, content)
                 }
                 _ => file_record(out.buf, &ntag, op),
             }
@@ -339,9 +341,9 @@ impl Compiler<'_> {
             };
             for (m, f) in here {
                 match self.boot_records(i, step, m, f, &dir, &mut out) {
-                    Ok(true) => names.push(m.node.clone()),
-                    Ok(false) => self.done(i, &m.node),
-                    Err(e) => self.fail(i, &m.node, e),
+                    Ok(true) => names.push(m.node.to_string()),
+                    Ok(false) => self.done(i, m.node),
+                    Err(e) => self.fail(i, m.node, e),
                 }
             }
             !names.is_empty() && self.tftpdir_for(i, &names).is_some()
@@ -368,16 +370,16 @@ impl Compiler<'_> {
                 .map(str::trim);
             if r.takeover_cleanup && primary == Some(step.sn.as_str()) {
                 // Moved back since: the old SN serves it again; keep its entries.
-                self.done(i, &m.node);
+                self.done(i, m.node);
                 continue;
             }
-            names.push(m.node.clone());
+            names.push(m.node.to_string());
             let mac = f.mac.as_deref().filter(|x| valid_mac(x));
             keys.extend(mac.map(str::to_string));
-            keys.extend(m.ip.clone().filter(|x| plain(x)));
+            keys.extend(m.ip.map(str::to_string).filter(|x| plain(x)));
             if boot_files {
                 let ntag = format!("{i}/{}", m.node);
-                for p in boot_paths(&m.node, m.ip.as_deref().unwrap_or(""), mac) {
+                for p in boot_paths(m.node, m.ip.unwrap_or(""), mac) {
                     file_record(&mut records, &ntag, &FileOp::Remove { path: p });
                 }
             }
@@ -427,25 +429,21 @@ impl Compiler<'_> {
     fn statelite(&mut self, i: usize, here: &Here<'_>) {
         let mut names = Vec::new();
         for (m, _) in here {
-            if !remote::is_valid_host(&m.new_sn) {
-                self.fail(
-                    i,
-                    &m.node,
-                    format!("'{}' is not a valid host name", m.new_sn),
-                );
+            if !remote::is_valid_host(m.sn) {
+                self.fail(i, m.node, format!("'{}' is not a valid host name", m.sn));
                 continue;
             }
             if let Some(bad) = m.statelite.iter().find(|d| !safe_path(d)) {
                 let why = format!("statelite directory '{bad}' is not a plain absolute path");
-                self.fail(i, &m.node, why);
+                self.fail(i, m.node, why);
                 continue;
             }
             let ntag = format!("{i}/{}", m.node);
-            for dir in &m.statelite {
-                let params = [dir.clone(), m.node.clone(), m.new_sn.clone()];
+            for dir in m.statelite {
+                let params = [dir.clone(), m.node.to_string(), m.sn.to_string()];
                 self.out.ops.push("lite", &ntag, &params, &[]);
             }
-            names.push(m.node.clone());
+            names.push(m.node.to_string());
         }
         if !names.is_empty() {
             self.out.sent.insert(i, names);

@@ -606,7 +606,12 @@ fn work_directories_of_killed_runs_are_removed_by_the_next_one() {
 /// Each batch's compiled session (arguments, standard input) and what was settled before it
 /// ran, as text, with the temporary directory written `<W>`.
 fn compiled(w: &World, r: &mut SnRunner, p: &Plan, steps: &[Step]) -> String {
-    let Ok(prep) = r.prepare(p, steps) else {
+    let targets: Targets<'_> = p
+        .nodes
+        .iter()
+        .map(|m| (m.node.as_str(), NodeTarget::of_move(m)))
+        .collect();
+    let Ok(prep) = r.prepare(&targets, steps) else {
         return "facts unreadable".into();
     };
     let job = prep.job.map(|j| {
