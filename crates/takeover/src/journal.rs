@@ -225,7 +225,7 @@ pub fn set_step(
         None
     } else {
         Some(
-            serde_json::to_string(results)
+            serde_json::to_string(&grouped(results))
                 .map_err(|e| TakeoverError::Unsupported(e.to_string()))?,
         )
     };
@@ -240,6 +240,45 @@ pub fn set_step(
         ],
     )?;
     Ok(())
+}
+
+/// A step's per-node results as stored since format 3: `[[result, [node, ...]], ...]`, each
+/// result once (a 100,000-node step mostly has one or two).
+fn grouped(results: &BTreeMap<String, NodeOutcome>) -> Vec<(&NodeOutcome, Vec<&str>)> {
+    let mut groups: Vec<(&NodeOutcome, Vec<&str>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut last: Option<usize> = None;
+    for (node, outcome) in results {
+        let g = match last.filter(|&g| groups[g].0 == outcome) {
+            Some(g) => g,
+            None => *index.entry(outcome.to_string()).or_insert_with(|| {
+                groups.push((outcome, Vec::new()));
+                groups.len() - 1
+            }),
+        };
+        groups[g].1.push(node);
+        last = Some(g);
+    }
+    groups
+}
+
+/// A step's per-node results as stored: grouped (format 3), or the `{node: result}` map that
+/// entries written before hold. Unreadable text reads as no results (the step's state stands).
+fn results_of(text: &str) -> BTreeMap<String, NodeOutcome> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Grouped(Vec<(NodeOutcome, Vec<String>)>),
+        Map(BTreeMap<String, NodeOutcome>),
+    }
+    match serde_json::from_str::<Stored>(text) {
+        Ok(Stored::Map(m)) => m,
+        Ok(Stored::Grouped(g)) => g
+            .into_iter()
+            .flat_map(|(o, nodes)| nodes.into_iter().map(move |n| (n, o.clone())))
+            .collect(),
+        Err(_) => BTreeMap::new(),
+    }
 }
 
 /// A step's state and detail only (its per-node results stay as recorded).
@@ -312,10 +351,7 @@ pub fn load(snap: &Snapshot<'_>, id: i64) -> Result<(Entry, Plan, Vec<StepRecord
                 .collect(),
             state: StepState::parse(r[4].as_deref().unwrap_or("")),
             detail: r[5].clone().unwrap_or_default(),
-            results: r[6]
-                .as_deref()
-                .and_then(|j| serde_json::from_str(j).ok())
-                .unwrap_or_default(),
+            results: r[6].as_deref().map(results_of).unwrap_or_default(),
             updated: r[7].clone(),
         })
         .collect();
@@ -395,8 +431,9 @@ fn parse_plan(text: &str, steps: &[StepRecord]) -> std::result::Result<Plan, Str
     }
 }
 
-/// The journal format this version writes: 2 added the format itself (1: the grouped plan).
-pub const FORMAT: u32 = 2;
+/// The journal format this version writes: 3 stores a step's per-node results grouped by
+/// result; 2 added the format itself (1: the grouped plan).
+pub const FORMAT: u32 = 3;
 
 fn first_format() -> u32 {
     1
@@ -548,6 +585,26 @@ mod tests {
         NodeMove::new(name.into(), Some(ip.into()), shape)
     }
 
+    #[test]
+    fn per_node_results_are_stored_grouped_and_read_back_in_either_form() {
+        let mut r = BTreeMap::new();
+        for i in 0..1000 {
+            let o = match i % 3 {
+                0 => NodeOutcome::Done,
+                _ => NodeOutcome::unreachable("sn2: Connection refused"),
+            };
+            r.insert(format!("cn{i:04}"), o);
+        }
+        // A node named like nothing special in either form.
+        r.insert("groups".into(), NodeOutcome::failed("exit 1"));
+        let text = serde_json::to_string(&grouped(&r)).unwrap();
+        assert_eq!(text.matches("Connection refused").count(), 1, "{text}");
+        assert_eq!(results_of(&text), r);
+        // Entries written before format 3 hold a map.
+        assert_eq!(results_of(&serde_json::to_string(&r).unwrap()), r);
+        assert!(results_of("not json").is_empty());
+    }
+
     fn plan() -> Plan {
         let nodes = vec![
             node("cn1", "10.0.0.1", "sn2"),
@@ -611,14 +668,14 @@ mod tests {
     fn entries_carry_their_format_and_a_newer_one_is_refused() {
         let p = plan();
         let text = serde_json::to_string(&StoredPlan::of(&p)).unwrap();
-        assert!(text.starts_with("{\"format\":2,"), "{text}");
+        let mark = format!("\"format\":{FORMAT},");
+        assert!(text.starts_with(&format!("{{{mark}")), "{text}");
         assert!(read_plan(&text, &records(&p)).is_ok());
-        let old = text.replacen("\"format\":2,", "", 1);
-        assert!(
-            read_plan(&old, &records(&p)).is_ok(),
-            "format 1: none written"
-        );
-        let newer = text.replacen("\"format\":2,", "\"format\":9,", 1);
+        for older in ["\"format\":2,", ""] {
+            let old = text.replacen(&mark, older, 1);
+            assert!(read_plan(&old, &records(&p)).is_ok(), "{older}");
+        }
+        let newer = text.replacen(&mark, "\"format\":9,", 1);
         let e = read_plan(&newer, &records(&p)).unwrap_err();
         assert!(e.contains("newer baton"), "{e}");
     }
