@@ -12,6 +12,7 @@ pub mod backend;
 pub mod conninfo;
 pub mod ddl;
 pub mod files;
+pub mod hosts;
 pub mod index;
 mod keycache;
 pub mod lock;

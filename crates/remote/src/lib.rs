@@ -149,6 +149,15 @@ pub fn is_valid_host(s: &str) -> bool {
         })
 }
 
+/// A plain absolute path, safe as one argument of a remote command and as a place to write:
+/// no `..` component, nothing but letters, digits and `/._-+`.
+pub fn is_plain_path(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.split('/').any(|c| c == "..")
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b))
+}
+
 /// Addresses from `ip -o addr` output, in order (IPv4 and IPv6, without prefix lengths).
 pub fn parse_ip_addr(output: &str) -> Vec<std::net::IpAddr> {
     output

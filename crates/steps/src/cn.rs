@@ -156,27 +156,12 @@ impl CnRunner {
     }
 }
 
-/// `BATON <tag> ok|fail <reason>` lines → tag → Ok(()) | Err(reason); the first failure wins.
+/// The node script's report by operation index (its tags are the indexes).
 fn parse_report(stdout: &str) -> BTreeMap<usize, Result<(), String>> {
-    let mut out: BTreeMap<usize, Result<(), String>> = BTreeMap::new();
-    for line in stdout.lines() {
-        let mut w = line.splitn(4, ' ');
-        if w.next() != Some("BATON") {
-            continue;
-        }
-        let Some(tag) = w.next().and_then(|t| t.parse().ok()) else {
-            continue;
-        };
-        let r = match w.next() {
-            Some("ok") => Ok(()),
-            _ => Err(w.next().unwrap_or("failed").to_string()),
-        };
-        let e = out.entry(tag).or_insert(Ok(()));
-        if e.is_ok() {
-            *e = r;
-        }
-    }
-    out
+    crate::parse_report(stdout)
+        .into_iter()
+        .filter_map(|(tag, r)| Some((tag.parse().ok()?, r)))
+        .collect()
 }
 
 /// One node's share of a batch: the operations after the script (`OP TAG ARGS...`, as
@@ -328,13 +313,7 @@ fn step_results(
                 };
                 per.insert(n.clone(), r);
             }
-            let state = if failed > 0 {
-                StepState::Failed
-            } else if unreachable > 0 {
-                StepState::Pending
-            } else {
-                StepState::Done
-            };
+            let state = StepState::of_nodes(failed, unreachable);
             let mut detail = s.describe();
             if failed + unreachable > 0 {
                 detail.push_str(&format!(

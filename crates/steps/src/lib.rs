@@ -8,6 +8,30 @@
 //! Invariant: a node is reported done for a step only after the node (or service node) itself
 //! checked the result; an unreachable one stays pending, with the reason.
 
+/// The scripts' report lines, `BATON <tag> ok|fail <reason>` (both sides' scripts write them,
+/// through prelude.sh) → tag → Ok | Err(reason); the first failure of a tag wins.
+pub(crate) fn parse_report(stdout: &str) -> std::collections::HashMap<String, Result<(), String>> {
+    let mut out = std::collections::HashMap::new();
+    for line in stdout.lines() {
+        let mut w = line.splitn(4, ' ');
+        if w.next() != Some("BATON") {
+            continue;
+        }
+        let Some(tag) = w.next().filter(|t| *t != "end") else {
+            continue;
+        };
+        let r = match w.next() {
+            Some("ok") => Ok(()),
+            _ => Err(w.next().unwrap_or("failed").trim().to_string()),
+        };
+        let e = out.entry(tag.to_string()).or_insert(Ok(()));
+        if e.is_ok() {
+            *e = r;
+        }
+    }
+    out
+}
+
 pub mod cn;
 pub mod delegate;
 pub mod sn;

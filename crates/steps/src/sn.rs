@@ -266,18 +266,8 @@ pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb
         if let Some(ip) = v[0].as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             facts.hosts.insert(n.clone(), ip.to_string());
         }
-        for entry in v[1].as_deref().unwrap_or("").split(',') {
-            let Some((name, ip)) = entry.trim().rsplit_once(':') else {
-                continue;
-            };
-            let name = match name.strip_prefix('-') {
-                Some(suffix) => format!("{n}-{suffix}"),
-                None => name.to_string(),
-            };
-            facts
-                .hosts
-                .entry(name)
-                .or_insert_with(|| ip.trim().to_string());
+        for (name, ip) in clusterdb::hosts::other_interfaces(&n, v[1].as_deref().unwrap_or("")) {
+            facts.hosts.entry(name).or_insert_with(|| ip.to_string());
         }
     }
     let site = |k: &str| -> clusterdb::Result<Option<String>> {
@@ -453,13 +443,6 @@ fn plain(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b > b' ' && b != 0x7f)
 }
 
-fn safe_path(p: &str) -> bool {
-    p.starts_with('/')
-        && !p.split('/').any(|c| c == "..")
-        && p.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b))
-}
-
 fn valid_mac(m: &str) -> bool {
     let parts: Vec<&str> = m.split(':').collect();
     parts.len() >= 6
@@ -472,29 +455,6 @@ fn valid_word(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
-/// `BATON <tag> ok|fail <reason>` lines → tag → Ok | Err(reason); the first failure wins.
-fn parse_report(stdout: &str) -> HashMap<String, Result<(), String>> {
-    let mut out: HashMap<String, Result<(), String>> = HashMap::new();
-    for line in stdout.lines() {
-        let mut w = line.splitn(4, ' ');
-        if w.next() != Some("BATON") {
-            continue;
-        }
-        let Some(tag) = w.next().filter(|t| *t != "end") else {
-            continue;
-        };
-        let r = match w.next() {
-            Some("ok") => Ok(()),
-            _ => Err(w.next().unwrap_or("failed").trim().to_string()),
-        };
-        let e = out.entry(tag.to_string()).or_insert(Ok(()));
-        if e.is_ok() {
-            *e = r;
-        }
-    }
-    out
 }
 
 /// How a node-facing server name is written in the node's files: an address where baton
@@ -717,7 +677,7 @@ impl SnRunner {
             return Ok(());
         };
         let cf = cf.to_string_lossy().to_string();
-        if !safe_path(&cf) {
+        if !remote::is_plain_path(&cf) {
             return Err(format!("{cf} is not a plain absolute path"));
         }
         if !remote::is_valid_host(sn) {
@@ -737,7 +697,7 @@ impl SnRunner {
             &[list.as_bytes(), header.as_bytes(), blocks.as_bytes()],
         );
         let out = run_local(&self.local_shell, &ops, self.mn_timeout)?;
-        match parse_report(&out).remove("mn") {
+        match crate::parse_report(&out).remove("mn") {
             Some(Ok(())) => Ok(()),
             Some(Err(e)) => Err(format!("management node: {e}")),
             None => Err(format!("management node: no report: {out}")),
@@ -979,7 +939,7 @@ impl Heard {
         match outcome {
             _ if !ran => {}
             Some(HostResult::Ok { stdout }) => {
-                h.report = parse_report(&stdout);
+                h.report = crate::parse_report(&stdout);
                 if !h.report.is_empty() && !stdout.lines().any(|l| l == "BATON end") {
                     h.report.retain(|_, r| r.is_err());
                     h.session = Some("the script stopped before its end".into());
@@ -991,7 +951,7 @@ impl Heard {
                 stdout,
                 stderr,
             }) => {
-                h.report = parse_report(&stdout);
+                h.report = crate::parse_report(&stdout);
                 h.report.retain(|_, r| r.is_err());
                 h.session = Some(format!("exit {code}: {stderr}"));
             }
@@ -1051,13 +1011,7 @@ fn step_result(s: &Step, mut per: BTreeMap<String, NodeOutcome>) -> StepResult {
             waiting += 1;
         }
     }
-    let state = if failed > 0 {
-        StepState::Failed
-    } else if waiting > 0 {
-        StepState::Pending
-    } else {
-        StepState::Done
-    };
+    let state = StepState::of_nodes(failed, waiting);
     let mut detail = s.describe();
     if failed + waiting > 0 {
         let first = per

@@ -60,6 +60,17 @@ impl StepState {
     pub fn finished(self) -> bool {
         matches!(self, StepState::Done | StepState::Skipped)
     }
+    /// A step's state from its nodes: failed when any failed, else pending when any waits
+    /// (unreachable, kept, no report), else done.
+    pub fn of_nodes(failed: usize, waiting: usize) -> StepState {
+        if failed > 0 {
+            StepState::Failed
+        } else if waiting > 0 {
+            StepState::Pending
+        } else {
+            StepState::Done
+        }
+    }
 }
 
 /// One run as listed by `baton journal`.

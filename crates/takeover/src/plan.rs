@@ -185,17 +185,10 @@ impl HostsTable {
                 names.insert(sn.clone(), ip);
                 list.push(ip);
             }
-            for entry in v[1].as_deref().unwrap_or("").split(',') {
-                let Some((name, ip)) = entry.trim().rsplit_once(':') else {
-                    continue;
-                };
+            let aliases = clusterdb::hosts::other_interfaces(&sn, v[1].as_deref().unwrap_or(""));
+            for (name, ip) in aliases {
                 let Ok(ip) = ip.parse::<IpAddr>() else {
                     continue;
-                };
-                let name = if let Some(suffix) = name.strip_prefix('-') {
-                    format!("{sn}-{suffix}")
-                } else {
-                    name.to_string()
                 };
                 names.entry(name).or_insert(ip);
                 list.push(ip);
@@ -490,14 +483,6 @@ enum Lite {
     Bad(String),
 }
 
-/// A plain absolute directory: no `..`, no whitespace or shell-special characters.
-fn plain_dir(d: &str) -> bool {
-    d.starts_with('/')
-        && !d.split('/').any(|c| c == "..")
-        && d.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b))
-}
-
 fn statelite_rule(
     snap: &Snapshot<'_>,
     node: &str,
@@ -513,7 +498,7 @@ fn statelite_rule(
             "variables and #CMD in the directory are not supported by baton".into(),
         ));
     }
-    if !plain_dir(dir) {
+    if !remote::is_plain_path(dir) {
         return Ok(Lite::Bad(
             "the directory is not a plain absolute path".into(),
         ));

@@ -139,7 +139,7 @@ impl Compiler<'_> {
     /// The batch's tftp directory, when it is one the script can take.
     fn tftpdir_for(&mut self, i: usize, names: &[String]) -> Option<String> {
         let dir = self.runner.tftpdir(self.facts, None);
-        if safe_path(&dir) {
+        if remote::is_plain_path(&dir) {
             return Some(dir);
         }
         for n in names {
@@ -353,7 +353,7 @@ impl Compiler<'_> {
             // Texts of an op that was dropped never reach the service node.
             self.texts = texts;
         }
-        if !names.is_empty() && safe_path(&dir) {
+        if !names.is_empty() && remote::is_plain_path(&dir) {
             self.out.sent.insert(i, names);
         }
     }
@@ -433,7 +433,7 @@ impl Compiler<'_> {
                 self.fail(i, m.node, format!("'{}' is not a valid host name", m.sn));
                 continue;
             }
-            if let Some(bad) = m.statelite.iter().find(|d| !safe_path(d)) {
+            if let Some(bad) = m.statelite.iter().find(|d| !remote::is_plain_path(d)) {
                 let why = format!("statelite directory '{bad}' is not a plain absolute path");
                 self.fail(i, m.node, why);
                 continue;

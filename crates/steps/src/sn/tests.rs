@@ -7,7 +7,8 @@ use takeover::{MoveShape, Request, StepRunner};
 
 #[test]
 fn reports_are_parsed_per_tag() {
-    let r = parse_report("x\nBATON 0 ok\nBATON 0/cn1 fail no room\nBATON 0/cn1 ok\nBATON end\n");
+    let r =
+        crate::parse_report("x\nBATON 0 ok\nBATON 0/cn1 fail no room\nBATON 0/cn1 ok\nBATON end\n");
     assert_eq!(r["0"], Ok(()));
     assert_eq!(r["0/cn1"], Err("no room".to_string()));
     assert!(!r.contains_key("end"));
@@ -18,10 +19,10 @@ fn values_are_checked_before_they_reach_a_script() {
     assert!(valid_mac("02:b7:78:01:00:01"));
     assert!(!valid_mac("02:b7:78:01:00"));
     assert!(!valid_mac("02:b7:78:01:00:0g"));
-    assert!(safe_path("/tftpboot"));
-    assert!(!safe_path("tftpboot"));
-    assert!(!safe_path("/a/../etc"));
-    assert!(!safe_path("/a b"));
+    assert!(remote::is_plain_path("/tftpboot"));
+    assert!(!remote::is_plain_path("tftpboot"));
+    assert!(!remote::is_plain_path("/a/../etc"));
+    assert!(!remote::is_plain_path("/a b"));
     assert!(valid_word("ipmi"));
     assert!(!valid_word("ipmi; }"));
     assert_eq!(
