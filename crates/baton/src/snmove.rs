@@ -289,11 +289,18 @@ pub fn sn_runner(url: &DbUrl, exec: &ExecArgs) -> Result<steps::sn::SnRunner, Fa
     Ok(steps::sn::SnRunner {
         fanout,
         templates,
-        loader: Box::new(move |nodes: &[String]| {
-            let mut db = ClusterDb::open(&url).map_err(|e| e.to_string())?;
-            let snap = db.read().map_err(|e| e.to_string())?;
-            steps::sn::load_facts(&snap, nodes).map_err(|e| e.to_string())
-        }),
+        // One connection for every batch (opened at the first), a fresh snapshot each time.
+        loader: {
+            let mut conn: Option<ClusterDb> = None;
+            Box::new(move |nodes: &[String]| {
+                let db = match &mut conn {
+                    Some(db) => db,
+                    None => conn.insert(ClusterDb::open(&url).map_err(|e| e.to_string())?),
+                };
+                let snap = db.read().map_err(|e| e.to_string())?;
+                steps::sn::load_facts(&snap, nodes).map_err(|e| e.to_string())
+            })
+        },
         paths,
         rearm_installs: false,
         cleanup: steps::sn::Parts::ALL,
