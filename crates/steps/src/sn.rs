@@ -159,7 +159,10 @@ pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb
     use clusterdb::backend::Filter;
     use clusterdb::{attrs, table};
     // By position in `nodes`: no copy of every node name per table.
-    let get = |t: &str, cols: &[&str]| attrs::nodes_attribs_list(snap, table(t)?, nodes, cols);
+    let groups = attrs::groups_of(snap, nodes)?;
+    let get = |t: &str, cols: &[&str]| {
+        attrs::nodes_attribs_list_grouped(snap, table(t)?, nodes, &groups, cols)
+    };
     let noderes = get(
         "noderes",
         &[
@@ -180,7 +183,7 @@ pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb
         &["kernel", "initrd", "kcmdline", "addkcmdline"],
     )?;
     // Nodes share most values: each distinct one is allocated once.
-    let mut shared: std::collections::HashSet<Text> = Default::default();
+    let mut shared: std::collections::HashSet<Text, ahash::RandomState> = Default::default();
     let mut val = |m: &[Vec<clusterdb::backend::Value>], p: usize, i: usize| -> Option<Text> {
         let v = m[p][i]
             .as_deref()
@@ -796,6 +799,7 @@ impl SnRunner {
         let mut nodes: Vec<String> = steps.iter().flat_map(|s| s.nodes.clone()).collect();
         nodes.sort();
         nodes.dedup();
+        let started = std::time::Instant::now();
         let facts = match (self.loader)(&nodes) {
             Ok(f) => f,
             Err(e) => {
@@ -813,6 +817,7 @@ impl SnRunner {
                     .collect())
             }
         };
+        let facts_ms = started.elapsed().as_millis() as u64;
         let compile::Compiled {
             mut ops,
             sent,
@@ -821,6 +826,14 @@ impl SnRunner {
         } = self.build(&facts, targets, steps);
         // The growth slack of a buffer that can be a hundred megabytes.
         ops.stdin.shrink_to_fit();
+        tracing::debug!(
+            sn = %sn,
+            nodes = nodes.len(),
+            facts_ms,
+            ms = started.elapsed().as_millis() as u64,
+            payload_bytes = ops.stdin.len(),
+            "service-node batch: facts read and input built"
+        );
 
         let job = (!ops.args.is_empty()).then(|| {
             let mut args = vec![
