@@ -10,6 +10,7 @@ use clusterdb::{attrs, table, ClusterDb};
 use ipmi::power::{Action, Job};
 use remote::fanout::{FanOut, HostResult};
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 /// xCAT's built-in IPMI credentials, used when neither the node nor the passwd table has any.
 const XCAT_DEFAULT_USER: &str = "USERID";
@@ -138,78 +139,95 @@ impl Runner {
         for (j, pool) in pending {
             match pool.iter().find(|s| !down.contains(*s)) {
                 Some(sn) => by_sn.entry(sn.clone()).or_default().push((j, pool)),
-                None => each(
-                    &j.node,
-                    Err(format!(
-                        "no service node of its pool answers: {}",
-                        note_down(&pool)
-                    )),
-                ),
+                None => {
+                    let why = format!("no service node of its pool answers: {}", note_down(&pool));
+                    each(&j.node, Err(why))
+                }
             }
         }
         let mut fan = FanOut::new(ssh.clone());
         fan.fanout = 64;
-        let mut ssh_jobs = Vec::new();
-        for (sn, list) in &by_sn {
-            let jobs: Vec<Job> = list.iter().map(|(j, _)| j.clone()).collect();
-            match ipmi::power::batch(&self.tool, self.fanout, &jobs) {
-                Ok((args, stdin)) => ssh_jobs.push(remote::fanout::Job {
-                    host: sn.clone(),
-                    jump: None,
-                    args,
-                    stdin,
-                }),
-                Err(e) => list
-                    .iter()
-                    .for_each(|(j, _)| each(&j.node, Err(format!("not sent to {sn}: {e}")))),
-            }
-        }
         // Each node's calls (at most three) one after another, the nodes in waves of --fanout.
         let waves = by_sn
             .values()
             .map(|l| l.len().div_ceil(self.fanout.max(1)))
             .max()
             .unwrap_or(1);
-        fan.command_timeout = self.tool.timeout * 3 * waves as u32
-            + ssh.connect_timeout
-            + std::time::Duration::from_secs(10);
+        fan.command_timeout =
+            self.tool.timeout * 3 * waves as u32 + ssh.connect_timeout + Duration::from_secs(10);
+        let ssh_jobs = self.sessions(&mut by_sn, each);
         let mut again = Vec::new();
         fan.run_each(ssh_jobs, &mut |sn, r, _, _| {
             let Some(list) = by_sn.remove(sn) else { return };
-            let jobs: Vec<Job> = list.iter().map(|(j, _)| j.clone()).collect();
-            let results = match r {
-                HostResult::Unreachable { .. } => {
-                    down.insert(sn.to_string());
-                    again.extend(list);
-                    return;
-                }
-                HostResult::Ok { stdout } => {
-                    ipmi::power::parse(&stdout, &jobs, &format!("no answer from {sn}"))
-                }
-                HostResult::Failed {
-                    code,
-                    stdout,
-                    stderr,
-                } => {
-                    let why = format!(
-                        "on {sn} (exit {code}): {}",
-                        stderr.lines().last().unwrap_or("")
-                    );
-                    ipmi::power::parse(&stdout, &jobs, &why)
-                }
-            };
-            for ((j, pool), r) in list.iter().zip(results) {
-                let note = match pool.first() {
-                    Some(first) if first != sn => format!(
-                        " (through {sn}: {})",
-                        note_down(&pool[..pool.iter().position(|p| p == sn).unwrap_or(0)])
-                    ),
-                    _ => String::new(),
-                };
-                each(&j.node, r.map(|t| t.clone() + &note).map_err(|e| e + &note));
+            if let HostResult::Unreachable { .. } = r {
+                down.insert(sn.to_string());
+                again.extend(list);
+                return;
             }
+            report(sn, r, &list, each);
         });
         again
+    }
+
+    /// The ssh session of each SN (the SNs whose batch cannot be built are reported and
+    /// dropped from `by_sn`).
+    fn sessions(
+        &self,
+        by_sn: &mut BTreeMap<String, Vec<(Job, Vec<String>)>>,
+        each: Each<'_>,
+    ) -> Vec<remote::fanout::Job> {
+        let mut out = Vec::new();
+        by_sn.retain(|sn, list| {
+            let jobs: Vec<Job> = list.iter().map(|(j, _)| j.clone()).collect();
+            match ipmi::power::batch(&self.tool, self.fanout, &jobs) {
+                Ok((args, stdin)) => {
+                    out.push(remote::fanout::Job {
+                        host: sn.clone(),
+                        jump: None,
+                        args,
+                        stdin,
+                    });
+                    true
+                }
+                Err(e) => {
+                    for (j, _) in list.iter() {
+                        each(&j.node, Err(format!("not sent to {sn}: {e}")));
+                    }
+                    false
+                }
+            }
+        });
+        out
+    }
+}
+
+/// The per-node results of one SN's session that ran (Ok or Failed); each says which SN did
+/// the work when it was not the node's first.
+fn report(sn: &str, r: HostResult, list: &[(Job, Vec<String>)], each: Each<'_>) {
+    let jobs: Vec<Job> = list.iter().map(|(j, _)| j.clone()).collect();
+    let results = match r {
+        HostResult::Ok { stdout } => {
+            ipmi::power::parse(&stdout, &jobs, &format!("no answer from {sn}"))
+        }
+        HostResult::Failed {
+            code,
+            stdout,
+            stderr,
+        } => {
+            let last = stderr.lines().last().unwrap_or("");
+            ipmi::power::parse(&stdout, &jobs, &format!("on {sn} (exit {code}): {last}"))
+        }
+        HostResult::Unreachable { reason } => jobs
+            .iter()
+            .map(|_| Err(format!("{sn} unreachable: {reason}")))
+            .collect(),
+    };
+    for ((j, pool), r) in list.iter().zip(results) {
+        let note = match pool.iter().position(|p| p == sn) {
+            Some(i) if i > 0 => format!(" (through {sn}: {})", note_down(&pool[..i])),
+            _ => String::new(),
+        };
+        each(&j.node, r.map(|t| t + &note).map_err(|e| e + &note));
     }
 }
 
@@ -232,6 +250,10 @@ pub fn jobs(
     let mut out = Vec::new();
     for ((n, b), pool) in nodes.iter().zip(bmcs(db, nodes)?).zip(pools) {
         match b {
+            // The password travels as one line of the session's standard input.
+            Ok(bmc) if bmc.password.contains(['\n', '\r']) => {
+                each(n, Err("the BMC password holds a line break".into()))
+            }
             Ok(bmc) => out.push((
                 Job {
                     node: n.clone(),

@@ -484,3 +484,126 @@ fn watch_with_the_ipmi_fence_does_not_take_over_when_the_bmc_does_not_answer() {
     let nodes = stdout(&w.baton(&["nodels", "rack01", "noderes.servicenode"]));
     assert!(nodes.lines().all(|l| l.ends_with(": sn1,sn2")), "{nodes}");
 }
+
+/// Every process's command line, scanned until `stop`: (the password was on one, ipmitool was
+/// seen running).
+fn scan_cmdlines(secret: &str, stop: &std::sync::atomic::AtomicBool) -> (bool, bool) {
+    let (mut leaked, mut seen) = (false, false);
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(c) = std::fs::read(e.path().join("cmdline")) else {
+                continue;
+            };
+            let c = String::from_utf8_lossy(&c);
+            leaked |= c.contains(secret);
+            seen |= c.contains("ipmitool\0");
+        }
+    }
+    (leaked, seen)
+}
+
+/// On the test bed: cn1's BMC is a simulator on cn1's compute address, which the service nodes
+/// reach and the management node does not. rpower reaches it through cn1's first SN, follows a
+/// move to the other SN, falls back to the pool's other SN when the first cannot be reached,
+/// and the BMC password is on no process's command line meanwhile (the SNs' included).
+#[test]
+fn e2e_rpower_through_the_service_node_follows_a_move_and_falls_back() {
+    if skip("e2e_rpower_through_the_service_node_follows_a_move_and_falls_back") {
+        return;
+    }
+    let Some(guard) = common::bed("rpower", 2, 2, testbed::Dhcp::Isc) else {
+        return;
+    };
+    let bed: &testbed::Bed = &guard;
+    let ip = bed.compute_ip("cn1").unwrap().to_string();
+    bed.exec_ok("cn1", &["mkdir", "-p", "/var/tmp/bmc"])
+        .unwrap();
+    let dir = bed.host_path("cn1", "/var/tmp/bmc").unwrap();
+    let run = |args: &[&str]| bed.command("cn1", args).unwrap();
+    let secret = "pw-bed-7f3a";
+    let sim = Sim::start_at(
+        &dir,
+        Path::new("/var/tmp/bmc"),
+        &ip,
+        16623,
+        &run,
+        "admin",
+        secret,
+        true,
+    );
+    let csv =
+        format!("#node,bmc,username,password\n\"cn1\",\"{ip}:16623\",\"admin\",\"{secret}\"\n");
+    bed.write_node_file("mn", "/var/tmp/ipmi.csv", csv.as_bytes())
+        .unwrap();
+    let baton = |args: &[&str]| common::baton(bed, args);
+    assert_eq!(
+        baton(&["tabrestore", "/var/tmp/ipmi.csv"]).status.code(),
+        Some(0)
+    );
+    // ssh on mn, recording its command lines.
+    let cfg = bed.ssh_config_path().display().to_string();
+    bed.write_node_file(
+        "mn",
+        "/var/tmp/ssh-rec",
+        b"#!/bin/sh\nprintf '%s\\n' \"$*\" >> /var/tmp/ssh.log\nexec ssh \"$@\"\n",
+    )
+    .unwrap();
+    bed.exec_ok("mn", &["chmod", "755", "/var/tmp/ssh-rec"])
+        .unwrap();
+    let ssh = format!("/var/tmp/ssh-rec -F {cfg}");
+    let rpower = |args: &[&str]| {
+        let mut v = vec!["rpower", "cn1"];
+        v.extend_from_slice(args);
+        common::baton_with(bed, &v, &[("BATON_SSH", ssh.as_str())])
+    };
+    let sessions = || {
+        let log = bed
+            .read_node_text("mn", "/var/tmp/ssh.log")
+            .unwrap_or_default();
+        log.lines()
+            .filter_map(|l| l.split(" -- ").nth(1)?.split(' ').next().map(String::from))
+            .collect::<Vec<String>>()
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (leaked, seen) = std::thread::scope(|s| {
+        let scanner = s.spawn(|| scan_cmdlines(secret, &stop));
+        let check = || -> Result<(), String> {
+            let chdef = |pool: &str| {
+                let out = baton(&["chdef", "cn1", &format!("servicenode={pool}")]);
+                assert_eq!(out.status.code(), Some(0));
+            };
+            chdef("sn1,sn2");
+            let out = rpower(&["stat"]);
+            assert_eq!(stdout(&out), "cn1: on\n");
+            assert_eq!(sessions(), ["sn1"]);
+            // Moved to sn2: the next command goes through sn2.
+            chdef("sn2,sn1");
+            let out = rpower(&["off"]);
+            assert_eq!(stdout(&out), "cn1: off\n");
+            assert_eq!(sessions(), ["sn1", "sn2"]);
+            assert_eq!(sim.actions_after(1), ["power 0"]);
+            // sn2 cut off from the management node: sn1 does it, and says so.
+            bed.cut_mgmt_link("sn2").unwrap();
+            let out = rpower(&["on"]);
+            bed.restore_link("sn2").unwrap();
+            assert_eq!(stdout(&out), "cn1: on (through sn1: sn2 unreachable)\n");
+            assert_eq!(sim.actions_after(2), ["power 0", "power 1"]);
+            // site.ipmidispatch=n: from the management node, which does not reach the BMC.
+            let out = baton(&["chdef", "-t", "site", "clustersite", "ipmidispatch=n"]);
+            assert_eq!(out.status.code(), Some(0));
+            let out = rpower(&["stat", "--timeout", "5"]);
+            assert_eq!(out.status.code(), Some(1));
+            assert_eq!(sessions().len(), 4, "no new session");
+            Ok(())
+        };
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let found = scanner.join().unwrap();
+        if let Err(p) = r {
+            std::panic::resume_unwind(p);
+        }
+        found
+    });
+    assert!(seen, "ipmitool was seen running (the scan is meaningful)");
+    assert!(!leaked, "the BMC password was on a command line");
+}
