@@ -312,14 +312,15 @@ fn fence_powers_the_service_node_off_and_confirms_it() {
     let sn1 = Sim::start(&w.path("bmc-sn1"), "admin", "pw-sn1", true);
     w.restore(
         "nodelist",
-        "#node,groups\n\"sn1\",\"service,all\"\n\"sn2\",\"service,all\"\n\"sn3\",\"service,all\"\n",
+        "#node,groups\n\"sn1\",\"service,all\"\n\"sn2\",\"service,all\"\n\"sn3\",\"service,all\"\n\"sn4\",\"service,all\"\n",
     );
     w.restore(
         "ipmi",
         &format!(
-            "#node,bmc,username,password\n\"sn1\",\"127.0.0.1:{}\",\"admin\",\"pw-sn1\"\n\"sn2\",\"127.0.0.1:{}\",\"admin\",\"pw-sn2\"\n",
+            "#node,bmc,username,password\n\"sn1\",\"127.0.0.1:{}\",\"admin\",\"pw-sn1\"\n\"sn2\",\"127.0.0.1:{}\",\"admin\",\"pw-sn2\"\n\"sn4\",\"127.0.0.1:{}\",\"admin\",\"pw-wrong\"\n",
             sn1.port,
-            dead_port()
+            dead_port(),
+            sn1.port
         ),
     );
     // The service nodes' own service node (if any) plays no part: a fence goes from here.
@@ -339,9 +340,18 @@ fn fence_powers_the_service_node_off_and_confirms_it() {
         err.contains("sn2: not confirmed off after 2 attempts"),
         "{err}"
     );
+    // A BMC that refuses the password: not confirmed either.
+    let out = w.baton(&["fence", "sn4", "--tries", "1", "--timeout", "10"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sn4: not confirmed off after 1 attempts"),
+        "{err}"
+    );
+    assert!(err.contains("Unable to establish IPMI v2"), "{err}");
     let out = w.baton(&["fence", "sn3"]);
     assert_eq!(out.status.code(), Some(2), "no BMC address");
-    w.assert_no_secret(&out, &["pw-sn1", "pw-sn2"]);
+    w.assert_no_secret(&out, &["pw-sn1", "pw-sn2", "pw-wrong"]);
 }
 
 /// The watcher's stand-in world (as in watch_cli.rs): quickstart's sample cluster, with an
