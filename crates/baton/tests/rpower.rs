@@ -586,8 +586,11 @@ fn e2e_rpower_through_the_service_node_follows_a_move_and_falls_back() {
             let out = rpower(&["stat"]);
             assert_eq!(stdout(&out), "cn1: on\n");
             assert_eq!(sessions(), ["sn1"]);
-            // Moved to sn2: the next command goes through sn2.
-            chdef("sn2,sn1");
+            // Moved to sn2 (a real takeover): the next command goes through sn2.
+            let out = baton(&["snmove", "cn1", "-d", "sn2", "--yes"]);
+            assert_eq!(out.status.code(), Some(0));
+            let out = baton(&["nodels", "cn1", "noderes.servicenode"]);
+            assert_eq!(stdout(&out), "cn1: sn2,sn1\n");
             let out = rpower(&["off"]);
             assert_eq!(stdout(&out), "cn1: off\n");
             assert_eq!(sessions(), ["sn1", "sn2"]);
