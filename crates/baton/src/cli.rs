@@ -206,6 +206,10 @@ pub enum Command {
     Makeconservercf(crate::svccmds::MakeconservercfArgs),
     /// Network-boot nodes through their BMC (IPMI); -d: only their xcatmaster answers
     Rnetboot(crate::rnetboot::RnetbootArgs),
+    /// Power nodes on, off, reset or boot, or show their power state, through their BMC (xCAT's rpower)
+    Rpower(crate::rpower::RpowerArgs),
+    /// Power a service node off through its own BMC and confirm it is off (a fence)
+    Fence(crate::fence::FenceArgs),
     /// Write man pages (baton.1, baton-snmove.1, ..., snmove.1) into a directory
     #[command(
         after_help = "EXAMPLES\n  baton man /usr/local/share/man/man1\n  baton man ./man && man ./man/baton-snmove.1"

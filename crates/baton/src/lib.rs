@@ -7,6 +7,8 @@ mod agent;
 mod cli;
 mod complete;
 pub mod exit;
+mod fence;
+mod hwctl;
 mod interrupt;
 mod journalcmds;
 mod manpage;
@@ -16,6 +18,7 @@ mod objcmds;
 mod quickstart;
 mod rnetboot;
 mod rowcmds;
+mod rpower;
 mod snmove;
 mod svccmds;
 mod tablecmds;
@@ -161,6 +164,8 @@ fn run(args: cli::Cli) -> Result<(), Failure> {
         cli::Command::Nodeset(a) => svccmds::nodeset(&url, a),
         cli::Command::Makeconservercf(a) => svccmds::makeconservercf(&url, a),
         cli::Command::Rnetboot(a) => rnetboot::run(&url, a),
+        cli::Command::Rpower(a) => rpower::run(&url, a),
+        cli::Command::Fence(a) => fence::run(&url, a),
         cli::Command::Man(a) => cli::man(a),
         cli::Command::Completions(a) => cli::completions(a),
         cli::Command::CompleteNames(a) => complete::names(&url, a),

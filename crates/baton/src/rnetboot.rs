@@ -4,8 +4,7 @@
 use crate::exit::Failure;
 use crate::snmove::ExecArgs;
 use clap::Args;
-use clusterdb::backend::Filter;
-use clusterdb::{attrs, table, ClusterDb, DbUrl, NoderangeEnv};
+use clusterdb::{ClusterDb, DbUrl};
 use std::collections::BTreeMap;
 use takeover::{Plan, Request, Step, StepKind, StepRunner};
 
@@ -16,6 +15,9 @@ WHAT IT DOES
   boot device to PXE for the next boot, then power cycles the node (powers it on when it is
   off). ipmitool does the talking (IPMI 2.0, lanplus); the password reaches it in its
   environment (ipmitool -E), never on a command line. ipmi.bmc may carry a port: HOST:PORT.
+  ipmitool runs where xCAT would run it: on the node's first service node over ssh, else on
+  the next one of its servicenode list, or here (site.ipmidispatch=n, or no service node);
+  see `baton rpower --help`.
 
 DIRECT BOOT (-d)
   Only the node's xcatmaster answers its DHCP request: its reservation is written on the
@@ -49,53 +51,6 @@ pub struct RnetbootArgs {
     /// The nodes
     #[arg(value_name = "NORANGE")]
     pub noderange: String,
-}
-
-/// xCAT's built-in IPMI credentials, used when neither the node nor the passwd table has any.
-const XCAT_DEFAULT_USER: &str = "USERID";
-const XCAT_DEFAULT_PASSWORD: &str = "PASSW0RD";
-
-/// Each node's BMC, or why it has none usable.
-fn bmcs(db: &mut ClusterDb, nodes: &[String]) -> Result<Vec<Result<ipmi::Bmc, String>>, Failure> {
-    let snap = db.read()?;
-    let rows = attrs::nodes_attribs(
-        &snap,
-        table("ipmi")?,
-        nodes,
-        &["bmc", "username", "password"],
-    )?;
-    let defaults = snap
-        .select(
-            table("passwd")?,
-            &["username", "password"],
-            Filter::Eq {
-                column: "key",
-                value: "ipmi",
-            },
-        )?
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    let default = |i: usize| defaults.get(i).cloned().flatten().filter(|v| !v.is_empty());
-    Ok(nodes
-        .iter()
-        .map(|n| {
-            let v = rows.get(n).cloned().unwrap_or_default();
-            let get = |i: usize| v.get(i).cloned().flatten().filter(|s| !s.trim().is_empty());
-            let addr = get(0).ok_or("no BMC address (ipmi.bmc)")?;
-            let (host, port) = ipmi::parse_address(&addr).map_err(|e| format!("ipmi.bmc: {e}"))?;
-            Ok(ipmi::Bmc {
-                host,
-                port,
-                user: get(1)
-                    .or_else(|| default(0))
-                    .unwrap_or_else(|| XCAT_DEFAULT_USER.into()),
-                password: get(2)
-                    .or_else(|| default(1))
-                    .unwrap_or_else(|| XCAT_DEFAULT_PASSWORD.into()),
-            })
-        })
-        .collect())
 }
 
 /// `-d`: the reservation only on the xcatmaster's service node (and AIX's bootlist naming it).
@@ -214,47 +169,31 @@ pub fn run(url: &DbUrl, a: RnetbootArgs) -> Result<(), Failure> {
         return Err(Failure::usage("--fanout must be at least 1"));
     }
     let mut db = ClusterDb::open(url)?;
-    let nodes = {
-        let snap = db.read()?;
-        snap.noderange(&a.noderange, &NoderangeEnv::from_env())?
-    };
-    if nodes.is_empty() {
-        return Err(Failure::usage("no node selected"));
-    }
-    if let Some(bad) = nodes.iter().find(|n| !remote::is_valid_host(n)) {
-        return Err(Failure::usage(format!(
-            "node name '{bad}' is not a valid host name"
-        )));
-    }
+    let nodes = crate::rpower::nodes_of(&mut db, &a.noderange)?;
     let mut results: BTreeMap<String, Result<String, String>> = BTreeMap::new();
-    let mut todo: Vec<(String, ipmi::Bmc)> = Vec::new();
-    for (n, b) in nodes.iter().zip(bmcs(&mut db, &nodes)?) {
-        match b {
-            Ok(b) => todo.push((n.clone(), b)),
-            Err(e) => {
-                results.insert(n.clone(), Err(e));
-            }
-        }
-    }
+    let mut note = |n: &str, r: Result<String, String>| {
+        results.insert(n.to_string(), r);
+    };
+    let mut todo = crate::hwctl::jobs(&mut db, &nodes, ipmi::power::Action::Netboot, &mut note)?;
     if a.direct && !todo.is_empty() {
-        let names: Vec<String> = todo.iter().map(|(n, _)| n.clone()).collect();
+        let names: Vec<String> = todo.iter().map(|(j, _)| j.node.clone()).collect();
         let arranged = arrange_direct(url, &mut db, &names, a.timeout)?;
-        todo.retain(|(n, _)| match arranged.get(n) {
+        todo.retain(|(j, _)| match arranged.get(&j.node) {
             Some(Err(e)) => {
-                results.insert(n.clone(), Err(e.clone()));
+                note(&j.node, Err(e.clone()));
                 false
             }
             _ => true,
         });
     }
-    let tool = ipmi::Ipmitool {
-        timeout: std::time::Duration::from_secs(a.timeout.max(1)),
-        ..ipmi::Ipmitool::default()
+    let runner = crate::hwctl::Runner {
+        tool: ipmi::Ipmitool {
+            timeout: std::time::Duration::from_secs(a.timeout.max(1)),
+            ..ipmi::Ipmitool::default()
+        },
+        fanout: a.fanout,
     };
-    let booted = ipmi::fan_out(&todo, a.fanout, |(_, bmc)| tool.netboot(bmc));
-    for ((n, _), r) in todo.iter().zip(booted) {
-        results.insert(n.clone(), r);
-    }
+    runner.run(todo, &mut note)?;
     let mut failed = Vec::new();
     for (n, r) in &results {
         match r {

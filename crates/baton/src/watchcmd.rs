@@ -50,6 +50,13 @@ FENCING RULES
   --fence PROGRAM (checked at start) or --no-fence (a warning at start and on every takeover)
   is required unless --report-only.
 
+BUILT-IN FENCE (--fence ipmi)
+  Does what `baton fence SN` does, in the watcher: powers the down SN off through its own BMC
+  (its ipmi table row, from the management node) and confirms `Chassis Power is off`, retrying
+  with backoff within --fence-timeout; when it cannot confirm, the SN's nodes are not taken
+  over (retried as any failed fence). baton fence's options go with --fence-arg
+  (--fence-arg=--tries --fence-arg=3). A program of your own named ipmi: give its path (./ipmi).
+
 COMPUTE SIDE
   The probe session also reads the state of the SN's own compute interface (the one holding
   the address its nodes know it by: their xcatmaster) and pings the other SNs' compute
@@ -59,6 +66,7 @@ COMPUTE SIDE
 
 EXAMPLES
   baton watch --interval 2 --threshold 3 --fence /etc/baton/poweroff-sn
+  baton watch --fence ipmi
   baton watch --no-fence
   baton watch --report-only
   baton watch --move-back --move-back-after 300
@@ -82,7 +90,7 @@ pub struct WatchArgs {
     #[arg(long, value_name = "LIST", default_value = "dhcp,tftp,ntp,syslog")]
     pub services: String,
     /// Fencing program, run with the SN's name as last argument (and in BATON_SN) before its
-    /// nodes are moved; must exit 0
+    /// nodes are moved; must exit 0. `ipmi`: the built-in fence (baton fence SN)
     #[arg(long, value_name = "PROGRAM")]
     pub fence: Option<String>,
     /// An argument for the fencing program, before the SN's name (repeatable)
@@ -180,14 +188,19 @@ pub fn watch(url: &DbUrl, a: WatchArgs) -> Result<(), Failure> {
         .try_init();
     let prober = prober(a.timeout, services(&a.services)?)?;
     check_fence(&a)?;
-    let fence = a.fence.as_ref().map(|p| {
-        let mut argv = vec![p.clone()];
-        argv.extend(a.fence_args.iter().cloned());
-        watch::fence::Fence {
-            argv,
-            timeout: Duration::from_secs(a.fence_timeout.max(1)),
+    let fence = match a.fence.as_deref() {
+        Some(FENCE_IPMI) => Some(ipmi_fence(url, &a)?),
+        Some(p) => {
+            let mut argv = vec![p.to_string()];
+            argv.extend(a.fence_args.iter().cloned());
+            Some(watch::fence::Fence {
+                argv,
+                timeout: Duration::from_secs(a.fence_timeout.max(1)),
+                builtin: None,
+            })
         }
-    });
+        None => None,
+    };
     let words: Vec<String> = std::env::args().skip(1).collect();
     let mut meta = run_meta("baton", None, &words);
     meta.command = format!("baton watch (pid {})", std::process::id());
@@ -240,10 +253,23 @@ pub fn watch(url: &DbUrl, a: WatchArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `--fence ipmi`: the built-in fence, `baton fence SN` (with --fence-arg options such as
+/// --tries), run in the watcher itself.
+const FENCE_IPMI: &str = "ipmi";
+
+fn ipmi_fence(url: &DbUrl, a: &WatchArgs) -> Result<watch::fence::Fence, Failure> {
+    Ok(watch::fence::Fence {
+        argv: vec!["baton".into(), "fence".into()],
+        timeout: Duration::from_secs(a.fence_timeout.max(1)),
+        builtin: Some(crate::fence::builtin(url, &a.fence_args)?),
+    })
+}
+
 /// A watcher that may act must be told how to fence: a program that exists and can be run,
 /// found at start rather than when an SN fails at 3 a.m.; or --no-fence, said loudly.
 fn check_fence(a: &WatchArgs) -> Result<(), Failure> {
     match &a.fence {
+        Some(p) if p == FENCE_IPMI => {}
         Some(p) => {
             let path = if p.contains('/') {
                 Some(PathBuf::from(p))

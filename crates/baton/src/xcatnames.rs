@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-/// The database commands of xCAT that baton implements, by their xCAT names.
+/// The commands of xCAT that baton implements (the database ones, and rpower), by their xCAT names.
 pub const NAMES: &[&str] = &[
     "nodels",
     "lsdef",
@@ -24,6 +24,7 @@ pub const NAMES: &[&str] = &[
     "tabprune",
     "dumpxCATdb",
     "restorexCATdb",
+    "rpower",
 ];
 
 /// What to do with a command line.

@@ -300,13 +300,15 @@ fn e2e_aix_retiring_sn_moves_aix_node_and_statelite_then_rollback() {
     );
 
     // rnetboot -d on the AIX node: its bootlist names its xcatmaster (no DHCP change: the
-    // firmware's bootp goes straight to bserver), then the BMC (a simulator in mn) boots it.
+    // firmware's bootp goes straight to bserver), then the BMC boots it: a simulator on sn1's
+    // loopback, reached through cn1's service node as xCAT dispatches hardware control.
     if common::bmc::skip("e2e_aix_retiring_sn (rnetboot -d part)") {
         return;
     }
-    bed.exec_ok("mn", &["mkdir", "-p", "/var/tmp/bmc"]).unwrap();
-    let dir = bed.host_path("mn", "/var/tmp/bmc").unwrap();
-    let run = |args: &[&str]| bed.command("mn", args).unwrap();
+    bed.exec_ok("sn1", &["mkdir", "-p", "/var/tmp/bmc"])
+        .unwrap();
+    let dir = bed.host_path("sn1", "/var/tmp/bmc").unwrap();
+    let run = |args: &[&str]| bed.command("sn1", args).unwrap();
     let sim = common::bmc::Sim::start_in(
         &dir,
         std::path::Path::new("/var/tmp/bmc"),

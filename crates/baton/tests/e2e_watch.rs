@@ -688,3 +688,82 @@ fn e2e_watch_an_sn_only_the_management_node_lost_is_left_alone() {
     bed.restore_link("sn1").unwrap();
     w.stop(bed);
 }
+
+/// `--fence ipmi` on the bed: sn1's BMC is a simulator on mn's loopback (the fence runs from
+/// the management node). With a wrong password in sn1's ipmi row, sn1 is down but not
+/// confirmed off: nothing moves. With the right one, the next fence attempt powers it off,
+/// confirms it, and sn1's nodes are taken over.
+#[test]
+fn e2e_watch_fence_ipmi_powers_the_sn_off_before_the_takeover() {
+    if common::bmc::skip("e2e_watch_fence_ipmi_powers_the_sn_off_before_the_takeover") {
+        return;
+    }
+    let Some(mut guard) = common::bed("wfence", 2, 2, Dhcp::Isc) else {
+        return;
+    };
+    let bed: &mut Bed = &mut guard;
+    bed.exec_ok("mn", &["mkdir", "-p", "/var/tmp/bmc"]).unwrap();
+    let dir = bed.host_path("mn", "/var/tmp/bmc").unwrap();
+    let sim = {
+        let run = |args: &[&str]| bed.command("mn", args).unwrap();
+        common::bmc::Sim::start_in(
+            &dir,
+            std::path::Path::new("/var/tmp/bmc"),
+            16624,
+            &run,
+            "admin",
+            "pw-sn1-bmc",
+            true,
+        )
+    };
+    let ipmi = |bed: &Bed, pw: &str| {
+        let pw = format!("ipmi.password={pw}");
+        let args = ["chtab", "node=sn1", "ipmi.bmc=127.0.0.1:16624"];
+        let out = baton(
+            bed,
+            &[&args[..], &["ipmi.username=admin", pw.as_str()]].concat(),
+        );
+        assert!(out.status.success());
+    };
+    ipmi(bed, "not-the-password");
+    let fence = [
+        "--fence",
+        "ipmi",
+        "--fence-arg=--tries",
+        "--fence-arg=1",
+        "--fence-arg=--timeout",
+        "--fence-arg=15",
+    ];
+    let mut w = Watcher::start(bed, "wfence", &fence);
+    wait_for("every SN probed up", Duration::from_secs(60), || {
+        all_up(&w, &["sn1", "sn2"])
+    });
+    bed.kill_node("sn1").unwrap();
+    wait_for("a failed fence", Duration::from_secs(120), || {
+        w.log().contains("fencing failed")
+    });
+    let log = w.log();
+    assert!(log.contains("sn1: not confirmed off"), "{log}");
+    assert!(
+        journal_entries(bed).is_empty(),
+        "no takeover while not fenced"
+    );
+    assert!(sim.actions().is_empty(), "the BMC refused the password");
+
+    ipmi(bed, "pw-sn1-bmc");
+    wait_for("the takeover of sn1", Duration::from_secs(180), || {
+        w.status().is_some_and(|s| s["takeovers"] == 1)
+    });
+    assert_eq!(
+        sim.actions(),
+        ["power 0"],
+        "powered off before the takeover"
+    );
+    let log = w.log();
+    assert!(log.contains("fenced"), "{log}");
+    for pw in ["pw-sn1-bmc", "not-the-password"] {
+        assert!(!log.contains(pw), "{pw} in the log");
+    }
+    assert_eq!(journal_entries(bed).len(), 1);
+    w.stop(bed);
+}

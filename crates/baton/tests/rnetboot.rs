@@ -120,7 +120,8 @@ fn rnetboot_sets_pxe_then_cycles_or_powers_on_through_each_bmc() {
 }
 
 /// `-d` on the test bed: cn1 is re-homed to sn2 in the database only; `rnetboot cn1 -d` must
-/// make sn2, and only sn2, answer its DHCP request before the BMC (a simulator in mn) boots it.
+/// make sn2, and only sn2, answer its DHCP request before the BMC (a simulator that only sn2
+/// reaches) boots it, through sn2.
 #[test]
 fn e2e_rnetboot_direct_answers_only_from_the_xcatmaster() {
     if skip("e2e_rnetboot_direct_answers_only_from_the_xcatmaster") {
@@ -142,9 +143,12 @@ fn e2e_rnetboot_direct_answers_only_from_the_xcatmaster() {
         bed.compute_ip("sn2").unwrap(),
     );
     assert_eq!(offers("cn1"), [sn1]);
-    bed.exec_ok("mn", &["mkdir", "-p", "/var/tmp/bmc"]).unwrap();
-    let dir = bed.host_path("mn", "/var/tmp/bmc").unwrap();
-    let run = |args: &[&str]| bed.command("mn", args).unwrap();
+    // The BMC sits on sn2's own loopback: only sn2 reaches it, so the boot goes through the
+    // node's (new) service node, as xCAT dispatches it.
+    bed.exec_ok("sn2", &["mkdir", "-p", "/var/tmp/bmc"])
+        .unwrap();
+    let dir = bed.host_path("sn2", "/var/tmp/bmc").unwrap();
+    let run = |args: &[&str]| bed.command("sn2", args).unwrap();
     let sim = Sim::start_in(
         &dir,
         Path::new("/var/tmp/bmc"),

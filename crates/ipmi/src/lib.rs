@@ -6,6 +6,8 @@
 //! environment as `IPMI_PASSWORD`, read by `ipmitool -E`), nor in any message; host names are
 //! checked before they reach a command line; every call has a time limit.
 
+pub mod power;
+
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};

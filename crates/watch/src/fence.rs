@@ -3,19 +3,39 @@
 //! SN's name is the program's last argument and `BATON_SN` in its environment: never shell text.
 
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 use wait_timeout::ChildExt;
 
-/// The hook: a program and its own arguments.
-#[derive(Debug, Clone)]
+/// A fence done in this process (`baton watch --fence ipmi`): Ok once `sn` is confirmed off.
+pub type Builtin = Arc<dyn Fn(&str, Duration) -> Result<(), String> + Send + Sync>;
+
+/// The hook: a program and its own arguments, or a built-in fence.
+#[derive(Clone)]
 pub struct Fence {
     pub argv: Vec<String>,
     pub timeout: Duration,
+    /// When set, called (with the SN and the timeout) instead of running `argv`.
+    pub builtin: Option<Builtin>,
+}
+
+impl std::fmt::Debug for Fence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fence")
+            .field("argv", &self.argv)
+            .field("timeout", &self.timeout)
+            .field("builtin", &self.builtin.is_some())
+            .finish()
+    }
 }
 
 impl Fence {
-    /// Fence `sn`: Ok when the program exited 0 within the timeout; Err says why not.
+    /// Fence `sn`: Ok when the program exited 0 within the timeout (or the built-in fence
+    /// confirmed it); Err says why not.
     pub fn run(&self, sn: &str) -> Result<(), String> {
+        if let Some(b) = &self.builtin {
+            return b(sn, self.timeout);
+        }
         let (prog, args) = self
             .argv
             .split_first()
@@ -65,6 +85,7 @@ mod tests {
         Fence {
             argv: vec!["sh".into(), "-c".into(), script.into(), "fence".into()],
             timeout: Duration::from_secs(secs),
+            builtin: None,
         }
     }
 
@@ -80,6 +101,7 @@ mod tests {
                 out.display().to_string(),
             ],
             timeout: Duration::from_secs(10),
+            builtin: None,
         };
         f.run("sn1;touch x").unwrap();
         assert_eq!(
@@ -99,10 +121,24 @@ mod tests {
         let e = Fence {
             argv: vec!["/nonexistent/fence".into()],
             timeout: Duration::from_secs(1),
+            builtin: None,
         }
         .run("sn1")
         .unwrap_err();
         assert!(e.contains("cannot run"), "{e}");
         fence("exit 0", 10).run("sn1").unwrap();
+    }
+
+    #[test]
+    fn a_builtin_fence_replaces_the_program() {
+        let f = Fence {
+            argv: vec!["/nonexistent/fence".into()],
+            timeout: Duration::from_secs(7),
+            builtin: Some(Arc::new(|sn: &str, t: Duration| {
+                Err(format!("{sn} not off within {}", t.as_secs()))
+            })),
+        };
+        assert_eq!(f.run("sn1").unwrap_err(), "sn1 not off within 7");
+        assert!(format!("{f:?}").contains("builtin: true"));
     }
 }

@@ -795,6 +795,7 @@ mod tests {
                     gate.display().to_string(),
                 ],
                 timeout: Duration::from_secs(10),
+                builtin: None,
             })
         });
         let ev: Vec<Event> = (0..4).flat_map(|_| w.tick()).collect();
@@ -944,6 +945,7 @@ mod tests {
                 status.display().to_string(),
             ],
             timeout: Duration::from_secs(10),
+            builtin: None,
         }
     }
 

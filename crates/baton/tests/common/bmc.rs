@@ -72,6 +72,21 @@ impl Sim {
         password: &str,
         on: bool,
     ) -> Sim {
+        Sim::start_at(dir, inner, "127.0.0.1", port, run, user, password, on)
+    }
+
+    /// The same on address `addr` (e.g. a test-bed node's compute address).
+    #[allow(clippy::too_many_arguments)]
+    pub fn start_at(
+        dir: &Path,
+        inner: &Path,
+        addr: &str,
+        port: u16,
+        run: Runner<'_>,
+        user: &str,
+        password: &str,
+        on: bool,
+    ) -> Sim {
         std::fs::create_dir_all(dir.join("state")).unwrap();
         let chassis = dir.join("chassis");
         std::fs::write(&chassis, CHASSIS).unwrap();
@@ -84,7 +99,7 @@ impl Sim {
         std::fs::write(
             dir.join("lan.conf"),
             format!(
-                "name \"bmc{port}\"\nset_working_mc 0x20\n  startlan 1\n    addr 127.0.0.1 {port}\n    priv_limit admin\n    allowed_auths_callback none md2 md5 straight\n    allowed_auths_user none md2 md5 straight\n    allowed_auths_operator none md2 md5 straight\n    allowed_auths_admin none md2 md5 straight\n    guid a123456789abcdefa123456789abcdef\n  endlan\n  chassis_control \"{} 0x20\"\n  user 1 false \"\" \"x\" user 10 none md2 md5 straight\n  user 2 true \"{user}\" \"{password}\" admin 10 none md2 md5 straight\n",
+                "name \"bmc{port}\"\nset_working_mc 0x20\n  startlan 1\n    addr {addr} {port}\n    priv_limit admin\n    allowed_auths_callback none md2 md5 straight\n    allowed_auths_user none md2 md5 straight\n    allowed_auths_operator none md2 md5 straight\n    allowed_auths_admin none md2 md5 straight\n    guid a123456789abcdefa123456789abcdef\n  endlan\n  chassis_control \"{} 0x20\"\n  user 1 false \"\" \"x\" user 10 none md2 md5 straight\n  user 2 true \"{user}\" \"{password}\" admin 10 none md2 md5 straight\n",
                 inner.join("chassis").display()
             ),
         )
@@ -109,7 +124,7 @@ impl Sim {
         // Ready when it answers (readiness, not a timing assertion).
         for _ in 0..100 {
             let port = port.to_string();
-            let ok = run(&["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", &port])
+            let ok = run(&["ipmitool", "-I", "lanplus", "-H", addr, "-p", &port])
                 .args([
                     "-U", user, "-E", "-R", "1", "-N", "1", "chassis", "power", "status",
                 ])
