@@ -1,8 +1,9 @@
 //! Hardware control (rpower, rnetboot, fence): each node's BMC from the database, and where
 //! ipmitool runs for it. As xCAT dispatches IPMI requests: on the first service node of the
 //! node's `noderes.servicenode` (one ssh session per SN, a bounded fan-out there), unless
-//! `site.ipmidispatch` is `n`/`no`/`0` or the node has no service node (then the management
-//! node). An SN that ssh cannot reach hands its nodes to the next SN of their pool.
+//! `site.ipmidispatch` holds a `0` or an `n` (xCAT's test) or the node has no service node
+//! (then the management node). An SN that ssh cannot reach hands its nodes to the next SN of
+//! their pool.
 
 use crate::exit::Failure;
 use clusterdb::backend::Filter;
@@ -63,13 +64,18 @@ pub fn bmcs(
         .collect())
 }
 
+/// Does `site.ipmidispatch` send hardware control to the service nodes? xCAT's own test
+/// (ipmi.pm: off when the value matches `/0|n/i`): "no", "0", "none", even "on" turn it off;
+/// unset, "1", "y", "yes" keep it.
+fn dispatches(ipmidispatch: Option<&str>) -> bool {
+    !ipmidispatch.is_some_and(|v| v.contains('0') || v.to_ascii_lowercase().contains('n'))
+}
+
 /// Per node, the service nodes that may run its ipmitool, in order (its `servicenode` list);
 /// empty: the management node itself.
 pub fn pools(db: &mut ClusterDb, nodes: &[String]) -> Result<Vec<Vec<String>>, Failure> {
     let snap = db.read()?;
-    let dispatch = !snap
-        .site("ipmidispatch")?
-        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "n" | "no"));
+    let dispatch = dispatches(snap.site("ipmidispatch")?.as_deref());
     let master = snap.site("master")?.unwrap_or_default();
     let rows = attrs::nodes_attribs(&snap, table("noderes")?, nodes, &["servicenode"])?;
     Ok(nodes
@@ -266,4 +272,26 @@ pub fn jobs(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipmidispatch_is_read_as_xcat_reads_it() {
+        for on in [
+            None,
+            Some("1"),
+            Some("y"),
+            Some("yes"),
+            Some("YES"),
+            Some(""),
+        ] {
+            assert!(dispatches(on), "{on:?}");
+        }
+        for off in ["n", "N", "no", "0", "none", "on", "10"] {
+            assert!(!dispatches(Some(off)), "{off}");
+        }
+    }
 }
