@@ -163,11 +163,21 @@ impl Runner {
             self.tool.timeout * 3 * waves as u32 + ssh.connect_timeout + Duration::from_secs(10);
         let ssh_jobs = self.sessions(&mut by_sn, each);
         let mut again = Vec::new();
+        let (started, limit) = (std::time::Instant::now(), fan.command_timeout);
         fan.run_each(ssh_jobs, &mut |sn, r, _, _| {
             let Some(list) = by_sn.remove(sn) else { return };
             if let HostResult::Unreachable { .. } = r {
                 down.insert(sn.to_string());
-                again.extend(list);
+                // A session stopped at its time limit may have done its actions: running them
+                // again on the next SN could reset a node twice. Only a session that never got
+                // going (ssh could not connect) hands its nodes on.
+                if started.elapsed() >= limit {
+                    for (j, _) in &list {
+                        each(&j.node, Err(timed_out(sn, limit, &j.node)));
+                    }
+                } else {
+                    again.extend(list);
+                }
                 return;
             }
             report(sn, r, &list, each);
@@ -235,6 +245,14 @@ fn report(sn: &str, r: HostResult, list: &[(Job, Vec<String>)], each: Each<'_>) 
         };
         each(&j.node, r.map(|t| t + &note).map_err(|e| e + &note));
     }
+}
+
+/// A node whose SN session ran past its time limit: its action may or may not have been done.
+fn timed_out(sn: &str, limit: Duration, node: &str) -> String {
+    format!(
+        "no answer from {sn} within {} s: the action may or may not have been done (`rpower {node} stat` tells); not retried through another service node",
+        limit.as_secs()
+    )
 }
 
 /// `sn1 unreachable, sn2 unreachable`

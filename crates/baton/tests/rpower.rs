@@ -12,15 +12,17 @@ mod common;
 
 use common::bmc::{skip, Sim};
 
-/// ssh's stand-in: logs its command line and the target host; a host with a file in $DOWN
-/// fails like an unreachable ssh (exit 255); otherwise runs the remote command here, with
-/// ssh's standard input.
+/// ssh's stand-in: logs its command line and the target host; a host with a file in $W/down
+/// fails like an unreachable ssh (exit 255), one with a file in $W/slow hangs (until baton stops
+/// the session at its time limit); otherwise runs the remote command here, with ssh's standard
+/// input.
 const FAKE_SSH: &str = r#"#!/bin/sh
 printf '%s\n' "$*" >> "$W/ssh-argv.log"
 while [ "$1" != "--" ]; do shift; done
 shift
 echo "$1" >> "$W/ssh-hosts.log"
 if [ -e "$W/down/$1" ]; then echo "ssh: connect to host $1 port 22: No route to host" >&2; exit 255; fi
+if [ -e "$W/slow/$1" ]; then sleep 600; fi
 exec sh -c "$2"
 "#;
 
@@ -50,6 +52,7 @@ impl World {
         };
         std::fs::create_dir_all(w.path("bin")).unwrap();
         std::fs::create_dir_all(w.path("down")).unwrap();
+        std::fs::create_dir_all(w.path("slow")).unwrap();
         script(&w.path("ssh"), FAKE_SSH);
         script(&w.path("bin/ipmitool"), IPMITOOL);
         assert!(w.baton(&["init"]).status.success());
@@ -98,6 +101,9 @@ impl World {
     }
     fn down(&self, host: &str) {
         std::fs::write(self.path("down").join(host), "").unwrap();
+    }
+    fn slow(&self, host: &str) {
+        std::fs::write(self.path("slow").join(host), "").unwrap();
     }
     /// Every BMC password must be absent from every output and every command line.
     fn assert_no_secret(&self, out: &std::process::Output, secrets: &[&str]) {
@@ -301,6 +307,36 @@ fn an_unreachable_service_node_hands_its_nodes_to_the_next_of_their_pool() {
         stdout(&out),
         "cn1: Error: no service node of its pool answers: sn1 unreachable, sn2 unreachable\n"
     );
+}
+
+/// An SN session stopped at its time limit may have done its actions: its nodes get an error
+/// saying so, and nothing is run again through the pool's next SN (no second reset).
+#[test]
+fn a_session_past_its_time_limit_is_not_repeated_through_another_service_node() {
+    if skip("a_session_past_its_time_limit_is_not_repeated_through_another_service_node") {
+        return;
+    }
+    let w = World::new();
+    let on = Sim::start(&w.path("bmc1"), "admin", "pw-one", true);
+    let off = Sim::start(&w.path("bmc2"), "root", "pw-two", false);
+    cluster(&w, &on, &off, "sn1,sn2");
+    w.slow("sn1");
+    let out = w.baton(&["rpower", "cn2", "on", "--timeout", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("cn2: Error: no answer from sn1 within ")
+            && text.contains("may or may not have been done")
+            && text.contains("not retried"),
+        "{text}"
+    );
+    assert_eq!(w.log("ssh-hosts.log"), "sn1\n", "no session through sn2");
+    assert!(
+        !off.actions().contains(&"power 1".to_string()),
+        "{:?}",
+        off.actions()
+    );
+    w.assert_no_secret(&out, SECRETS);
 }
 
 #[test]
