@@ -55,7 +55,7 @@ fn attempt(tool: &ipmi::Ipmitool, bmc: &ipmi::Bmc) -> Result<(), String> {
     let off = tool.run(bmc, &["chassis", "power", "off"]);
     let state = tool.run(bmc, &["chassis", "power", "status"]);
     match (state, off) {
-        (Ok(s), _) if s.contains("Chassis Power is off") => Ok(()),
+        (Ok(s), _) if ipmi::power::power_state(&s) == Ok("off") => Ok(()),
         (Ok(s), Err(e)) => Err(format!("{e}; power status: {}", s.trim())),
         (Ok(s), Ok(_)) => Err(format!("still not off: {}", s.trim())),
         (Err(e), _) => Err(e),

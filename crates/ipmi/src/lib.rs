@@ -178,15 +178,9 @@ impl Ipmitool {
     pub fn netboot(&self, bmc: &Bmc) -> Result<String, String> {
         self.run(bmc, &["chassis", "bootdev", "pxe"])?;
         let status = self.run(bmc, &["chassis", "power", "status"])?;
-        let action = if status.contains("is on") {
-            "cycle"
-        } else if status.contains("is off") {
-            "on"
-        } else {
-            return Err(format!(
-                "chassis power status: unexpected answer '{}'",
-                status.trim()
-            ));
+        let action = match power::power_state(&status)? {
+            "on" => "cycle",
+            _ => "on",
         };
         self.run(bmc, &["chassis", "power", action])?;
         Ok(format!("boot device pxe, power {action}"))
