@@ -15,6 +15,8 @@ packages=(
   # packet loss on test-bed links (no netem qdisc on this kernel); baton watch's compute-side
   # check pings a service node's compute address from its peers
   nftables iputils-ping
+  # --adopt-address: duplicate address detection and gratuitous ARP on the service nodes
+  iputils-arping
   # the service-node script edits Kea's JSON with perl's JSON::PP; scripts are linted
   perl shellcheck
   # AIX statelite copies (rsync between service nodes); rnetboot: ipmitool against OpenIPMI's

@@ -127,6 +127,9 @@ impl takeover::Env for NoNetwork {
     fn sn_addresses(&self, sn: &str) -> Result<Vec<std::net::IpAddr>, String> {
         Err(format!("{sn} is a sample service node"))
     }
+    fn address_holder(&self, sn: &str, _: &str) -> Result<Option<String>, String> {
+        Err(format!("{sn} is a sample service node"))
+    }
 }
 
 fn db_describe(url: &DbUrl) -> String {

@@ -128,6 +128,7 @@ fn arrange_direct(
         scripts: vec![],
         provmethod: None,
         aix: kind == StepKind::Bootlist,
+        address: None,
     };
     let mut steps: Vec<Step> = Vec::new();
     steps.extend(add.iter().map(|(h, n)| step(StepKind::Dhcp, h, n)));

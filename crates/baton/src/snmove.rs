@@ -76,6 +76,20 @@ WHEN THINGS FAIL
   running steps finish and are recorded, no new ones start, exit 4 (press again to abort at
   once); before the commit nothing changes. Nothing baton starts outlives it.
 
+ADOPTING THE OLD SN'S ADDRESS (--adopt-address)
+  For a service node that is down: before anything else, a destination takes over its compute
+  address (an extra /32 address on the interface on that network, announced by gratuitous ARP),
+  so every one of its nodes gets syslog, NTP, DNS, TFTP and its default route answered at once,
+  while they are re-pointed one by one behind it. The address is let go once every node that
+  used it is confirmed re-pointed (pending until then: `baton resume ID`). When the old SN
+  comes back, its cleanup keeps its compute address down while the destination still holds it,
+  and brings it back after. Preconditions: the old SN's nodes and the destination share one
+  layer-2 segment; the old SN is down (checked: no host may answer ARP for its address, with
+  `arping -D` from the destination; --force does not override this); iputils-arping on the
+  service nodes; the services listen on the wildcard address (checked: a UDP service bound only
+  to other addresses fails the step, naming its port). Not with -i or -l. A rollback hands the
+  address back to its owner.
+
 EXIT STATUS
   0 done; 1 failed (nothing changed, e.g. a concurrent edit); 2 usage or validation error
   (nothing changed); 3 a pre-flight check failed, or another run (snmove, resume, rollback,
@@ -89,7 +103,8 @@ EXAMPLES
   snmove -s sn1 --spread sn2,sn3       sn1's nodes shared out between sn2 and sn3
   snmove rack01 -i                     rack01 to its backup SNs, database only
   snmove -s sn1 --json --yes           for scripts
-  snmove rack01 -d sn2 --wait --yes    after the run that holds rack01's nodes ends";
+  snmove rack01 -d sn2 --wait --yes    after the run that holds rack01's nodes ends
+  snmove -s sn1 -d sn2 --adopt-address sn1 is dead: sn2 answers on sn1's address at once";
 
 /// The flags of xCAT's snmove, and baton's own.
 #[derive(Args, Debug, Default)]
@@ -140,6 +155,10 @@ pub struct SnmoveArgs {
     /// Plan from the addresses recorded in the database; do not contact the destination SNs
     #[arg(long)]
     pub offline: bool,
+    /// Hold the old SN's compute address on the destination until its nodes are re-pointed
+    /// (the old SN must be down; see ADOPTING below)
+    #[arg(long)]
+    pub adopt_address: bool,
     /// When another run (snmove, resume, rollback, baton watch) holds some of the nodes, wait
     /// for it to end instead of exiting 3
     #[arg(long)]
@@ -452,6 +471,19 @@ impl takeover::Env for CliEnv {
             .map_err(|e| e.to_string())?;
         Ok(remote::parse_ip_addr(&out))
     }
+    fn address_holder(&self, sn: &str, address: &str) -> Result<Option<String>, String> {
+        let args = [
+            "sh",
+            "-c",
+            steps::sn::SN_SCRIPT,
+            "baton",
+            "dad",
+            "0",
+            address,
+        ];
+        let out = self.ssh.run(sn, &args).map_err(|e| e.to_string())?;
+        steps::sn::address_check(&out)
+    }
 }
 
 /// Who is running this, from where, for the journal and auditlog.
@@ -543,6 +575,7 @@ pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
             .filter(|s| !s.is_empty())
             .collect(),
         capacity: a.balance.capacity.iter().cloned().collect(),
+        adopt_address: a.adopt_address,
         ..Default::default()
     };
     takeover::plan::check_request(&req)?;

@@ -247,6 +247,7 @@ fn steps_by_host(
             scripts: vec![],
             provmethod: provmethod.map(str::to_string),
             aix: false,
+            address: None,
         })
         .collect()
 }

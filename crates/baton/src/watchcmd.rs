@@ -50,6 +50,14 @@ FENCING RULES
   --fence PROGRAM (checked at start) or --no-fence (a warning at start and on every takeover)
   is required unless --report-only.
 
+ADOPTING THE DOWN SN'S ADDRESS (--adopt-address, needs --fence)
+  Once the fence confirmed the SN is off, the takeover's first step puts its compute address on
+  the destination that takes most of its nodes (then checks that no other host answers ARP for
+  it, and lets go again if one does): every node is served again (syslog, NTP, DNS, TFTP, its
+  default route) before it is re-pointed. The address is let go once all its nodes are
+  re-pointed; when the SN returns, its cleanup keeps its address down while it is held
+  elsewhere and brings it back after. See snmove --help, ADOPTING.
+
 BUILT-IN FENCE (--fence ipmi)
   Does what `baton fence SN` does, in the watcher: powers the down SN off through its own BMC
   (its ipmi table row, from the management node) and confirms `Chassis Power is off`, retrying
@@ -103,6 +111,10 @@ pub struct WatchArgs {
     /// nodes too); one of --fence and --no-fence is required unless --report-only
     #[arg(long, conflicts_with = "fence")]
     pub no_fence: bool,
+    /// After the fence, a destination holds the down SN's compute address until its nodes
+    /// are re-pointed: they are served again at once (see snmove --help, ADOPTING); needs --fence
+    #[arg(long, requires = "fence")]
+    pub adopt_address: bool,
     /// Log what would be done; change nothing
     #[arg(long)]
     pub report_only: bool,
@@ -218,6 +230,7 @@ pub fn watch(url: &DbUrl, a: WatchArgs) -> Result<(), Failure> {
         meta,
     )?;
     actions.capacity = a.balance.capacity.iter().cloned().collect();
+    actions.adopt_address = a.adopt_address;
     let cfg = watch::Config {
         interval: Duration::from_secs_f64(a.interval),
         threshold: a.threshold,

@@ -67,6 +67,9 @@ impl takeover::Env for Offline {
     fn sn_addresses(&self, sn: &str) -> Result<Vec<IpAddr>, String> {
         Err(format!("{sn}: offline test"))
     }
+    fn address_holder(&self, sn: &str, _: &str) -> Result<Option<String>, String> {
+        Err(format!("{sn}: offline"))
+    }
 }
 
 fn sample(db: &mut ClusterDb, nodes: usize) {

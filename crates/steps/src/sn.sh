@@ -264,6 +264,125 @@ op_lite() { # tag dir node target
     && ok "$1" || fail "$1" "rsync $src to $4:$2 failed: $(printf '%s' "$out" | tail -n 2)"
 }
 
+# --- Addresses (--adopt-address). A compute address is held as an extra /32 on the interface
+# that reaches it; $BATON_STATE/adopted.ADDR (this host adopted it) and yielded.ADDR (this host
+# took its own address down for another holder) say which ones are baton's to undo.
+
+# The interface ADDR is on-link through here ("" when it is reached through a gateway).
+link_of() { # addr
+  ip -o -4 route get "$1" 2>/dev/null | awk '/ via /{exit} {for (i = 1; i < NF; i++) if ($i == "dev") { print $(i+1); exit }}'
+}
+
+# The interface holding ADDR here, and ADDR with its prefix ("" when not held).
+held() { # addr
+  ip -o -4 addr show 2>/dev/null | awk -v a="$1" '{split($4, p, "/"); if (p[1] == a) { print $2, $4; exit }}'
+}
+
+# Does another host answer ARP for ADDR on DEV? Prints who ("10.0.0.1 [aa:bb:...]"); exit 0
+# when one does, 1 when none does (1 s of silence), 2 when it cannot tell.
+answered() { # dev addr
+  command -v arping >/dev/null 2>&1 || { echo "arping is not installed on $(hostname) (iputils-arping)"; return 2; }
+  out=$(arping -D -c 1 -w 1 -I "$1" "$2" 2>&1)
+  who=$(printf '%s\n' "$out" | sed -n 's/^Unicast reply from \([^ ]* \[[^]]*\]\).*/\1/p' | head -n 1)
+  [ -n "$who" ] && { echo "$who"; return 0; }
+  printf '%s\n' "$out" | grep -q '^Received 0 response' && return 1
+  printf '%s' "$out" | tail -n 2 | tr '\n' ' '; return 2
+}
+
+# dad TAG ADDR: is ADDR free on the network that reaches it from here? ok, or who holds it.
+op_dad() {
+  dev=$(link_of "$2")
+  [ -n "$dev" ] || { fail "$1" "no interface of $(hostname) is on the network of $2"; return; }
+  who=$(answered "$dev" "$2"); rc=$?
+  case $rc in
+    1) ok "$1" ;;
+    0) fail "$1" "answered by $who" ;;
+    *) fail "$1" "cannot check: $who" ;;
+  esac
+}
+
+# Tell the neighbours ADDR is here now (gratuitous ARP, three times over two seconds, in the
+# background: service does not wait for it).
+announce() { # dev addr
+  (arping -q -U -c 3 -I "$1" -s "$2" "$2" >/dev/null 2>&1 &)
+}
+
+# Do the services the nodes use answer on ADDR? Each UDP port that has a listener here must
+# have one on the wildcard or on ADDR (syslog 514, NTP 123, DNS 53, TFTP 69). Prints the ports
+# that do not.
+deaf_ports() { # addr
+  ss -H -lnu 2>/dev/null | awk -v a="$1" '
+    { n = split($4, p, ":"); port = p[n]; host = substr($4, 1, length($4) - length(port) - 1)
+      if (port != 514 && port != 123 && port != 53 && port != 69) next
+      seen[port] = 1
+      if (host == "0.0.0.0" || host == "*" || host == "[::]" || host == a) ok[port] = 1 }
+    END { for (q in seen) if (!(q in ok)) printf "%s ", q }'
+}
+
+# adopt TAG ADDR MODE: hold ADDR here. MODE check: only when no other host answers ARP for it
+# (checked first); fenced: its owner was powered off and confirmed: held at once, checked just
+# after, and let go again if another host answers after all.
+op_adopt() {
+  tag=$1; a=$2; mode=$3
+  h=$(held "$a")
+  if [ -n "$h" ]; then announce "${h%% *}" "$a"; ok "$tag"; return; fi
+  dev=$(link_of "$a")
+  [ -n "$dev" ] || { fail "$tag" "no interface of $(hostname) is on the network of $a"; return; }
+  if [ "$mode" != fenced ]; then
+    who=$(answered "$dev" "$a"); rc=$?
+    [ $rc -eq 1 ] || { fail "$tag" "not adopted: $a $( [ $rc -eq 0 ] && echo "is answered by $who (its owner may still be up)" || echo "cannot be checked: $who")"; return; }
+  fi
+  mkdir -p "$BATON_STATE" && echo "$dev" > "$BATON_STATE/adopted.$a" || { fail "$tag" "cannot write $BATON_STATE"; return; }
+  out=$(ip addr add "$a/32" dev "$dev" 2>&1) || { rm -f "$BATON_STATE/adopted.$a"; fail "$tag" "ip addr add $a/32 dev $dev: $out"; return; }
+  announce "$dev" "$a"
+  if [ "$mode" = fenced ]; then
+    who=$(answered "$dev" "$a"); rc=$?
+    if [ $rc -eq 0 ]; then
+      ip addr del "$a/32" dev "$dev" 2>/dev/null && rm -f "$BATON_STATE/adopted.$a"
+      fail "$tag" "let go again: $a is also answered by $who (the fence did not take its owner down)"; return
+    fi
+  fi
+  deaf=$(deaf_ports "$a")
+  [ -z "$deaf" ] || { fail "$tag" "$a is held on $dev, but UDP ports $deaf listen only on other addresses here: restart those services"; return; }
+  ok "$tag"
+}
+
+# release TAG ADDR: let go of an address this host adopted (and only such an address).
+op_release() {
+  tag=$1; a=$2
+  h=$(held "$a")
+  if [ -z "$h" ]; then rm -f "$BATON_STATE/adopted.$a"; ok "$tag"; return; fi
+  dev=${h%% *}; cidr=${h#* }
+  [ -f "$BATON_STATE/adopted.$a" ] || { fail "$tag" "$cidr on $dev was not adopted by baton here: left alone"; return; }
+  out=$(ip addr del "$cidr" dev "$dev" 2>&1) || { fail "$tag" "ip addr del $cidr dev $dev: $out"; return; }
+  rm -f "$BATON_STATE/adopted.$a"; ok "$tag"
+}
+
+# reclaim TAG ADDR HOLDER: on the address's owner, back: while another host answers ARP for it,
+# it is taken down here (remembered in yielded.ADDR); once none does, an address taken down
+# that way is brought back and announced.
+op_reclaim() {
+  tag=$1; a=$2; holder=$3
+  h=$(held "$a")
+  if [ -n "$h" ]; then
+    dev=${h%% *}; cidr=${h#* }
+    who=$(answered "$dev" "$a"); rc=$?
+    case $rc in
+      1) rm -f "$BATON_STATE/yielded.$a"; ok "$tag"; return ;;
+      2) fail "$tag" "cannot tell whether $holder still holds $a: $who"; return ;;
+    esac
+    mkdir -p "$BATON_STATE" && echo "$dev $cidr" > "$BATON_STATE/yielded.$a" || { fail "$tag" "cannot write $BATON_STATE"; return; }
+    ip addr del "$cidr" dev "$dev" 2>/dev/null
+    fail "$tag" "$a is still held by $holder ($who): taken down here until it lets go (baton resume brings it back)"; return
+  fi
+  [ -f "$BATON_STATE/yielded.$a" ] || { ok "$tag"; return; }
+  read -r dev cidr < "$BATON_STATE/yielded.$a"
+  who=$(answered "$dev" "$a"); rc=$?
+  [ $rc -eq 1 ] || { fail "$tag" "$a is still answered by $who: kept down here"; return; }
+  out=$(ip addr add "$cidr" dev "$dev" 2>&1) || { fail "$tag" "ip addr add $cidr dev $dev: $out"; return; }
+  announce "$dev" "$a"; rm -f "$BATON_STATE/yielded.$a"; ok "$tag"
+}
+
 # When each op starts (and the end), for the management node's debug log; a `date` without
 # %N prints something else, which the management node ignores.
 stamp() { echo "BATON-TIME $1 $2 $(date +%s%N 2>/dev/null)"; }
@@ -274,6 +393,10 @@ while [ $# -gt 0 ]; do
     dhcp) op_dhcp "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9"; shift 9 ;;
     cons) op_cons "$2" "$3" "$4" "$5" "$6" "$7"; shift 7 ;;
     files) op_files "$2" "$3" "$4"; shift 4 ;;
+    dad) op_dad "$2" "$3"; shift 3 ;;
+    adopt) op_adopt "$2" "$3" "$4"; shift 4 ;;
+    release) op_release "$2" "$3"; shift 3 ;;
+    reclaim) op_reclaim "$2" "$3" "$4"; shift 4 ;;
     *) echo "BATON - fail unknown operation $1"; exit 2 ;;
   esac
 done

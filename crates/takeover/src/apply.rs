@@ -508,22 +508,28 @@ impl Run<'_> {
         number: usize,
         runner: &mut dyn StepRunner,
     ) -> Result<usize> {
-        let cleans = wave.iter().any(|r| {
-            todo[r.clone()]
-                .iter()
-                .any(|t| t.step.kind == StepKind::CleanupOldSn)
-        });
-        let not_ready = if cleans {
-            gate::not_ready(self.plan, &self.known)
-        } else {
-            Default::default()
+        let has = |pick: fn(StepKind) -> bool| {
+            wave.iter()
+                .any(|r| todo[r.clone()].iter().any(|t| pick(t.step.kind)))
+        };
+        let waiting = gate::Waiting {
+            not_ready: match has(|k| k == StepKind::CleanupOldSn) {
+                true => gate::not_ready(self.plan, &self.known),
+                false => Default::default(),
+            },
+            not_repointed: match has(|k| {
+                matches!(k, StepKind::AdoptAddress | StepKind::ReleaseAddress)
+            }) {
+                true => gate::not_repointed(self.plan, &self.known),
+                false => Default::default(),
+            },
         };
         let gated: Vec<Vec<Gated>> = wave
             .iter()
             .map(|r| {
                 r.clone()
                     .map(|i| {
-                        let (run, kept) = gate::split(&todo[i].step, &not_ready);
+                        let (run, kept) = gate::split(&todo[i].step, &waiting);
                         (i, run, kept)
                     })
                     .collect()
@@ -611,14 +617,23 @@ impl Run<'_> {
     }
 }
 
-/// A cleanup the gate kept whole: every node waits for its new service node.
+/// A step the gate kept whole: a cleanup whose nodes all wait for their new service node, an
+/// adopted address still in use, or an adoption no node needs any more.
 fn kept_whole(step: &Step, kept: &BTreeMap<String, NodeOutcome>) -> StepResult {
+    if kept.values().all(NodeOutcome::settled) {
+        return StepResult {
+            state: StepState::Done,
+            detail: format!("{}: not needed: its nodes are re-pointed", step.describe()),
+            results: kept.clone(),
+        };
+    }
+    let why = match step.kind {
+        StepKind::CleanupOldSn => "the new service node has not confirmed their entries (the old one keeps serving them; `baton resume` runs it once it has)".to_string(),
+        _ => kept.values().next().map(|o| o.to_string()).unwrap_or_default(),
+    };
     StepResult {
         state: StepState::Pending,
-        detail: format!(
-            "{}: not run: the new service node has not confirmed their entries (the old one keeps serving them; `baton resume` runs it once it has)",
-            step.describe()
-        ),
+        detail: format!("{}: not run: {why}", step.describe()),
         results: kept.clone(),
     }
 }
@@ -668,8 +683,8 @@ fn with_kept(ran: &Step, mut r: StepResult, kept: &BTreeMap<String, NodeOutcome>
 /// plan order. The old service nodes' cleanups are batches and waves of their own, after the
 /// steps on the new ones: make before break (see [`crate::gate`]).
 fn waves(todo: &[Todo]) -> Vec<Vec<std::ops::Range<usize>>> {
-    let cleanup = |t: &Todo| t.step.kind == StepKind::CleanupOldSn;
-    let key = |t: &Todo| (t.step.kind.side(), t.step.sn.clone(), cleanup(t));
+    let phase = |t: &Todo| t.step.kind.phase();
+    let key = |t: &Todo| (t.step.kind.side(), t.step.sn.clone(), phase(t));
     let independent =
         |r: &std::ops::Range<usize>| todo[r.clone()].iter().all(|t| t.step.kind.independent());
     let mut waves: Vec<Vec<std::ops::Range<usize>>> = Vec::new();
@@ -688,10 +703,9 @@ fn waves(todo: &[Todo]) -> Vec<Vec<std::ops::Range<usize>>> {
                     && side == Side::Cn
                     && independent(&batch)
                     && w.iter().all(independent));
-            // A cleanup waits for the wave before it (see `gate`): it never shares a wave.
-            let same_break = w
-                .iter()
-                .all(|r| cleanup(&todo[r.start]) == cleanup(&todo[i]));
+            // A cleanup or a release waits for the wave before it (see `gate`), an adoption
+            // goes first: steps of different phases never share a wave.
+            let same_break = w.iter().all(|r| phase(&todo[r.start]) == phase(&todo[i]));
             fits && same_break && w.iter().all(|r| key(&todo[r.start]) != key(&todo[i]))
         });
         match waves.last_mut() {
@@ -1029,7 +1043,15 @@ pub fn inverse(plan: &Plan) -> Plan {
     let mut request = plan.request.clone();
     std::mem::swap(&mut request.source, &mut request.dest);
     std::mem::swap(&mut request.source_n, &mut request.dest_n);
-    let steps = build_steps(&nodes, &request);
+    // Going back adopts nothing: the addresses the run adopted are handed back to their owners.
+    request.adopt_address = false;
+    request.fenced = false;
+    let names: Vec<String> = nodes.iter().map(|n| n.node.clone()).collect();
+    let steps = crate::adopt::hand_back(
+        build_steps(&nodes, &request),
+        &crate::adopt::of_plan(plan),
+        &names,
+    );
     Plan {
         read_at: None,
         request,
@@ -1056,6 +1078,7 @@ mod tests {
                 scripts: vec![],
                 provmethod: None,
                 aix: false,
+                address: None,
             },
             earlier: BTreeMap::new(),
         }

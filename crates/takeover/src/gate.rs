@@ -38,8 +38,47 @@ fn confirmed(known: Option<&(StepState, BTreeMap<String, NodeOutcome>)>, node: &
 /// Why each node of `plan` may not leave its old SN yet: the first step putting it on its new
 /// SN that is not confirmed, with that step's own word for it.
 pub fn not_ready(plan: &Plan, known: &Known) -> HashMap<String, NodeOutcome> {
+    first_unconfirmed(plan, known, makes, |step, state| {
+        NodeOutcome::pending(format_args!(
+            "{NODE_KEPT} until {} has its {}: {state}",
+            step.sn,
+            step.kind.name()
+        ))
+    })
+}
+
+/// The steps that re-point a running node at its new SN: what an adopted address waits for.
+fn repoints(kind: StepKind) -> bool {
+    matches!(
+        kind,
+        StepKind::Xcatinfo
+            | StepKind::Route
+            | StepKind::Postscripts
+            | StepKind::Niminit
+            | StepKind::Bootlist
+    )
+}
+
+/// The nodes of `plan` not confirmed re-pointed at their new SN yet, and why.
+pub fn not_repointed(plan: &Plan, known: &Known) -> HashMap<String, NodeOutcome> {
+    first_unconfirmed(plan, known, repoints, |step, state| {
+        NodeOutcome::pending(format_args!(
+            "not re-pointed yet ({} of {}: {state})",
+            step.kind.name(),
+            step.sn
+        ))
+    })
+}
+
+/// Each node's first step of the `wanted` kinds that is not confirmed, as `reason` words it.
+fn first_unconfirmed(
+    plan: &Plan,
+    known: &Known,
+    wanted: fn(StepKind) -> bool,
+    reason: impl Fn(&Step, &str) -> NodeOutcome,
+) -> HashMap<String, NodeOutcome> {
     let mut why = HashMap::new();
-    for step in plan.steps.iter().filter(|s| makes(s.kind)) {
+    for step in plan.steps.iter().filter(|s| wanted(s.kind)) {
         let k = known.get(&step.id);
         // Nodes of one step mostly wait for the same reason: it is made once and shared.
         let mut last: Option<(Option<&NodeOutcome>, NodeOutcome)> = None;
@@ -56,11 +95,7 @@ pub fn not_ready(plan: &Plan, known: &Known) -> HashMap<String, NodeOutcome> {
                         (Some(_), Some(o)) => o.to_string(),
                         (Some((s, _)), None) => s.as_str().into(),
                     };
-                    let kept = NodeOutcome::pending(format_args!(
-                        "{NODE_KEPT} until {} has its {}: {state}",
-                        step.sn,
-                        step.kind.name()
-                    ));
+                    let kept = reason(step, &state);
                     last = Some((result, kept.clone()));
                     kept
                 }
@@ -71,15 +106,53 @@ pub fn not_ready(plan: &Plan, known: &Known) -> HashMap<String, NodeOutcome> {
     why
 }
 
-/// A cleanup step cut to the nodes whose new SN is ready (None when none is), and the nodes
-/// kept, with the reason. Any other step runs whole.
-pub fn split(
+/// What the gates found before a wave: the nodes whose new SN is not ready (for cleanups) and
+/// the nodes not yet re-pointed (for adopted addresses).
+#[derive(Default)]
+pub struct Waiting {
+    pub not_ready: HashMap<String, NodeOutcome>,
+    pub not_repointed: HashMap<String, NodeOutcome>,
+}
+
+/// The part of `step` that may run now (None when none may), and the nodes kept, with the
+/// reason: a cleanup is cut to the nodes whose new SN is ready; an adopted address is released
+/// only when all its nodes are re-pointed, and not adopted at all once they are (a resumed run).
+/// Any other step runs whole.
+pub fn split(step: &Step, w: &Waiting) -> (Option<Step>, BTreeMap<String, NodeOutcome>) {
+    let all = |o: &NodeOutcome| step.nodes.iter().map(|n| (n.clone(), o.clone())).collect();
+    match step.kind {
+        StepKind::CleanupOldSn => cut(step, &w.not_ready),
+        StepKind::ReleaseAddress => match step
+            .nodes
+            .iter()
+            .find_map(|n| w.not_repointed.get(n).map(|o| (n, o)))
+        {
+            None => (Some(step.clone()), BTreeMap::new()),
+            Some((n, o)) => {
+                let waiting = step
+                    .nodes
+                    .iter()
+                    .filter(|n| w.not_repointed.contains_key(*n))
+                    .count();
+                let why = NodeOutcome::pending(format_args!(
+                    "kept: {waiting} of its nodes still use it ({n}: {o})"
+                ));
+                (None, all(&why))
+            }
+        },
+        StepKind::AdoptAddress if step.nodes.iter().all(|n| !w.not_repointed.contains_key(n)) => {
+            let why = NodeOutcome::Superseded("its nodes are re-pointed already".into());
+            (None, all(&why))
+        }
+        _ => (Some(step.clone()), BTreeMap::new()),
+    }
+}
+
+/// A cleanup cut to the nodes not in `not_ready`.
+fn cut(
     step: &Step,
     not_ready: &HashMap<String, NodeOutcome>,
 ) -> (Option<Step>, BTreeMap<String, NodeOutcome>) {
-    if step.kind != StepKind::CleanupOldSn {
-        return (Some(step.clone()), BTreeMap::new());
-    }
     let mut kept = BTreeMap::new();
     let mut ready = step.clone();
     ready.nodes.retain(|n| match not_ready.get(n) {

@@ -424,6 +424,18 @@ fn validate(plan: &Plan) -> std::result::Result<(), String> {
         if let Some(n) = s.nodes.iter().find(|n| !names.contains(n.as_str())) {
             return Err(format!("step {} names {n}, which is not in the plan", s.id));
         }
+        // An address step's values reach a service node's command line.
+        if let Some(a) = &s.address {
+            if a.address.parse::<std::net::Ipv4Addr>().is_err() || !remote::is_valid_host(&a.peer) {
+                return Err(format!("step {} names a bad address or service node", s.id));
+            }
+        }
+        if s.kind.is_address() != s.address.is_some() {
+            return Err(format!(
+                "step {} is an address step without its address",
+                s.id
+            ));
+        }
     }
     Ok(())
 }
@@ -633,6 +645,7 @@ mod tests {
                 scripts: Vec::new(),
                 provmethod: None,
                 aix: false,
+                address: None,
             }],
             nodes,
             warnings: vec!["w".into()],

@@ -7,6 +7,7 @@
 //! Invariant: nothing here talks to ssh or files; the caller provides an [`Env`] (name
 //! resolution, service node addresses) and a [`StepRunner`] (the steps themselves).
 
+pub mod adopt;
 pub mod apply;
 pub mod balance;
 mod fault;

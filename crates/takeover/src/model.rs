@@ -43,6 +43,14 @@ pub struct Request {
     /// Most nodes an SN should serve, for spreading (`--capacity SN=N`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub capacity: BTreeMap<String, usize>,
+    /// `--adopt-address`: a destination holds the old SN's compute address until its nodes are
+    /// re-pointed (see [`StepKind::AdoptAddress`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopt_address: bool,
+    /// The old SN was fenced (powered off and confirmed) before this request: its address may
+    /// be taken at once and checked after (the watcher); otherwise it is checked first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fenced: bool,
 }
 
 impl Request {
@@ -239,6 +247,15 @@ pub enum StepKind {
     Niminit,
     /// AIX: `bootlist -m normal <dev> ... bserver=<new SN>`.
     Bootlist,
+    /// `--adopt-address`: the destination holds the old SN's compute address (an extra /32
+    /// address, announced by gratuitous ARP), so every node of the old SN is served at once,
+    /// before it is re-pointed.
+    AdoptAddress,
+    /// The adopted address is let go, once every node that used it is re-pointed.
+    ReleaseAddress,
+    /// On the old SN (back): its own compute address stays down while another host still holds
+    /// it, and comes back once none does.
+    ReclaimAddress,
 }
 
 impl StepKind {
@@ -248,7 +265,10 @@ impl StepKind {
             | StepKind::Dhcp
             | StepKind::Bootfiles
             | StepKind::CleanupOldSn
-            | StepKind::StateliteSync => Side::Sn,
+            | StepKind::StateliteSync
+            | StepKind::AdoptAddress
+            | StepKind::ReleaseAddress
+            | StepKind::ReclaimAddress => Side::Sn,
             _ => Side::Cn,
         }
     }
@@ -275,8 +295,41 @@ impl StepKind {
             StepKind::StateliteSync => "statelite-sync",
             StepKind::Niminit => "niminit",
             StepKind::Bootlist => "bootlist",
+            StepKind::AdoptAddress => "adopt-address",
+            StepKind::ReleaseAddress => "release-address",
+            StepKind::ReclaimAddress => "reclaim-address",
         }
     }
+    /// Steps about one address rather than the nodes' own entries.
+    pub fn is_address(self) -> bool {
+        matches!(
+            self,
+            StepKind::AdoptAddress | StepKind::ReleaseAddress | StepKind::ReclaimAddress
+        )
+    }
+    /// Where a step falls in a run: the adoption first (service at once), then the moves, then
+    /// the release of adopted addresses, then the old SNs' cleanups (make before break). Steps
+    /// of different phases never share a wave.
+    pub fn phase(self) -> u8 {
+        match self {
+            StepKind::AdoptAddress => 0,
+            StepKind::ReleaseAddress => 2,
+            StepKind::CleanupOldSn | StepKind::ReclaimAddress => 3,
+            _ => 1,
+        }
+    }
+}
+
+/// The address an address step is about, and the other service node involved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressMove {
+    /// The old SN's compute address (IPv4) its nodes use.
+    pub address: String,
+    /// Adopt/release: the old SN whose address it is; reclaim: the SN that adopted it.
+    pub peer: String,
+    /// Adopt: the old SN was fenced: take the address first, check for another holder after.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fenced: bool,
 }
 
 /// One step of the apply phase.
@@ -298,6 +351,9 @@ pub struct Step {
     /// `netstat -rn`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub aix: bool,
+    /// The address of an address step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<AddressMove>,
 }
 
 impl Step {
@@ -346,6 +402,32 @@ impl Step {
             ),
             StepKind::Bootlist => format!(
                 "{nodes} of {}: bootlist -m normal with bserver = the new xcatmaster",
+                self.sn
+            ),
+            StepKind::AdoptAddress | StepKind::ReleaseAddress | StepKind::ReclaimAddress => {
+                self.describe_address(&nodes)
+            }
+        }
+    }
+}
+
+impl Step {
+    fn describe_address(&self, nodes: &str) -> String {
+        let (addr, peer) = match &self.address {
+            Some(a) => (a.address.as_str(), a.peer.as_str()),
+            None => ("(no address)", "?"),
+        };
+        match self.kind {
+            StepKind::AdoptAddress => format!(
+                "{}: hold {peer}'s compute address {addr} for {nodes} until they are re-pointed",
+                self.sn
+            ),
+            StepKind::ReleaseAddress => format!(
+                "{}: let go of {peer}'s address {addr} once {nodes} are re-pointed",
+                self.sn
+            ),
+            _ => format!(
+                "{}: keep its address {addr} down while {peer} holds it, bring it back after",
                 self.sn
             ),
         }

@@ -20,6 +20,13 @@ pub trait Env {
     fn resolve_dns(&self, name: &str) -> Option<IpAddr>;
     /// Ask a service node for its addresses (`ip -o addr`); Err says why it could not.
     fn sn_addresses(&self, sn: &str) -> std::result::Result<Vec<IpAddr>, String>;
+    /// Does another host answer ARP for `address` on `sn`'s network (`arping -D` there)? The
+    /// answer (`10.0.0.1 [MAC]`), None when none does; Err says why it could not be checked.
+    fn address_holder(
+        &self,
+        sn: &str,
+        address: &str,
+    ) -> std::result::Result<Option<String>, String>;
 }
 
 /// The postscripts snmove reruns by default, in this order.
@@ -35,6 +42,11 @@ pub fn check_request(req: &Request) -> Result<()> {
     if req.noderange.is_none() && req.source.is_none() {
         return Err(TakeoverError::validation(
             "A node range or the source service node must be specified.",
+        ));
+    }
+    if req.adopt_address && (req.ignore_nodes || req.liteonly) {
+        return Err(TakeoverError::validation(
+            "--adopt-address cannot be used with -i or -l: an adopted address is let go once the nodes are re-pointed, and -i/-l leave them as they are.",
         ));
     }
     if req.spreads() && req.dest.as_deref().is_some_and(|d| !d.is_empty()) {
@@ -673,6 +685,7 @@ pub fn build_steps(moves: &[NodeMove], req: &Request) -> Vec<Step> {
                 scripts,
                 provmethod,
                 aix: aix && kind.side() == Side::Cn,
+                address: None,
             });
         }
     };
@@ -776,6 +789,10 @@ pub fn build_steps(moves: &[NodeMove], req: &Request) -> Vec<Step> {
     }
     for (i, s) in steps.iter_mut().enumerate() {
         s.id = i + 1;
+    }
+    if req.adopt_address {
+        let adopted = crate::adopt::adoptions(moves);
+        return crate::adopt::with_adoptions(steps, &adopted, req.fenced);
     }
     steps
 }

@@ -1131,6 +1131,40 @@ impl Bed {
         )
     }
 
+    /// A power-off: every process killed and every link cut (a killed node's kernel, its
+    /// network namespace here, would still answer ARP and ping for its addresses).
+    pub fn power_off(&mut self, node: &str) -> Result<()> {
+        self.kill_node(node)?;
+        self.cut_link(node)?;
+        if self.node(node)?.mgmt_ip.is_some() && self.node(node)?.role == Role::Sn {
+            self.cut_mgmt_link(node)?;
+        }
+        Ok(())
+    }
+
+    /// The MAC addresses that answer ARP for `ip`, asked from inside `node` on `dev` (broadcast
+    /// requests for two seconds: every holder answers each one).
+    pub fn arp_holders(&self, node: &str, dev: &str, ip: Ipv4Addr) -> Result<Vec<String>> {
+        let ip = ip.to_string();
+        let out = self.exec(
+            node,
+            &["arping", "-b", "-c", "2", "-w", "3", "-I", dev, &ip],
+        )?;
+        let mut macs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| Some(l.split_once('[')?.1.split_once(']')?.0.to_lowercase()))
+            .collect();
+        macs.sort();
+        macs.dedup();
+        Ok(macs)
+    }
+
+    /// The MAC address of a node's interface.
+    pub fn mac_of(&self, node: &str, dev: &str) -> Result<String> {
+        let path = format!("/sys/class/net/{dev}/address");
+        Ok(self.exec_ok(node, &["cat", &path])?.trim().to_lowercase())
+    }
+
     /// Brings back the links [`Bed::cut_link`] / [`Bed::cut_mgmt_link`] cut.
     pub fn restore_link(&self, node: &str) -> Result<()> {
         let n = self.node(node)?;

@@ -25,6 +25,9 @@ pub struct DbActions {
     pub runner: RunnerFactory,
     /// `--capacity`.
     pub capacity: BTreeMap<String, usize>,
+    /// `--adopt-address`: the takeover holds the down SN's compute address until its nodes are
+    /// re-pointed (the watcher fenced it first: it is taken at once and checked after).
+    pub adopt_address: bool,
     /// Who runs the watcher (user, host) for the journal and auditlog.
     pub meta: RunMeta,
     /// The watcher's own command line, recorded in each journal entry it makes.
@@ -46,6 +49,7 @@ impl DbActions {
             env,
             runner,
             capacity: BTreeMap::new(),
+            adopt_address: false,
             command: meta.command.clone(),
             meta,
             lock: None,
@@ -319,6 +323,8 @@ impl Actions for DbActions {
             spread_pool: true,
             exclude: exclude.to_vec(),
             capacity: self.capacity.clone(),
+            adopt_address: self.adopt_address,
+            fenced: self.adopt_address,
             ..Default::default()
         };
         let mut plan = {

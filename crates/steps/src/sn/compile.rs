@@ -87,6 +87,10 @@ impl SnRunner {
             texts: SharedTexts::default(),
         };
         for (i, step) in steps.iter().enumerate() {
+            if step.kind.is_address() {
+                c.address(i, step);
+                continue;
+            }
             let mut here = Vec::new();
             for n in &step.nodes {
                 match (targets.get(n.as_str()), facts.nodes.get(n)) {
@@ -113,6 +117,35 @@ impl SnRunner {
 }
 
 impl Compiler<'_> {
+    /// An address step: one op about the address; its nodes share its outcome.
+    fn address(&mut self, i: usize, step: &Step) {
+        let Some(a) = step.address.as_ref() else {
+            for n in &step.nodes {
+                self.fail(i, n, "the step names no address");
+            }
+            return;
+        };
+        // Checked when the plan was read back too: these reach the script's arguments.
+        if a.address.parse::<std::net::Ipv4Addr>().is_err() || !remote::is_valid_host(&a.peer) {
+            for n in &step.nodes {
+                self.fail(i, n, format_args!("bad address {}", a.address));
+            }
+            return;
+        }
+        let tag = i.to_string();
+        let (op, extra) = match step.kind {
+            StepKind::AdoptAddress => ("adopt", if a.fenced { "fenced" } else { "check" }),
+            StepKind::ReleaseAddress => ("release", ""),
+            _ => ("reclaim", a.peer.as_str()),
+        };
+        let mut params = vec![a.address.clone()];
+        if !extra.is_empty() {
+            params.push(extra.to_string());
+        }
+        self.out.ops.push(op, &tag, &params, &[]);
+        self.out.sent.insert(i, step.nodes.clone());
+    }
+
     fn fail(&mut self, i: usize, node: &str, why: impl std::fmt::Display) {
         let failed = NodeOutcome::failed(why);
         self.out

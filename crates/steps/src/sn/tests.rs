@@ -204,6 +204,7 @@ fn step(id: usize, kind: StepKind, sn: &str, nodes: &[&str], pm: Option<&str>) -
         scripts: vec![],
         provmethod: pm.map(str::to_string),
         aix: false,
+        address: None,
     }
 }
 

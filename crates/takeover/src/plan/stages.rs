@@ -413,7 +413,51 @@ pub(super) fn make_plan(
     for (p, nsn) in kept {
         rules.node(p, nsn, &mut out)?;
     }
+    if req.adopt_address {
+        check_adoptions(env, req, &mut out)?;
+    }
     finish(snap, req, out)
+}
+
+/// `--adopt-address`: no address may be adopted while another host answers ARP for it (its
+/// owner may still be up): an error even with --force. Not checked when the owner was fenced
+/// (the watcher; the adoption checks right after it takes the address) or with --offline (the
+/// adoption checks before it takes it).
+fn check_adoptions(env: &dyn Env, req: &Request, out: &mut Gathered) -> Result<()> {
+    let uncovered: Vec<&str> = out
+        .moves
+        .iter()
+        .filter(|m| m.old_sn.as_deref().is_some_and(|o| o != m.new_sn) && m.old_xm_ip.is_none())
+        .map(|m| m.node.as_str())
+        .collect();
+    if !uncovered.is_empty() {
+        out.warnings.push(format!(
+            "--adopt-address: {} ha{} no address for its old xcatmaster: served again only once re-pointed",
+            crate::report::compress(&uncovered),
+            if uncovered.len() == 1 { "s" } else { "ve" }
+        ));
+    }
+    if req.fenced || req.offline {
+        return Ok(());
+    }
+    let mut held = Vec::new();
+    for a in crate::adopt::adoptions(&out.moves) {
+        match env.address_holder(&a.holder, &a.address) {
+            Ok(None) => {}
+            Ok(Some(who)) => held.push(format!(
+                "{} ({}'s compute address) is answered by {who} on {}'s network: {} may still be up; --adopt-address takes an address only from a service node that is down (not overridden by --force)",
+                a.address, a.old_sn, a.holder, a.old_sn
+            )),
+            Err(e) => out.preflight.push(format!(
+                "cannot check from {} whether {} ({}'s compute address) is free: {e}",
+                a.holder, a.address, a.old_sn
+            )),
+        }
+    }
+    match held.is_empty() {
+        true => Ok(()),
+        false => Err(TakeoverError::Preflight(held)),
+    }
 }
 
 impl RuleInputs<'_, '_> {

@@ -1,0 +1,266 @@
+//! `--adopt-address` on the test bed with the real daemons: a destination holds a dead service
+//! node's compute address, so its nodes are served (syslog, NTP, DNS, their default route) before
+//! they are re-pointed; the address is let go once they are; a returning old SN keeps its
+//! address down while it is held elsewhere; a live old SN's address is never taken. Holders are
+//! counted from a compute node with `arping`, from outside baton.
+//! Needs root and the daemons of .ci/run: without them each test prints SKIPPED and returns.
+
+mod common;
+
+use common::{assert_served_by, baton, baton_with, bed, cns_of, journal, step_state};
+use std::net::Ipv4Addr;
+use testbed::{Bed, Dhcp};
+
+fn code(o: &std::process::Output) -> Option<i32> {
+    o.status.code()
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Does `sn` hold `a` (any prefix) on one of its interfaces?
+fn holds(bed: &Bed, sn: &str, a: Ipv4Addr) -> bool {
+    let out = bed
+        .exec_ok(sn, &["ip", "-o", "-4", "addr", "show"])
+        .unwrap();
+    out.split_whitespace()
+        .any(|w| w.split('/').next() == Some(&a.to_string()))
+}
+
+/// The hosts answering ARP for `a`, as MACs, seen from compute node `cn`.
+fn holders(bed: &Bed, cn: &str, a: Ipv4Addr) -> Vec<String> {
+    bed.arp_holders(cn, "eth0", a).unwrap()
+}
+
+/// `cn` is served at `a` by `sn` (and by nothing else): NTP and DNS answer there, a logger line
+/// sent to `a` reaches `sn`'s rsyslog, and `a` answers ping from `sn`'s MAC.
+fn served_at(bed: &Bed, cn: &str, a: Ipv4Addr, sn: &str) {
+    bed.probe_ntp_server(cn, a)
+        .unwrap_or_else(|e| panic!("{cn}: NTP at {a}: {e}"));
+    bed.dns_query(cn, a, &format!("{cn}.cluster.test"))
+        .unwrap_or_else(|e| panic!("{cn}: DNS at {a}: {e}"));
+    assert!(
+        bed.probe_syslog(cn, sn).unwrap(),
+        "{cn}: its syslog, still sent to {a}, reaches {sn}"
+    );
+    let ping = bed
+        .exec(cn, &["ping", "-c", "1", "-W", "2", &a.to_string()])
+        .unwrap();
+    assert!(ping.status.success(), "{cn}: {a} answers ping");
+    assert_eq!(
+        holders(bed, cn, a),
+        [bed.mac_of(sn, "eth1").unwrap()],
+        "{cn}: only {sn} answers for {a}"
+    );
+}
+
+/// `cn` has not been touched: its own files still name its old service node.
+fn untouched(bed: &Bed, cn: &str, old_xm: &str) {
+    let chrony = bed.read_node_text(cn, "/etc/chrony/chrony.conf").unwrap();
+    assert!(
+        chrony.contains(&format!("server {old_xm}")),
+        "{cn}: {chrony}"
+    );
+}
+
+#[test]
+fn e2e_adopt_serves_a_dead_sns_nodes_at_once_releases_after_and_hands_back() {
+    let Some(mut guard) = bed("adopt", 2, 4, Dhcp::Isc) else {
+        return;
+    };
+    let moved = cns_of(&guard, "sn1");
+    let a = guard.compute_ip("sn1").unwrap();
+    guard.power_off("sn1").unwrap();
+    let bed: &Bed = &guard;
+    assert!(
+        bed.probe_ntp_server(&moved[0], a).is_err(),
+        "nothing answers at {a} once sn1 is off"
+    );
+
+    // Stopped right after the adoption: the nodes are served by sn2 and were not touched.
+    let mv = [
+        "snmove",
+        "-s",
+        "sn1",
+        "-d",
+        "sn2",
+        "--adopt-address",
+        "--yes",
+    ];
+    let out = baton_with(bed, &mv, &[("BATON_FAULT", "wave-done:1")]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert_eq!(step_state(&journal(bed, 1), "adopt-address"), ["done"]);
+    assert!(holds(bed, "sn2", a));
+    for cn in &moved {
+        untouched(bed, cn, "sn1-eth1");
+        served_at(bed, cn, a, "sn2");
+    }
+
+    // Stopped again as the release starts: it reads unknown, sn2 still holds the address.
+    let out = baton_with(bed, &["resume", "1"], &[("BATON_FAULT", "wave-started:2")]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let j = journal(bed, 1);
+    assert_eq!(step_state(&j, "release-address"), ["unknown"], "{j}");
+    assert!(holds(bed, "sn2", a));
+
+    // The resume lets it go; sn1 is still off, so its cleanup waits.
+    let out = baton(bed, &["resume", "1"]);
+    assert_eq!(code(&out), Some(4), "{}", text(&out));
+    let j = journal(bed, 1);
+    assert_eq!(step_state(&j, "release-address"), ["done"], "{j}");
+    assert!(!holds(bed, "sn2", a), "sn2 let go of {a}");
+    for cn in &moved {
+        assert_served_by(bed, cn, "sn2");
+        assert!(
+            holders(bed, cn, a).is_empty(),
+            "{cn}: nothing answers for {a}"
+        );
+    }
+
+    // sn1 comes back with its address: the one holder, and its cleanup finishes.
+    guard.revive("sn1").unwrap();
+    let bed: &Bed = &guard;
+    bed.wait_ready("sn1", std::time::Duration::from_secs(30))
+        .unwrap();
+    let out = baton(bed, &["resume", "1"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out));
+    assert_eq!(step_state(&journal(bed, 1), "reclaim-address"), ["done"]);
+    let sn1_mac = bed.mac_of("sn1", "eth1").unwrap();
+    assert_eq!(holders(bed, &moved[0], a), std::slice::from_ref(&sn1_mac));
+
+    // A rollback hands the address back (nothing is adopted now): still one holder, sn1.
+    let out = baton(bed, &["rollback", "1", "--yes"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out));
+    assert_eq!(holders(bed, &moved[0], a), [sn1_mac]);
+    assert!(!holds(bed, "sn2", a));
+    for cn in &moved {
+        assert_served_by(bed, cn, "sn1");
+    }
+}
+
+#[test]
+fn e2e_adopt_never_takes_the_address_of_an_sn_that_answers_arp() {
+    let Some(guard) = bed("adoptno", 2, 2, Dhcp::Isc) else {
+        return;
+    };
+    let bed: &Bed = &guard;
+    let a = bed.compute_ip("sn1").unwrap();
+    let cn = cns_of(bed, "sn1").remove(0);
+    // Cut off from the management node only: sn1 still serves its nodes.
+    bed.cut_mgmt_link("sn1").unwrap();
+    for extra in [&[][..], &["--force"][..]] {
+        let mut mv = vec![
+            "snmove",
+            "-s",
+            "sn1",
+            "-d",
+            "sn2",
+            "--adopt-address",
+            "--yes",
+        ];
+        mv.extend_from_slice(extra);
+        let out = baton(bed, &mv);
+        assert_eq!(code(&out), Some(3), "{}", text(&out));
+        assert!(text(&out).contains("is answered by"), "{}", text(&out));
+    }
+    let out = baton(bed, &["journal", "--json"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "[]",
+        "nothing recorded"
+    );
+    let out = baton(bed, &["nodels", &cn, "noderes.servicenode"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("sn1"),
+        "nothing moved"
+    );
+    assert!(!holds(bed, "sn2", a));
+
+    // Planned without asking the SNs (--offline): the adoption checks, and refuses.
+    let mv = [
+        "snmove",
+        "-s",
+        "sn1",
+        "-d",
+        "sn2",
+        "--adopt-address",
+        "--offline",
+        "--yes",
+    ];
+    let out = baton(bed, &mv);
+    assert_eq!(code(&out), Some(4), "{}", text(&out));
+    let j = journal(bed, 1);
+    assert_eq!(step_state(&j, "adopt-address"), ["failed"], "{j}");
+    assert!(j.to_string().contains("not adopted"), "{j}");
+    assert!(!holds(bed, "sn2", a));
+    assert_eq!(holders(bed, &cn, a), [bed.mac_of("sn1", "eth1").unwrap()]);
+}
+
+#[test]
+fn e2e_adopt_survives_a_lost_destination_and_a_returning_old_sn() {
+    let Some(mut guard) = bed("adoptret", 2, 4, Dhcp::Isc) else {
+        return;
+    };
+    let moved = cns_of(&guard, "sn1");
+    let a = guard.compute_ip("sn1").unwrap();
+    guard.power_off("sn1").unwrap();
+    let bed: &Bed = &guard;
+    let (late, probe) = (&moved[0], &moved[1]);
+
+    // The destination is lost during the adoption: nothing holds the address.
+    bed.cut_mgmt_link("sn2").unwrap();
+    let mv = [
+        "snmove",
+        "-s",
+        "sn1",
+        "-d",
+        "sn2",
+        "--adopt-address",
+        "--offline",
+        "--yes",
+    ];
+    let out = baton(bed, &mv);
+    assert_eq!(code(&out), Some(4), "{}", text(&out));
+    let j = journal(bed, 1);
+    assert_eq!(step_state(&j, "adopt-address"), ["pending"], "{j}");
+    assert!(j.to_string().contains("unreachable: sn2"), "{j}");
+    assert!(holders(bed, probe, a).is_empty());
+    bed.restore_link("sn2").unwrap();
+
+    // One node cannot be re-pointed: sn2 keeps the address for it.
+    bed.cut_link(late).unwrap();
+    let out = baton(bed, &["resume", "1"]);
+    assert_eq!(code(&out), Some(4), "{}", text(&out));
+    let j = journal(bed, 1);
+    assert_eq!(step_state(&j, "adopt-address"), ["done"], "{j}");
+    assert_eq!(step_state(&j, "release-address"), ["pending"], "{j}");
+    let sn2_mac = bed.mac_of("sn2", "eth1").unwrap();
+    assert_eq!(holders(bed, probe, a), std::slice::from_ref(&sn2_mac));
+
+    // sn1 comes back with its address while sn2 holds it: its cleanup takes it down there.
+    guard.revive("sn1").unwrap();
+    let bed: &Bed = &guard;
+    bed.wait_ready("sn1", std::time::Duration::from_secs(30))
+        .unwrap();
+    let out = baton(bed, &["resume", "1"]);
+    assert_eq!(code(&out), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("still held by sn2"), "{}", text(&out));
+    assert!(!holds(bed, "sn1", a));
+    assert_eq!(holders(bed, probe, a), [sn2_mac]);
+
+    // The last node is back: re-pointed, the address let go, and sn1 takes it back.
+    bed.restore_link(late).unwrap();
+    let out = baton(bed, &["resume", "1"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out));
+    assert!(!holds(bed, "sn2", a));
+    assert!(holds(bed, "sn1", a));
+    assert_eq!(holders(bed, probe, a), [bed.mac_of("sn1", "eth1").unwrap()]);
+    for cn in &moved {
+        assert_served_by(bed, cn, "sn2");
+    }
+}
