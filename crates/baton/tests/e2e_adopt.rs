@@ -264,3 +264,132 @@ fn e2e_adopt_survives_a_lost_destination_and_a_returning_old_sn() {
         assert_served_by(bed, cn, "sn2");
     }
 }
+
+/// Microseconds since the epoch.
+fn now_us() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros()
+}
+
+/// Probes NTP and DNS at `a` from inside `netns` every 20 ms until both answer; the moment
+/// they did (µs since the epoch), or None after `limit`.
+fn first_served(netns: &str, a: Ipv4Addr, name: &str, limit: std::time::Duration) -> Option<u128> {
+    use std::time::{Duration, Instant};
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        let short = Duration::from_millis(200);
+        if testbed::probes::ntp_query(netns, a, short).is_ok()
+            && testbed::probes::dns_query(netns, a, name, short).is_ok()
+        {
+            return Some(now_us());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// The watcher with `--adopt-address`: from the moment its fence confirmed sn1 off, every node of
+/// sn1 gets NTP and DNS answered at sn1's address (probed from the nodes every 20 ms); then the
+/// nodes are re-pointed and the address let go. `BATON_ADOPT_CNS=50` for the figure of
+/// BENCHMARKS.md (printed, never asserted).
+#[test]
+fn e2e_watch_adopt_address_serves_the_nodes_right_after_the_fence() {
+    let cns: usize = std::env::var("BATON_ADOPT_CNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let Some(mut guard) = bed("adoptw", 3, cns, Dhcp::Isc) else {
+        return;
+    };
+    let moved = cns_of(&guard, "sn1");
+    let a = guard.compute_ip("sn1").unwrap();
+    let dir = guard.state_dir().to_path_buf();
+    let (fence, fenced_at) = (dir.join("fence.sh"), dir.join("fenced-at"));
+    // The fence confirms at once (the test powers sn1 off) and notes when, in µs.
+    let script = format!(
+        "#!/bin/sh\nd=$(date +%s%N); echo \"${{d%???}}\" > {}\n",
+        fenced_at.display()
+    );
+    std::fs::write(&fence, script).unwrap();
+    std::fs::set_permissions(&fence, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let state = dir.join("watch.json");
+    let (fence_s, state_s) = (fence.display().to_string(), state.display().to_string());
+    let args = [
+        "watch",
+        "--interval",
+        "0.5",
+        "--timeout",
+        "3",
+        "--threshold",
+        "2",
+        "--metrics",
+        "off",
+        "--state-file",
+        &state_s,
+        "--fence",
+        &fence_s,
+        "--adopt-address",
+    ];
+    let mut watcher = common::baton_command(&guard, &args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("watch.log")).unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    guard.power_off("sn1").unwrap();
+    let bed: &Bed = &guard;
+    let served: Vec<Option<u128>> = std::thread::scope(|s| {
+        let probes: Vec<_> = moved
+            .iter()
+            .map(|cn| {
+                let netns = bed.node(cn).unwrap().netns.clone();
+                let name = format!("{cn}.cluster.test");
+                s.spawn(move || first_served(&netns, a, &name, std::time::Duration::from_secs(60)))
+            })
+            .collect();
+        probes.into_iter().map(|p| p.join().unwrap()).collect()
+    });
+    let log = || std::fs::read_to_string(dir.join("watch.log")).unwrap_or_default();
+    let fenced: u128 = std::fs::read_to_string(&fenced_at)
+        .unwrap_or_else(|_| panic!("the fence ran: {}", log()))
+        .trim()
+        .parse()
+        .unwrap();
+    let mut after: Vec<f64> = served
+        .iter()
+        .zip(&moved)
+        .map(|(t, cn)| {
+            let t = t.unwrap_or_else(|| panic!("{cn}: never served at {a}: {}", log()));
+            (t.saturating_sub(fenced)) as f64 / 1000.0
+        })
+        .collect();
+    after.sort_by(f64::total_cmp);
+    println!(
+        "adopt-address: {} nodes served at {a} after the fence: first {:.0} ms, median {:.0} ms, last {:.0} ms",
+        after.len(),
+        after[0],
+        after[after.len() / 2],
+        after[after.len() - 1]
+    );
+    // Behind it, the nodes are re-pointed and the address let go.
+    let t0 = std::time::Instant::now();
+    while holds(bed, "sn2", a) {
+        assert!(
+            t0.elapsed().as_secs() < 120,
+            "sn2 never let go of {a}: {}",
+            log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let j = journal(bed, 1);
+    assert_eq!(step_state(&j, "adopt-address"), ["done"], "{j}");
+    assert_eq!(step_state(&j, "release-address"), ["done"], "{j}");
+    for cn in moved.iter().take(3) {
+        assert_served_by(bed, cn, "sn2");
+    }
+    let _ = bed.exec("mn", &["kill", &watcher.id().to_string()]);
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+}
