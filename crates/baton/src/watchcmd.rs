@@ -365,10 +365,11 @@ pub fn status(url: &DbUrl, a: StatusArgs) -> Result<(), Failure> {
             )
         }
     };
-    // The load is the database's, now.
+    // The load and the adopted addresses are the database's, now.
     for (sn, s) in st.sns.iter_mut() {
         s.nodes = loads.get(sn).copied().unwrap_or(0);
     }
+    st.adopted = takeover::adopt::held(&db.read()?)?;
     if a.json {
         let v = serde_json::json!({ "source": source, "status": st });
         outln!(
@@ -408,6 +409,23 @@ pub fn status(url: &DbUrl, a: StatusArgs) -> Result<(), Failure> {
         .collect();
     let header = ["SN", "HEALTH", "NODES", "DETAIL"].map(String::from);
     out!("{}", takeover::report::columns("", &header, &rows));
+    if !st.adopted.is_empty() {
+        outln!("Adopted addresses (held until their nodes are re-pointed; `baton resume ENTRY`):");
+        let rows: Vec<[String; 4]> = st
+            .adopted
+            .iter()
+            .map(|a| {
+                [
+                    a.address.clone(),
+                    a.owner.clone(),
+                    a.holder.clone(),
+                    a.entry.to_string(),
+                ]
+            })
+            .collect();
+        let header = ["ADDRESS", "OWNER", "HELD BY", "ENTRY"].map(String::from);
+        out!("{}", takeover::report::columns("", &header, &rows));
+    }
     Ok(())
 }
 

@@ -37,6 +37,28 @@ fn holders(bed: &Bed, cn: &str, a: Ipv4Addr) -> Vec<String> {
     bed.arp_holders(cn, "eth0", a).unwrap()
 }
 
+/// What `baton status --json` says is adopted: (address, owner, holder).
+fn adopted(bed: &Bed) -> Vec<(String, String, String)> {
+    let path = bed
+        .state_dir()
+        .join("no-watcher.json")
+        .display()
+        .to_string();
+    let args = ["status", "--json", "--timeout", "2", "--state-file", &path];
+    let out = baton(bed, &args);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = v["status"]["adopted"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    list.iter()
+        .map(|a| {
+            let f = |k: &str| a[k].as_str().unwrap().to_string();
+            (f("address"), f("owner"), f("holder"))
+        })
+        .collect()
+}
+
 /// `cn` is served at `a` by `sn` (and by nothing else): NTP and DNS answer there, a logger line
 /// sent to `a` reaches `sn`'s rsyslog, and `a` answers ping from `sn`'s MAC.
 fn served_at(bed: &Bed, cn: &str, a: Ipv4Addr, sn: &str) {
@@ -240,6 +262,7 @@ fn e2e_adopt_survives_a_lost_destination_and_a_returning_old_sn() {
     assert_eq!(step_state(&j, "adopt-address"), ["done"], "{j}");
     assert_eq!(step_state(&j, "release-address"), ["pending"], "{j}");
     let sn2_mac = bed.mac_of("sn2", "eth1").unwrap();
+    assert_eq!(adopted(bed), [(a.to_string(), "sn1".into(), "sn2".into())]);
     assert_eq!(holders(bed, probe, a), std::slice::from_ref(&sn2_mac));
 
     // sn1 comes back with its address while sn2 holds it: its cleanup takes it down there.
@@ -260,6 +283,7 @@ fn e2e_adopt_survives_a_lost_destination_and_a_returning_old_sn() {
     assert!(!holds(bed, "sn2", a));
     assert!(holds(bed, "sn1", a));
     assert_eq!(holders(bed, probe, a), [bed.mac_of("sn1", "eth1").unwrap()]);
+    assert!(adopted(bed).is_empty(), "baton status: nothing adopted");
     for cn in &moved {
         assert_served_by(bed, cn, "sn2");
     }
@@ -373,6 +397,15 @@ fn e2e_watch_adopt_address_serves_the_nodes_right_after_the_fence() {
         after[after.len() / 2],
         after[after.len() - 1]
     );
+    // How the time after the fence went (with BATON_LOG=takeover=info).
+    for l in log().lines().filter(|l| {
+        l.contains("fenced")
+            || l.contains("step batches")
+            || l.contains("plan")
+            || l.contains("commit")
+    }) {
+        println!("{l}");
+    }
     // Behind it, the nodes are re-pointed and the address let go.
     let t0 = std::time::Instant::now();
     while holds(bed, "sn2", a) {

@@ -173,6 +173,56 @@ pub fn hand_back(steps: Vec<Step>, adopted: &[Adoption], rolled_back: &[String])
     renumber(out)
 }
 
+/// An address held now by a service node other than its owner (`--adopt-address`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Held {
+    pub address: String,
+    /// The service node whose compute address it is.
+    pub owner: String,
+    /// The service node that holds it.
+    pub holder: String,
+    /// The journal entry that adopted it (its release step lets it go).
+    pub entry: i64,
+}
+
+/// The addresses the journal says are adopted and not let go yet: an entry's adopt step done
+/// (or not known to have failed) and its release not done. Only unfinished entries are read.
+pub fn held(snap: &clusterdb::Snapshot<'_>) -> crate::Result<Vec<Held>> {
+    use crate::journal::{self, run_state, StepState};
+    let mut out = Vec::new();
+    for e in journal::list(snap)? {
+        if e.state == run_state::DONE || e.state == run_state::ROLLED_BACK {
+            continue;
+        }
+        let (_, plan, records) = journal::load(snap, e.id)?;
+        let state = |id: usize| records.iter().find(|r| r.step == id).map(|r| r.state);
+        for a in plan
+            .steps
+            .iter()
+            .filter(|s| s.kind == StepKind::AdoptAddress)
+        {
+            let Some(am) = &a.address else { continue };
+            if !matches!(state(a.id), Some(StepState::Done | StepState::Unknown)) {
+                continue;
+            }
+            let released = plan.steps.iter().any(|r| {
+                r.kind == StepKind::ReleaseAddress
+                    && r.address.as_ref().is_some_and(|x| x.address == am.address)
+                    && state(r.id) == Some(StepState::Done)
+            });
+            if !released {
+                out.push(Held {
+                    address: am.address.clone(),
+                    owner: am.peer.clone(),
+                    holder: a.sn.clone(),
+                    entry: e.id,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn renumber(mut steps: Vec<Step>) -> Vec<Step> {
     for (i, s) in steps.iter_mut().enumerate() {
         s.id = i + 1;

@@ -297,6 +297,11 @@ impl Actions for DbActions {
         loads(&snap).map_err(|e| e.to_string())
     }
 
+    fn adopted(&mut self) -> Result<Vec<takeover::adopt::Held>, String> {
+        let snap = self.db.read().map_err(|e| e.to_string())?;
+        takeover::adopt::held(&snap).map_err(|e| e.to_string())
+    }
+
     fn compute_addresses(&mut self) -> Result<BTreeMap<String, Vec<String>>, String> {
         let snap = self.db.read().map_err(|e| e.to_string())?;
         compute_addresses(&snap, self.env.as_ref()).map_err(|e| e.to_string())

@@ -65,7 +65,22 @@ pub fn render(s: &StatusFile) -> String {
         "Nodes whose primary service node it is.",
         "gauge",
     );
+    family(
+        "baton_adopted_address",
+        "1 for each service node's compute address held by another service node (--adopt-address) until its nodes are re-pointed.",
+        "gauge",
+    );
     let _ = writeln!(o, "baton_watch_up {}", u8::from(!s.stopped));
+    for a in &s.adopted {
+        let _ = writeln!(
+            o,
+            "baton_adopted_address{{address=\"{}\",owner=\"{}\",holder=\"{}\",entry=\"{}\"}} 1",
+            escape(&a.address),
+            escape(&a.owner),
+            escape(&a.holder),
+            a.entry
+        );
+    }
     let _ = writeln!(o, "baton_watch_isolated {}", u8::from(s.isolated));
     let _ = writeln!(o, "baton_watch_active {}", u8::from(s.active));
     let _ = writeln!(o, "baton_watch_takeovers_total {}", s.takeovers);
@@ -164,6 +179,21 @@ mod tests {
         let mut s = String::new();
         c.read_to_string(&mut s).unwrap();
         s
+    }
+
+    #[test]
+    fn an_adopted_address_is_a_gauge_naming_owner_and_holder() {
+        let mut st = StatusFile::default();
+        assert!(!render(&st).contains("baton_adopted_address{"));
+        st.adopted.push(takeover::adopt::Held {
+            address: "10.0.16.11".into(),
+            owner: "sn1".into(),
+            holder: "sn2".into(),
+            entry: 7,
+        });
+        assert!(render(&st).contains(
+            "\nbaton_adopted_address{address=\"10.0.16.11\",owner=\"sn1\",holder=\"sn2\",entry=\"7\"} 1\n"
+        ));
     }
 
     #[test]

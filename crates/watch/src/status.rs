@@ -46,6 +46,9 @@ pub struct StatusFile {
     #[serde(default)]
     pub stopped: bool,
     pub sns: BTreeMap<String, SnStatus>,
+    /// Addresses held by an SN other than their owner (`--adopt-address`), from the journal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopted: Vec<takeover::adopt::Held>,
 }
 
 impl StatusFile {

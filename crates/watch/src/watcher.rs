@@ -17,6 +17,10 @@ use tracing::{error, info, warn};
 pub trait Actions {
     /// The service nodes to watch, each with the number of nodes whose primary SN it is.
     fn service_nodes(&mut self) -> Result<BTreeMap<String, usize>, String>;
+    /// The addresses held now by an SN other than their owner (`--adopt-address`).
+    fn adopted(&mut self) -> Result<Vec<takeover::adopt::Held>, String> {
+        Ok(Vec::new())
+    }
     /// Become the single active watcher (kept until the process ends): Ok(false) when another
     /// watcher is active.
     fn try_lock(&mut self) -> Result<bool, String>;
@@ -135,6 +139,10 @@ impl<P: Prober, A: Actions> Watcher<P, A> {
                 }
             }
             Err(e) => error!("cannot read the service nodes from the database: {e}"),
+        }
+        match self.actions.adopted() {
+            Ok(a) => self.status.adopted = a,
+            Err(e) => error!("cannot read the adopted addresses from the journal: {e}"),
         }
         let names: Vec<String> = self.status.sns.keys().cloned().collect();
         match self.actions.compute_addresses() {
