@@ -289,33 +289,8 @@ fn e2e_adopt_survives_a_lost_destination_and_a_returning_old_sn() {
     }
 }
 
-/// Microseconds since the epoch.
-fn now_us() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_micros()
-}
-
-/// Probes NTP and DNS at `a` from inside `netns` every 20 ms until both answer; the moment
-/// they did (µs since the epoch), or None after `limit`.
-fn first_served(netns: &str, a: Ipv4Addr, name: &str, limit: std::time::Duration) -> Option<u128> {
-    use std::time::{Duration, Instant};
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        let short = Duration::from_millis(200);
-        if testbed::probes::ntp_query(netns, a, short).is_ok()
-            && testbed::probes::dns_query(netns, a, name, short).is_ok()
-        {
-            return Some(now_us());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
-}
-
 /// The watcher with `--adopt-address`: from the moment its fence confirmed sn1 off, every node of
-/// sn1 gets NTP and DNS answered at sn1's address (probed from the nodes every 20 ms); then the
+/// sn1 gets NTP and DNS answered at sn1's address (probed from inside the nodes every 20 ms); then the
 /// nodes are re-pointed and the address let go. `BATON_ADOPT_CNS=50` for the figure of
 /// BENCHMARKS.md (printed, never asserted).
 #[test]
@@ -324,7 +299,11 @@ fn e2e_watch_adopt_address_serves_the_nodes_right_after_the_fence() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(6);
-    let Some(mut guard) = bed("adoptw", 3, cns, Dhcp::Isc) else {
+    let sns: usize = std::env::var("BATON_ADOPT_SNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let Some(mut guard) = bed("adoptw", sns, cns, Dhcp::Isc) else {
         return;
     };
     let moved = cns_of(&guard, "sn1");
@@ -364,17 +343,23 @@ fn e2e_watch_adopt_address_serves_the_nodes_right_after_the_fence() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     guard.power_off("sn1").unwrap();
     let bed: &Bed = &guard;
-    let served: Vec<Option<u128>> = std::thread::scope(|s| {
-        let probes: Vec<_> = moved
-            .iter()
-            .map(|cn| {
-                let netns = bed.node(cn).unwrap().netns.clone();
-                let name = format!("{cn}.cluster.test");
-                s.spawn(move || first_served(&netns, a, &name, std::time::Duration::from_secs(60)))
-            })
-            .collect();
-        probes.into_iter().map(|p| p.join().unwrap()).collect()
-    });
+    let probed: Vec<(String, String)> = moved
+        .iter()
+        .map(|cn| {
+            (
+                bed.node(cn).unwrap().netns.clone(),
+                format!("{cn}.cluster.test"),
+            )
+        })
+        .collect();
+    // Every 20 ms, or less often for hundreds of nodes (their servers are on these 2 cores too).
+    let period = std::time::Duration::from_millis((moved.len() as u64 / 10).max(20));
+    let limit = std::time::Duration::from_secs(60);
+    let served: Vec<Option<u128>> = testbed::probes::first_answers(&probed, a, period, limit)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.map(|t| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_micros()))
+        .collect();
     let log = || std::fs::read_to_string(dir.join("watch.log")).unwrap_or_default();
     let fenced: u128 = std::fs::read_to_string(&fenced_at)
         .unwrap_or_else(|_| panic!("the fence ran: {}", log()))
@@ -406,23 +391,31 @@ fn e2e_watch_adopt_address_serves_the_nodes_right_after_the_fence() {
     }) {
         println!("{l}");
     }
-    // Behind it, the nodes are re-pointed and the address let go.
+    // Behind it, the nodes are re-pointed and the address let go: by the watcher's takeover, or
+    // (nodes it could not reach in time, with hundreds on these 2 cores) by a resume after it.
     let t0 = std::time::Instant::now();
-    while holds(bed, "sn2", a) {
-        assert!(
-            t0.elapsed().as_secs() < 120,
-            "sn2 never let go of {a}: {}",
-            log()
-        );
+    while !log().contains("took over its") {
+        assert!(t0.elapsed().as_secs() < 600, "no takeover: {}", log());
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+    // The watcher's own PID (in the management node's PID namespace) from its state file.
+    let status: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let pid = status["pid"].as_u64().unwrap().to_string();
+    bed.exec_ok("mn", &["kill", &pid]).unwrap();
+    let _ = watcher.wait();
+    for _ in 0..3 {
+        if !holds(bed, "sn2", a) {
+            break;
+        }
+        let out = baton(bed, &["resume", "1"]);
+        println!("resume 1: exit {:?}", out.status.code());
+    }
+    assert!(!holds(bed, "sn2", a), "sn2 let go of {a}: {}", log());
     let j = journal(bed, 1);
     assert_eq!(step_state(&j, "adopt-address"), ["done"], "{j}");
     assert_eq!(step_state(&j, "release-address"), ["done"], "{j}");
     for cn in moved.iter().take(3) {
         assert_served_by(bed, cn, "sn2");
     }
-    let _ = bed.exec("mn", &["kill", &watcher.id().to_string()]);
-    let _ = watcher.kill();
-    let _ = watcher.wait();
 }
