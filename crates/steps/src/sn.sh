@@ -311,7 +311,8 @@ announce() { # dev addr
 # have one on the wildcard or on ADDR (syslog 514, NTP 123, DNS 53, TFTP 69). Prints the ports
 # that do not.
 deaf_ports() { # addr
-  ss -H -lnu 2>/dev/null | awk -v a="$1" '
+  ss -lnu 2>/dev/null | awk -v a="$1" '
+    $1 == "State" || $1 == "Netid" { next }
     { n = split($4, p, ":"); port = p[n]; host = substr($4, 1, length($4) - length(port) - 1)
       if (port != 514 && port != 123 && port != 53 && port != 69) next
       seen[port] = 1

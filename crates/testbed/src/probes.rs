@@ -11,7 +11,7 @@ use crate::render;
 use crate::sys;
 use anyhow::{anyhow, bail, Context, Result};
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A DHCPOFFER.
@@ -536,6 +536,22 @@ pub fn first_answers(
         }
         let round = Instant::now();
         while round.elapsed() < period {
+            // Wait for any answer (poll(2)): hundreds of sockets are not swept in a busy loop.
+            let mut fds: Vec<libc::pollfd> = probes
+                .iter()
+                .filter(|p| p.at.is_none())
+                .flat_map(|p| [p.ntp.as_raw_fd(), p.dns.as_raw_fd()])
+                .map(|fd| libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            let left = period.saturating_sub(round.elapsed()).as_millis().max(1) as libc::c_int;
+            // SAFETY: fds is a valid array of fds.len() pollfd structs for the call's duration.
+            if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, left) } <= 0 {
+                continue;
+            }
             for p in probes.iter_mut().filter(|p| p.at.is_none()) {
                 while let Ok((n, from)) = p.ntp.recv_from(&mut buf) {
                     p.ntp_ok |= from.ip() == server && n >= 48 && buf[0] & 7 == 4 && buf[1] != 0;
@@ -548,7 +564,6 @@ pub fn first_answers(
                     p.at = Some(SystemTime::now());
                 }
             }
-            std::thread::sleep(Duration::from_millis(2));
         }
     }
     Ok(probes.into_iter().map(|p| p.at).collect())

@@ -427,12 +427,16 @@ fn check_adoptions(env: &dyn Env, req: &Request, out: &mut Gathered) -> Result<(
     let uncovered: Vec<&str> = out
         .moves
         .iter()
-        .filter(|m| m.old_sn.as_deref().is_some_and(|o| o != m.new_sn) && m.old_xm_ip.is_none())
+        .filter(|m| m.old_sn.as_deref().is_some_and(|o| o != m.new_sn))
+        .filter(|m| {
+            let v4 = m.old_xm_ip.as_deref().map(str::parse::<std::net::Ipv4Addr>);
+            !matches!(v4, Some(Ok(_)))
+        })
         .map(|m| m.node.as_str())
         .collect();
     if !uncovered.is_empty() {
         out.warnings.push(format!(
-            "--adopt-address: {} ha{} no address for its old xcatmaster: served again only once re-pointed",
+            "--adopt-address: {} ha{} no IPv4 address for its old xcatmaster: served again only once re-pointed",
             crate::report::compress(&uncovered),
             if uncovered.len() == 1 { "s" } else { "ve" }
         ));
