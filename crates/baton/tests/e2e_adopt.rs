@@ -281,6 +281,66 @@ fn e2e_adopt_survives_a_lost_destination_and_a_returning_old_sn() {
     }
 }
 
+/// `baton watch --adopt-address` on the management node, with a fence program that confirms
+/// at once and notes when (µs since the epoch, in `fenced_at`); its log in `dir/watch.log`.
+struct AdoptingWatcher {
+    dir: std::path::PathBuf,
+    fenced_at: std::path::PathBuf,
+    state: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+impl AdoptingWatcher {
+    fn start(bed: &Bed) -> Self {
+        let dir = bed.state_dir().to_path_buf();
+        let (fence, fenced_at) = (dir.join("fence.sh"), dir.join("fenced-at"));
+        let script = format!(
+            "#!/bin/sh\nd=$(date +%s%N); echo \"${{d%???}}\" > {}\n",
+            fenced_at.display()
+        );
+        std::fs::write(&fence, script).unwrap();
+        let exec = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        std::fs::set_permissions(&fence, exec).unwrap();
+        let state = dir.join("watch.json");
+        let (fence_s, state_s) = (fence.display().to_string(), state.display().to_string());
+        let args = [
+            "watch",
+            "--interval",
+            "0.5",
+            "--timeout",
+            "3",
+            "--threshold",
+            "2",
+            "--metrics",
+            "off",
+            "--state-file",
+            &state_s,
+            "--fence",
+            &fence_s,
+            "--adopt-address",
+        ];
+        let child = common::baton_command(bed, &args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("watch.log")).unwrap())
+            .spawn()
+            .unwrap();
+        AdoptingWatcher {
+            dir,
+            fenced_at,
+            state,
+            child,
+        }
+    }
+}
+
+/// Stops the watcher by its own PID (in the management node's PID namespace, from its state).
+fn stop_watcher(bed: &Bed, state: &std::path::Path, child: &mut std::process::Child) {
+    let status: serde_json::Value = serde_json::from_slice(&std::fs::read(state).unwrap()).unwrap();
+    let pid = status["pid"].as_u64().unwrap().to_string();
+    bed.exec_ok("mn", &["kill", &pid]).unwrap();
+    let _ = child.wait();
+}
+
 /// The watcher with `--adopt-address`: from the moment its fence confirmed sn1 off, every node of
 /// sn1 gets NTP and DNS answered at sn1's address (probed from inside the nodes every 20 ms); then the
 /// nodes are re-pointed and the address let go. `BATON_ADOPT_CNS=50` for the figure of
@@ -300,38 +360,8 @@ fn e2e_watch_adopt_address_serves_the_nodes_right_after_the_fence() {
     };
     let moved = cns_of(&guard, "sn1");
     let a = guard.compute_ip("sn1").unwrap();
-    let dir = guard.state_dir().to_path_buf();
-    let (fence, fenced_at) = (dir.join("fence.sh"), dir.join("fenced-at"));
-    // The fence confirms at once (the test powers sn1 off) and notes when, in µs.
-    let script = format!(
-        "#!/bin/sh\nd=$(date +%s%N); echo \"${{d%???}}\" > {}\n",
-        fenced_at.display()
-    );
-    std::fs::write(&fence, script).unwrap();
-    std::fs::set_permissions(&fence, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let state = dir.join("watch.json");
-    let (fence_s, state_s) = (fence.display().to_string(), state.display().to_string());
-    let args = [
-        "watch",
-        "--interval",
-        "0.5",
-        "--timeout",
-        "3",
-        "--threshold",
-        "2",
-        "--metrics",
-        "off",
-        "--state-file",
-        &state_s,
-        "--fence",
-        &fence_s,
-        "--adopt-address",
-    ];
-    let mut watcher = common::baton_command(&guard, &args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.join("watch.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let w = AdoptingWatcher::start(&guard);
+    let (dir, fenced_at, state, mut watcher) = (w.dir, w.fenced_at, w.state, w.child);
     std::thread::sleep(std::time::Duration::from_secs(3));
     guard.power_off("sn1").unwrap();
     let bed: &Bed = &guard;
@@ -399,12 +429,7 @@ fn e2e_watch_adopt_address_serves_the_nodes_right_after_the_fence() {
         "adopt-address: the watcher's takeover (re-pointing behind the adopted address) ended {:.1} s after the fence",
         (ended.as_micros().saturating_sub(fenced)) as f64 / 1e6
     );
-    // The watcher's own PID (in the management node's PID namespace) from its state file.
-    let status: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
-    let pid = status["pid"].as_u64().unwrap().to_string();
-    bed.exec_ok("mn", &["kill", &pid]).unwrap();
-    let _ = watcher.wait();
+    stop_watcher(bed, &state, &mut watcher);
     for _ in 0..3 {
         if !holds(bed, "sn2", a) {
             break;
@@ -419,4 +444,34 @@ fn e2e_watch_adopt_address_serves_the_nodes_right_after_the_fence() {
     for cn in moved.iter().take(3) {
         assert_served_by(bed, cn, "sn2");
     }
+}
+
+/// A fence that said "off" while the SN's kernel still answers (every process killed, the links
+/// up): the new SN takes the address, hears the old one answer for it, and lets go again. One
+/// holder before and after, and the step says why.
+#[test]
+fn e2e_watch_adopt_address_lets_go_when_the_fenced_sn_still_answers() {
+    let Some(mut guard) = bed("adoptlie", 3, 6, Dhcp::Isc) else {
+        return;
+    };
+    let cn = cns_of(&guard, "sn1").remove(0);
+    let a = guard.compute_ip("sn1").unwrap();
+    let sn1_mac = guard.mac_of("sn1", "eth1").unwrap();
+    let mut w = AdoptingWatcher::start(&guard);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    guard.kill_node("sn1").unwrap();
+    let bed: &Bed = &guard;
+    let log = || std::fs::read_to_string(w.dir.join("watch.log")).unwrap_or_default();
+    let t0 = std::time::Instant::now();
+    while !log().contains("took over its") {
+        assert!(t0.elapsed().as_secs() < 120, "no takeover: {}", log());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    stop_watcher(bed, &w.state, &mut w.child);
+    assert!(w.fenced_at.exists(), "the fence ran");
+    let j = journal(bed, 1);
+    assert_eq!(step_state(&j, "adopt-address"), ["failed"], "{j}");
+    assert!(j.to_string().contains("let go again"), "{j}");
+    assert!(!holds(bed, "sn2", a) && !holds(bed, "sn3", a));
+    assert_eq!(holders(bed, &cn, a), [sn1_mac]);
 }
