@@ -268,6 +268,12 @@ op_lite() { # tag dir node target
 # that reaches it; $BATON_STATE/adopted.ADDR (this host adopted it) and yielded.ADDR (this host
 # took its own address down for another holder) say which ones are baton's to undo.
 
+# iproute2's ip is there (not on AIX); else the op fails saying so.
+need_ip() { # tag
+  command -v ip >/dev/null 2>&1 && return 0
+  fail "$1" "$(hostname) has no ip command (iproute2): --adopt-address needs Linux service nodes"; return 1
+}
+
 # The interface ADDR is on-link through here ("" when it is reached through a gateway).
 link_of() { # addr
   ip -o -4 route get "$1" 2>/dev/null | awk '/ via /{exit} {for (i = 1; i < NF; i++) if ($i == "dev") { print $(i+1); exit }}'
@@ -291,6 +297,7 @@ answered() { # dev addr
 
 # dad TAG ADDR: is ADDR free on the network that reaches it from here? ok, or who holds it.
 op_dad() {
+  need_ip "$1" || return
   dev=$(link_of "$2")
   [ -n "$dev" ] || { fail "$1" "no interface of $(hostname) is on the network of $2"; return; }
   who=$(answered "$dev" "$2"); rc=$?
@@ -324,6 +331,7 @@ deaf_ports() { # addr
 # (checked first); fenced: its owner was powered off and confirmed: held at once, checked just
 # after, and let go again if another host answers after all.
 op_adopt() {
+  need_ip "$1" || return
   tag=$1; a=$2; mode=$3
   h=$(held "$a")
   if [ -n "$h" ]; then announce "${h%% *}" "$a"; ok "$tag"; return; fi
@@ -350,6 +358,7 @@ op_adopt() {
 
 # release TAG ADDR: let go of an address this host adopted (and only such an address).
 op_release() {
+  need_ip "$1" || return
   tag=$1; a=$2
   h=$(held "$a")
   if [ -z "$h" ]; then rm -f "$BATON_STATE/adopted.$a"; ok "$tag"; return; fi
@@ -363,6 +372,7 @@ op_release() {
 # it is taken down here (remembered in yielded.ADDR); once none does, an address taken down
 # that way is brought back and announced.
 op_reclaim() {
+  need_ip "$1" || return
   tag=$1; a=$2; holder=$3
   h=$(held "$a")
   if [ -n "$h" ]; then
