@@ -314,17 +314,18 @@ announce() { # dev addr
   (arping -q -U -c 3 -I "$1" -s "$2" "$2" >/dev/null 2>&1 &)
 }
 
-# Do the services the nodes use answer on ADDR? Each UDP port that has a listener here must
-# have one on the wildcard or on ADDR (syslog 514, NTP 123, DNS 53, TFTP 69). Prints the ports
-# that do not.
+# Do the services the nodes use answer on ADDR? Each port that has a listener here must have
+# one on the wildcard or on ADDR (syslog 514, NTP 123, DNS 53, TFTP 69 over UDP; syslog 514 and
+# HTTP 80 over TCP, for boot images). Prints the ports that do not, as udp/53 or tcp/80.
 deaf_ports() { # addr
-  ss -lnu 2>/dev/null | awk -v a="$1" '
-    $1 == "State" || $1 == "Netid" { next }
-    { n = split($4, p, ":"); port = p[n]; host = substr($4, 1, length($4) - length(port) - 1)
-      if (port != 514 && port != 123 && port != 53 && port != 69) next
-      seen[port] = 1
-      if (host == "0.0.0.0" || host == "*" || host == "[::]" || host == a) ok[port] = 1 }
-    END { for (q in seen) if (!(q in ok)) printf "%s ", q }'
+  { ss -lnu 2>/dev/null | sed 's/^/udp /'; ss -lnt 2>/dev/null | sed 's/^/tcp /'; } | awk -v a="$1" '
+    $2 == "State" || $2 == "Netid" { next }
+    { n = split($5, p, ":"); port = p[n]; host = substr($5, 1, length($5) - length(port) - 1)
+      key = $1 "/" port
+      if (key != "udp/514" && key != "udp/123" && key != "udp/53" && key != "udp/69" && key != "tcp/514" && key != "tcp/80") next
+      seen[key] = 1
+      if (host == "0.0.0.0" || host == "*" || host == "[::]" || host == a) ok[key] = 1 }
+    END { for (k in seen) if (!(k in ok)) printf "%s ", k }'
 }
 
 # adopt TAG ADDR MODE: hold ADDR here. MODE check: only when no other host answers ARP for it
@@ -351,8 +352,13 @@ op_adopt() {
       fail "$tag" "let go again: $a is also answered by $who (the fence did not take its owner down)"; return
     fi
   fi
+  # A DNS server with a socket per address (BIND) picks the new one up by itself (9.16+, at
+  # once) or on `rndc scan` (older): asked, then given a second.
   deaf=$(deaf_ports "$a")
-  [ -z "$deaf" ] || { fail "$tag" "$a is held on $dev, but UDP ports $deaf listen only on other addresses here: restart those services"; return; }
+  case " $deaf" in *" udp/53 "*) command -v rndc >/dev/null 2>&1 && rndc scan >/dev/null 2>&1 ;; esac
+  i=0
+  while [ -n "$deaf" ] && [ $i -lt 10 ]; do sleep 0.1; deaf=$(deaf_ports "$a"); i=$((i+1)); done
+  [ -z "$deaf" ] || { fail "$tag" "$a is held on $dev, but $deaf listen only on other addresses here: those services do not answer on it (restart or rebind them)"; return; }
   ok "$tag"
 }
 

@@ -742,3 +742,39 @@ fn a_shared_boot_text_gives_each_node_exactly_its_own_file() {
         );
     }
 }
+
+/// The adoption's listener check: a service bound to other addresses only is named; one on the
+/// wildcard or on the adopted address is not (ss output as iproute2 prints it, header included).
+#[test]
+fn the_adoption_names_the_services_that_do_not_listen_on_the_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let ss = "#!/bin/sh\ncase \"$1\" in\n-lnu) printf '%s\\n' \
+        'State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess' \
+        'UNCONN 0      0            0.0.0.0:53        0.0.0.0:*' \
+        'UNCONN 0      0        10.1.16.12:514        0.0.0.0:*' \
+        'UNCONN 0      0                  *:123              *:*' ;;\n\
+        -lnt) printf '%s\\n' \
+        'State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess' \
+        'LISTEN 0      128        10.1.16.12:80        0.0.0.0:*' \
+        'LISTEN 0      128           0.0.0.0:22        0.0.0.0:*' ;;\nesac\n";
+    let path = dir.path().join("ss");
+    std::fs::write(&path, ss).unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let start = SN_SCRIPT.find("deaf_ports() {").unwrap();
+    let func = &SN_SCRIPT[start..start + SN_SCRIPT[start..].find("\n}\n").unwrap() + 3];
+    let deaf = |addr: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", &format!("{func}deaf_ports {addr}")])
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+            .output()
+            .unwrap();
+        let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(deaf("10.1.16.11"), ["tcp/80", "udp/514"]);
+    assert!(deaf("10.1.16.12").is_empty());
+}
