@@ -475,3 +475,66 @@ fn e2e_watch_adopt_address_lets_go_when_the_fenced_sn_still_answers() {
     assert!(!holds(bed, "sn2", a) && !holds(bed, "sn3", a));
     assert_eq!(holders(bed, &cn, a), [sn1_mac]);
 }
+
+/// The destination dies in the middle of the adoption (its `arping` hangs, then it is powered
+/// off): the step is not done, nothing holds the address, and once the destination is back a
+/// resume adopts it, re-points the nodes and lets it go.
+#[test]
+fn e2e_adopt_the_destination_dies_during_the_adoption() {
+    let Some(mut guard) = bed("adoptdie", 2, 4, Dhcp::Isc) else {
+        return;
+    };
+    let moved = cns_of(&guard, "sn1");
+    let a = guard.compute_ip("sn1").unwrap();
+    guard.power_off("sn1").unwrap();
+    let hang = guard.state_dir().join("hanging-arping");
+    std::fs::write(&hang, "#!/bin/sh\nsleep 300\n").unwrap();
+    let exec = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(&hang, exec).unwrap();
+    let arping = "/usr/bin/arping";
+    guard
+        .exec_ok(
+            "sn2",
+            &["mount", "--bind", &hang.display().to_string(), arping],
+        )
+        .unwrap();
+    let run = common::baton_command(&guard, &OFFLINE_ADOPT)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The adoption is under way on sn2 (its check hangs there) when sn2 dies.
+    let t0 = std::time::Instant::now();
+    while !guard
+        .exec_ok("sn2", &["pgrep", "-f", "sleep 300"])
+        .is_ok_and(|o| !o.trim().is_empty())
+    {
+        assert!(
+            t0.elapsed().as_secs() < 60,
+            "the adoption never started on sn2"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    guard.power_off("sn2").unwrap();
+    let out = run.wait_with_output().unwrap();
+    assert_eq!(code(&out), Some(4), "{}", text(&out));
+    let bed: &Bed = &guard;
+    let j = journal(bed, 1);
+    let adopt = step_state(&j, "adopt-address");
+    assert_ne!(adopt, ["done"], "{j}");
+    assert!(holders(bed, &moved[0], a).is_empty(), "nothing holds {a}");
+
+    guard.revive("sn2").unwrap();
+    let bed: &Bed = &guard;
+    bed.wait_ready("sn2", std::time::Duration::from_secs(30))
+        .unwrap();
+    let out = baton(bed, &["resume", "1"]);
+    assert_eq!(code(&out), Some(4), "sn1's cleanup waits: {}", text(&out));
+    let j = journal(bed, 1);
+    assert_eq!(step_state(&j, "adopt-address"), ["done"], "{j}");
+    assert_eq!(step_state(&j, "release-address"), ["done"], "{j}");
+    assert!(!holds(bed, "sn2", a));
+    for cn in &moved {
+        assert_served_by(bed, cn, "sn2");
+    }
+}
