@@ -154,75 +154,86 @@ fn truthy(v: Option<&str>, default: bool) -> bool {
     }
 }
 
+/// Values many nodes share, each allocated once.
+#[derive(Default)]
+struct Interned(std::collections::HashSet<Text, ahash::RandomState>);
+
+impl Interned {
+    /// The value trimmed, None when empty.
+    fn get(&mut self, v: Option<&str>) -> Option<Text> {
+        let v = v.map(str::trim).filter(|s| !s.is_empty())?;
+        if let Some(t) = self.0.get(v) {
+            return Some(t.clone());
+        }
+        let t: Text = v.into();
+        self.0.insert(t.clone());
+        Some(t)
+    }
+}
+
+/// Each node's facts from its tables, read one table at a time (by position in `nodes`).
+fn node_facts(
+    snap: &clusterdb::Snapshot<'_>,
+    nodes: &[String],
+) -> clusterdb::Result<Vec<NodeFacts>> {
+    use clusterdb::{attrs, table};
+    let groups = attrs::groups_of(snap, nodes)?;
+    let mut all = vec![NodeFacts::default(); nodes.len()];
+    let mut shared = Interned::default();
+    let mut read = |t: &str, cols: &[&str], set: fn(&mut NodeFacts, [Option<Text>; 6])| {
+        attrs::nodes_attribs_each(snap, table(t)?, nodes, &groups, cols, |i, v| {
+            let mut vals: [Option<Text>; 6] = Default::default();
+            for (slot, v) in vals.iter_mut().zip(v.iter()) {
+                *slot = shared.get(v.as_deref());
+            }
+            set(&mut all[i], vals);
+        })
+    };
+    let noderes = [
+        "servicenode",
+        "netboot",
+        "tftpserver",
+        "tftpdir",
+        "nfsserver",
+        "xcatmaster",
+    ];
+    read("noderes", &noderes, |f, [a, b, c, d, e, g]| {
+        (f.servicenode, f.netboot, f.tftpserver) = (a, b, c);
+        (f.tftpdir, f.nfsserver, f.xcatmaster) = (d, e, g);
+    })?;
+    read(
+        "nodetype",
+        &["os", "arch", "profile", "provmethod"],
+        |f, [a, b, c, d, ..]| {
+            (f.os, f.arch, f.profile, f.provmethod) = (a, b, c, d);
+        },
+    )?;
+    read("nodelist", &["status"], |f, [a, ..]| f.status = a)?;
+    let nodehm = ["cons", "conserver", "consoleondemand"];
+    read("nodehm", &nodehm, |f, [a, b, c, ..]| {
+        (f.cons, f.conserver, f.consoleondemand) = (a, b, c);
+    })?;
+    let bootparams = ["kernel", "initrd", "kcmdline", "addkcmdline"];
+    read("bootparams", &bootparams, |f, [a, b, c, d, ..]| {
+        (f.kernel, f.initrd, f.kcmdline, f.addkcmdline) = (a, b, c, d);
+    })?;
+    attrs::nodes_attribs_each(snap, table("mac")?, nodes, &groups, &["mac"], |i, v| {
+        all[i].mac = v[0].as_deref().and_then(first_mac).map(Text::from);
+    })?;
+    Ok(all)
+}
+
 /// Read the facts for `nodes` from one consistent snapshot.
 pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb::Result<Facts> {
     use clusterdb::backend::Filter;
     use clusterdb::{attrs, table};
-    // By position in `nodes`: no copy of every node name per table.
-    let groups = attrs::groups_of(snap, nodes)?;
-    let get = |t: &str, cols: &[&str]| {
-        attrs::nodes_attribs_list_grouped(snap, table(t)?, nodes, &groups, cols)
-    };
-    let noderes = get(
-        "noderes",
-        &[
-            "servicenode",
-            "netboot",
-            "tftpserver",
-            "tftpdir",
-            "nfsserver",
-            "xcatmaster",
-        ],
-    )?;
-    let nodetype = get("nodetype", &["os", "arch", "profile", "provmethod"])?;
-    let nodelist = get("nodelist", &["status"])?;
-    let nodehm = get("nodehm", &["cons", "conserver", "consoleondemand"])?;
-    let mac = get("mac", &["mac"])?;
-    let bootparams = get(
-        "bootparams",
-        &["kernel", "initrd", "kcmdline", "addkcmdline"],
-    )?;
-    // Nodes share most values: each distinct one is allocated once.
-    let mut shared: std::collections::HashSet<Text, ahash::RandomState> = Default::default();
-    let mut val = |m: &[Vec<clusterdb::backend::Value>], p: usize, i: usize| -> Option<Text> {
-        let v = m[p][i]
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())?;
-        if let Some(t) = shared.get(v) {
-            return Some(t.clone());
-        }
-        let t: Text = v.into();
-        shared.insert(t.clone());
-        Some(t)
-    };
     let mut facts = Facts::default();
     let mut images: BTreeSet<String> = BTreeSet::new();
     let mut names: BTreeSet<String> = BTreeSet::new();
-    for (p, n) in nodes.iter().enumerate() {
-        let f = NodeFacts {
-            servicenode: val(&noderes, p, 0),
-            netboot: val(&noderes, p, 1),
-            tftpserver: val(&noderes, p, 2),
-            tftpdir: val(&noderes, p, 3),
-            nfsserver: val(&noderes, p, 4),
-            xcatmaster: val(&noderes, p, 5),
-            os: val(&nodetype, p, 0),
-            arch: val(&nodetype, p, 1),
-            profile: val(&nodetype, p, 2),
-            provmethod: val(&nodetype, p, 3),
-            status: val(&nodelist, p, 0),
-            cons: val(&nodehm, p, 0),
-            conserver: val(&nodehm, p, 1),
-            consoleondemand: val(&nodehm, p, 2),
-            mac: mac[p][0].as_deref().and_then(first_mac).map(Text::from),
-            kernel: val(&bootparams, p, 0),
-            initrd: val(&bootparams, p, 1),
-            kcmdline: val(&bootparams, p, 2),
-            addkcmdline: val(&bootparams, p, 3),
-        };
+    facts.nodes.reserve(nodes.len());
+    for (n, f) in nodes.iter().zip(node_facts(snap, nodes)?) {
         if let Some(pm) = &f.provmethod {
-            if ImageKind::parse(pm).is_none() {
+            if ImageKind::parse(pm).is_none() && !images.contains(&**pm) {
                 images.insert(pm.to_string());
             }
         }
@@ -265,14 +276,18 @@ pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb
     keys.extend(names.into_iter().filter(|n| idx.contains(n)));
     keys.sort();
     keys.dedup();
-    for (n, v) in attrs::nodes_attribs(snap, table("hosts")?, &keys, &["ip", "otherinterfaces"])? {
+    let groups = attrs::groups_of(snap, &keys)?;
+    let cols = ["ip", "otherinterfaces"];
+    facts.hosts.reserve(keys.len());
+    attrs::nodes_attribs_each(snap, table("hosts")?, &keys, &groups, &cols, |i, v| {
+        let n = &keys[i];
         if let Some(ip) = v[0].as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             facts.hosts.insert(n.clone(), ip.to_string());
         }
-        for (name, ip) in clusterdb::hosts::other_interfaces(&n, v[1].as_deref().unwrap_or("")) {
+        for (name, ip) in clusterdb::hosts::other_interfaces(n, v[1].as_deref().unwrap_or("")) {
             facts.hosts.entry(name).or_insert_with(|| ip.to_string());
         }
-    }
+    })?;
     let site = |k: &str| -> clusterdb::Result<Option<String>> {
         Ok(snap
             .site(k)?
