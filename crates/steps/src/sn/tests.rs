@@ -741,3 +741,57 @@ fn a_shared_boot_text_gives_each_node_exactly_its_own_file() {
         );
     }
 }
+
+/// Nodes alike but for their name share one rendering of their boot files and console blocks:
+/// the batch is byte for byte the one rendered node by node (forced here by giving the
+/// built-in templates as a site's own, whose use of the name baton cannot know), whatever the
+/// names (ones that occur in the files' text, overlap themselves, hold `@`, or the mark's own
+/// words) and values (a stored command line holding the mark or a node's name).
+#[test]
+fn shared_renderings_compile_as_rendering_node_by_node() {
+    let w = world();
+    let mut f = facts(&w, Some("isc"));
+    f.hosts.insert("sn2-eth1".into(), "10.9.16.12".into());
+    let names = [
+        "cn1", "cn10", "aa", "aaa", "abab", "x", "xcat", "kernel", "BATON", "NODE", "node@x",
+        "cn1x", "nodes", "gpxe", "imgexec", "n",
+    ];
+    let base = f.nodes["cn3"].clone();
+    let grub = NodeFacts {
+        netboot: Some("grub2".into()),
+        ..base.clone()
+    };
+    let pxe = NodeFacts {
+        netboot: Some("pxe".into()),
+        ..base.clone()
+    };
+    let marked = NodeFacts {
+        kcmdline: Some("console=ttyS0 @@BATON-NODE@@ NODE=cn1".into()),
+        ..base.clone()
+    };
+    let mut p = plan(vec![]);
+    p.nodes.clear();
+    for (k, n) in names.iter().enumerate() {
+        let mut nf = [&base, &grub, &pxe, &marked][k % 4].clone();
+        if k % 3 == 0 {
+            nf.mac = Some(format!("02:b7:09:01:00:{k:02x}").into());
+        }
+        nf.consoleondemand = [None, Some("yes".into()), Some("no".into())][k % 3].clone();
+        f.nodes.insert(n.to_string(), nf);
+        p.nodes.push(node(n, &format!("10.9.18.{}", k + 1)));
+    }
+    let steps = vec![
+        step(1, StepKind::Bootfiles, "sn2", &names, Some("netboot")),
+        step(2, StepKind::Consoles, "sn2", &names, None),
+        step(3, StepKind::Bootfiles, "sn2", &names, None),
+    ];
+    let mut shared = runner(&w, f.clone());
+    let mut one_by_one = runner(&w, f);
+    let own = render::templates::BUILTIN
+        .iter()
+        .map(|(n, src)| (n.to_string(), src.to_string()));
+    one_by_one.templates = Templates::with_overrides(own).unwrap();
+    let a = compiled(&w, &mut shared, &p, &steps);
+    assert_eq!(a, compiled(&w, &mut one_by_one, &p, &steps));
+    assert!(a.contains("puts 0/"), "{a}");
+}
