@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use takeover::journal::StepState;
 use takeover::outcome::Reason;
-use takeover::{NodeMove, NodeOutcome, Plan, Step, StepKind, StepResult};
+use takeover::{NodeOutcome, Plan, Step, StepKind, StepResult};
 
 /// The script a service node runs; values come as separate arguments and on standard input.
 /// The Kea merge program goes in as a shell variable (single-quoted: the program has no
@@ -57,36 +57,10 @@ pub struct SiteFacts {
     pub sharedtftp: bool,
 }
 
-/// What a service-node step needs to know of one node: the SN that serves it and its
-/// xcatmaster there. Built from a takeover's node move (`of_move`: the new SN) or, for
-/// makedhcp, nodeset and makeconservercf, from the database as it stands.
-#[derive(Debug, Clone, Copy)]
-pub struct NodeTarget<'a> {
-    pub node: &'a str,
-    pub ip: Option<&'a str>,
-    /// The service node that serves it (after a move, the new one).
-    pub sn: &'a str,
-    pub xcatmaster: &'a str,
-    pub xcatmaster_ip: Option<&'a str>,
-    /// AIX statelite persistent directories to copy to `sn`.
-    pub statelite: &'a [String],
-}
-
-impl<'a> NodeTarget<'a> {
-    pub fn of_move(m: &'a NodeMove) -> Self {
-        NodeTarget {
-            node: &m.node,
-            ip: m.ip.as_deref(),
-            sn: &m.new_sn,
-            xcatmaster: &m.new_xm,
-            xcatmaster_ip: m.new_xm_ip.as_deref(),
-            statelite: &m.statelite,
-        }
-    }
-}
+pub use crate::NodeTarget;
 
 /// The targets of a run, by node name.
-pub type Targets<'a> = HashMap<&'a str, NodeTarget<'a>>;
+pub type Targets<'a> = HashMap<&'a str, NodeTarget<'a>, ahash::RandomState>;
 
 /// A value many nodes share (their SN, image, OS): one allocation for all of them.
 pub type Text = std::sync::Arc<str>;
@@ -134,7 +108,8 @@ pub struct ImageFacts {
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
     pub site: SiteFacts,
-    pub nodes: HashMap<String, NodeFacts>,
+    /// By node name (a fast hash: up to hundreds of thousands of nodes).
+    pub nodes: HashMap<String, NodeFacts, ahash::RandomState>,
     pub images: HashMap<String, ImageFacts>,
     /// Names the hosts table knows: nodes' and service nodes' `ip`, and `otherinterfaces`
     /// aliases of service nodes.
@@ -811,9 +786,10 @@ impl SnRunner {
         steps: &[Step],
     ) -> Result<Prepared, Vec<StepResult>> {
         let sn = steps.first().map(|s| s.sn.clone()).unwrap_or_default();
-        let mut nodes: Vec<String> = steps.iter().flat_map(|s| s.nodes.clone()).collect();
+        let mut nodes: Vec<&String> = steps.iter().flat_map(|s| &s.nodes).collect();
         nodes.sort();
         nodes.dedup();
+        let nodes: Vec<String> = nodes.into_iter().cloned().collect();
         let started = std::time::Instant::now();
         let facts = match (self.loader)(&nodes) {
             Ok(f) => f,
@@ -897,9 +873,11 @@ impl SnRunner {
         for (i, names) in sent {
             let lite = steps[i].kind == StepKind::StateliteSync;
             let whole = heard.report.get(&i.to_string());
+            // One outcome (one reason) shared by the nodes with no report line of their own.
+            let shared = heard.without_own(&sn, whole, lite);
             let per = results.entry(i).or_default();
             for n in names {
-                let r = heard.outcome(&sn, i, &n, whole, lite);
+                let r = heard.outcome(i, &n, whole, &shared);
                 per.insert(n, r);
             }
         }
@@ -995,33 +973,38 @@ impl Heard {
         h
     }
 
-    /// Node `n` of step `i` (`whole`: the step's own report line).
-    fn outcome(
-        &self,
-        sn: &str,
-        i: usize,
-        n: &str,
-        whole: Option<&Result<(), String>>,
-        lite: bool,
-    ) -> NodeOutcome {
+    /// The outcome of a node of a step with no report line of its own (`whole`: the step's).
+    fn without_own(&self, sn: &str, whole: Option<&Result<(), String>>, lite: bool) -> NodeOutcome {
         if let Some((down, lite_down)) = &self.down {
             return NodeOutcome::Unreachable(if lite { lite_down } else { down }.clone());
         }
-        let own = match self.report.is_empty() {
-            true => None,
-            false => self.report.get(&format!("{i}/{n}")),
-        };
-        match (own, whole) {
-            (Some(Err(e)), _) | (None, Some(Err(e))) | (Some(Ok(())), Some(Err(e))) => {
-                NodeOutcome::failed(e)
+        match (whole, &self.session) {
+            (Some(Err(e)), _) => NodeOutcome::failed(e),
+            (Some(Ok(())), _) => NodeOutcome::Done,
+            (None, Some(s)) => NodeOutcome::failed(format_args!("{sn}: {s}")),
+            (None, None) => {
+                NodeOutcome::pending(format_args!("no report from {sn} (did it run the script?)"))
             }
-            (_, Some(Ok(()))) | (Some(Ok(())), None) => NodeOutcome::Done,
-            (None, None) => match &self.session {
-                Some(s) => NodeOutcome::failed(format_args!("{sn}: {s}")),
-                None => NodeOutcome::pending(format_args!(
-                    "no report from {sn} (did it run the script?)"
-                )),
-            },
+        }
+    }
+
+    /// Node `n` of step `i` (`whole`: the step's own report line; `shared`: the outcome
+    /// without a line of the node's own, [`Heard::without_own`]).
+    fn outcome(
+        &self,
+        i: usize,
+        n: &str,
+        whole: Option<&Result<(), String>>,
+        shared: &NodeOutcome,
+    ) -> NodeOutcome {
+        if self.down.is_some() || self.report.is_empty() {
+            return shared.clone();
+        }
+        match (self.report.get(&format!("{i}/{n}")), whole) {
+            (Some(Err(e)), _) => NodeOutcome::failed(e),
+            // The step's own line says it failed: that is the node's outcome too.
+            (Some(Ok(())), Some(Err(_))) | (None, _) => shared.clone(),
+            (Some(Ok(())), _) => NodeOutcome::Done,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! directory, and the real `dhcpd -t`, `kea-dhcp4 -t` and `conserver -S` checks.
 
 use super::*;
-use takeover::{MoveShape, Request, StepRunner};
+use takeover::{MoveShape, NodeMove, Request, StepRunner};
 
 #[test]
 fn reports_are_parsed_per_tag() {
