@@ -14,6 +14,10 @@ type FastSet<K> = HashSet<K, ahash::RandomState>;
 
 /// Up to this many keys, the rows are asked for by key list, in one query.
 const KEY_LIST_MAX: usize = 5_000;
+/// Up to this many keys, the key list is used without asking how large the table is (above,
+/// a table not much larger than the key set is cheaper to read whole: SQLite would otherwise
+/// build an index of the key list).
+const FEW_KEYS: usize = 64;
 
 /// `site.hierarchicalattrs`: `postscripts,postbootscripts,mac:|` → column → join delimiter.
 pub fn hierarchical_attrs(value: Option<&str>) -> HashMap<String, String> {
@@ -36,11 +40,11 @@ pub fn hierarchical_attrs(value: Option<&str>) -> HashMap<String, String> {
 /// The raw rows of a node-keyed table for the given keys: key → first enabled row's `cols`.
 /// `wanted` is about how many keys there are; `keys` makes the key set, only when needed.
 ///
-/// Few keys: one query with the key list. Many keys (a large noderange, with its groups): a
-/// table not much larger than the key set (group rows and some node rows) is read whole, a
-/// larger one (a row per node, 100,000 nodes) by the list of the keys it holds. The table's
-/// size comes from the store's row count, or from reading its key column first when the store
-/// cannot count cheaply. A table read whole keeps rows of keys not asked for (at most about
+/// Few keys: one query with the key list. More keys: a table not much larger than the key set
+/// (group rows and some node rows) is read whole; a larger one by the key list, or with many
+/// keys (a large noderange, with its groups; a row per node, 100,000 nodes) by the list of
+/// the keys it holds. The table's size comes from the store's row count, or (many keys) from
+/// reading its key column first when the store cannot count cheaply. A table read whole keeps rows of keys not asked for (at most about
 /// as many as asked for): callers look rows up by key.
 fn rows_by_key<'k>(
     snap: &Snapshot<'_>,
@@ -63,16 +67,20 @@ fn rows_by_key<'k>(
         )
     };
     let whole = || snap.select(spec, &select_cols, Filter::Enabled);
-    let (rows, keys) = if wanted <= KEY_LIST_MAX {
-        let keys = keys();
+    let listed = |keys: FastSet<&'k str>| -> Result<_> {
         let list: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-        (by_list(&list)?, Some(keys))
+        Ok((by_list(&list)?, Some(keys)))
+    };
+    let (rows, keys) = if wanted <= FEW_KEYS {
+        listed(keys())?
     } else if snap
         .tx()
         .row_count(spec)?
         .is_some_and(|n| n <= wanted.saturating_mul(2))
     {
         (whole()?, None)
+    } else if wanted <= KEY_LIST_MAX {
+        listed(keys())?
     } else {
         let keys = keys();
         let present = snap.select(spec, &[keycol], Filter::Enabled)?;
