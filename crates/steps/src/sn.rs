@@ -200,8 +200,26 @@ fn node_facts(
 
 /// Read the facts for `nodes` from one consistent snapshot.
 pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb::Result<Facts> {
+    load(snap, nodes, true)
+}
+
+/// [`load_facts`] for a takeover's batch: the nodes' own addresses come with their moves
+/// ([`NodeTarget::ip`]), so only the servers' are read (`Facts::hosts` has no node unless it
+/// is also a server).
+pub fn load_facts_for_moves(
+    snap: &clusterdb::Snapshot<'_>,
+    nodes: &[String],
+) -> clusterdb::Result<Facts> {
+    load(snap, nodes, false)
+}
+
+fn load(
+    snap: &clusterdb::Snapshot<'_>,
+    nodes: &[String],
+    node_addresses: bool,
+) -> clusterdb::Result<Facts> {
     use clusterdb::backend::Filter;
-    use clusterdb::{attrs, table};
+    use clusterdb::table;
     let mut facts = Facts::default();
     let mut images: BTreeSet<String> = BTreeSet::new();
     let mut names: BTreeSet<String> = BTreeSet::new();
@@ -247,22 +265,15 @@ pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb
     }
     // Addresses of the nodes and of the servers they name.
     let idx = snap.index()?;
+    let servers: BTreeSet<String> = names.into_iter().filter(|n| idx.contains(n)).collect();
     let mut keys: Vec<String> = nodes.to_vec();
-    keys.extend(names.into_iter().filter(|n| idx.contains(n)));
+    keys.extend(servers.iter().cloned());
     keys.sort();
     keys.dedup();
-    let groups = attrs::groups_of(snap, &keys)?;
-    let cols = ["ip", "otherinterfaces"];
-    facts.hosts.reserve(keys.len());
-    attrs::nodes_attribs_each(snap, table("hosts")?, &keys, &groups, &cols, |i, v| {
-        let n = &keys[i];
-        if let Some(ip) = v[0].as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            facts.hosts.insert(n.clone(), ip.to_string());
-        }
-        for (name, ip) in clusterdb::hosts::other_interfaces(n, v[1].as_deref().unwrap_or("")) {
-            facts.hosts.entry(name).or_insert_with(|| ip.to_string());
-        }
-    })?;
+    facts.hosts = match node_addresses {
+        true => host_addresses(snap, &keys)?,
+        false => server_addresses(snap, &keys, &servers)?,
+    };
     let site = |k: &str| -> clusterdb::Result<Option<String>> {
         Ok(snap
             .site(k)?
@@ -282,6 +293,60 @@ pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb
         sharedtftp: truthy(site("sharedtftp")?.as_deref(), true),
     };
     Ok(facts)
+}
+
+/// The hosts table's names for `keys`: each key's `ip`, and its `otherinterfaces` aliases, in
+/// key order (a key's own address wins over an alias of the same name; the first alias wins
+/// over later ones).
+fn host_addresses(
+    snap: &clusterdb::Snapshot<'_>,
+    keys: &[String],
+) -> clusterdb::Result<HashMap<String, String>> {
+    use clusterdb::{attrs, table};
+    let mut out = HashMap::with_capacity(keys.len());
+    let groups = attrs::groups_of(snap, keys)?;
+    let cols = ["ip", "otherinterfaces"];
+    attrs::nodes_attribs_each(snap, table("hosts")?, keys, &groups, &cols, |i, v| {
+        let n = &keys[i];
+        if let Some(ip) = v[0].as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            out.insert(n.clone(), ip.to_string());
+        }
+        for (name, ip) in clusterdb::hosts::other_interfaces(n, v[1].as_deref().unwrap_or("")) {
+            out.entry(name).or_insert_with(|| ip.to_string());
+        }
+    })?;
+    Ok(out)
+}
+
+/// [`host_addresses`] with the `ip` of the `servers` among `keys` only (an expression giving
+/// each node's address is not evaluated for the others); every key's aliases still count.
+fn server_addresses(
+    snap: &clusterdb::Snapshot<'_>,
+    keys: &[String],
+    servers: &BTreeSet<String>,
+) -> clusterdb::Result<HashMap<String, String>> {
+    use clusterdb::{attrs, table};
+    let hosts = table("hosts")?;
+    let listed: Vec<String> = servers.iter().cloned().collect();
+    let mut ips = HashMap::new();
+    let groups = attrs::groups_of(snap, &listed)?;
+    attrs::nodes_attribs_each(snap, hosts, &listed, &groups, &["ip"], |i, v| {
+        if let Some(ip) = v[0].as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            ips.insert(listed[i].as_str(), ip.to_string());
+        }
+    })?;
+    let mut out = HashMap::with_capacity(ips.len());
+    let groups = attrs::groups_of(snap, keys)?;
+    attrs::nodes_attribs_each(snap, hosts, keys, &groups, &["otherinterfaces"], |i, v| {
+        let n = &keys[i];
+        if let Some(ip) = ips.remove(n.as_str()) {
+            out.insert(n.clone(), ip);
+        }
+        for (name, ip) in clusterdb::hosts::other_interfaces(n, v[0].as_deref().unwrap_or("")) {
+            out.entry(name).or_insert_with(|| ip.to_string());
+        }
+    })?;
+    Ok(out)
 }
 
 /// Reads the facts for some nodes (a fresh snapshot, after the takeover's commit).

@@ -795,3 +795,56 @@ fn shared_renderings_compile_as_rendering_node_by_node() {
     assert_eq!(a, compiled(&w, &mut one_by_one, &p, &steps));
     assert!(a.contains("puts 0/"), "{a}");
 }
+
+/// A takeover's batch reads the servers' addresses only (its nodes' come with their moves):
+/// the same facts as for nodes where they stand, less the nodes' own addresses; aliases a node
+/// defines still count.
+#[test]
+fn facts_for_moves_read_only_the_servers_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = clusterdb::DbUrl::Sqlite(dir.path().join("c.db"));
+    let mut db = clusterdb::ClusterDb::open(&url).unwrap();
+    {
+        let snap = db.write().unwrap();
+        let g = |s: &str| Some(s.to_string());
+        let row = |t: &str, cols: &[&str], vals: &[&str]| {
+            let vals: Vec<Option<String>> = vals.iter().map(|v| g(v)).collect();
+            snap.tx()
+                .insert(clusterdb::table(t).unwrap(), cols, &vals)
+                .unwrap();
+        };
+        for n in ["cn1", "cn2", "cn3"] {
+            row("nodelist", &["node", "groups"], &[n, "compute,all"]);
+        }
+        row("nodelist", &["node", "groups"], &["sn2", "service"]);
+        row(
+            "noderes",
+            &["node", "servicenode", "xcatmaster"],
+            &["compute", "sn2", "sn2-eth1"],
+        );
+        let hosts = ["node", "ip", "otherinterfaces"];
+        row(
+            "hosts",
+            &hosts,
+            &["compute", r"|cn(\d+)|10.1.0.($1+0)|", ""],
+        );
+        row("hosts", &hosts, &["sn2", "10.0.0.2", "-eth1:10.9.16.12"]);
+        row("hosts", &hosts, &["cn3", "10.1.0.33", "cn3-bmc:10.2.0.3"]);
+        snap.commit().unwrap();
+    }
+    let nodes: Vec<String> = ["cn1", "cn2", "cn3"].map(String::from).to_vec();
+    let snap = db.read().unwrap();
+    let all = load_facts(&snap, &nodes).unwrap();
+    let moves = load_facts_for_moves(&snap, &nodes).unwrap();
+    assert_eq!(all.hosts["cn1"], "10.1.0.1");
+    assert_eq!(all.hosts["cn3"], "10.1.0.33");
+    let mut want = all.hosts.clone();
+    for n in &nodes {
+        want.remove(n);
+    }
+    assert_eq!(moves.hosts, want);
+    assert_eq!(moves.hosts["sn2-eth1"], "10.9.16.12");
+    assert_eq!(moves.hosts["cn3-bmc"], "10.2.0.3");
+    assert_eq!(moves.nodes.len(), 3);
+    assert_eq!(moves.nodes["cn2"].xcatmaster.as_deref(), Some("sn2-eth1"));
+}
