@@ -1077,10 +1077,13 @@ impl Heard {
 /// A step's result from its nodes' outcomes (a node with none was not run).
 fn step_result(s: &Step, mut per: BTreeMap<String, NodeOutcome>) -> StepResult {
     let (mut failed, mut waiting) = (0, 0);
+    let not_run = NodeOutcome::failed("not run");
     for n in &s.nodes {
-        let r = per
-            .entry(n.clone())
-            .or_insert_with(|| NodeOutcome::failed("not run"));
+        // Looked up before a key is made: nearly every node has its outcome already.
+        let r = match per.get(n) {
+            Some(r) => r,
+            None => per.entry(n.clone()).or_insert_with(|| not_run.clone()),
+        };
         if r.is_failed() {
             failed += 1;
         } else if !r.is_done() {
