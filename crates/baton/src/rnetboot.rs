@@ -6,7 +6,7 @@ use crate::snmove::ExecArgs;
 use clap::Args;
 use clusterdb::{ClusterDb, DbUrl};
 use std::collections::BTreeMap;
-use takeover::{Plan, Request, Step, StepKind, StepRunner};
+use takeover::{Side, Step, StepKind};
 
 const RNETBOOT_HELP: &str = "\
 WHAT IT DOES
@@ -53,6 +53,51 @@ pub struct RnetbootArgs {
     pub noderange: String,
 }
 
+/// The host that answers a node's direct boot: its service node, else site.master.
+fn direct_server(n: &crate::svccmds::Standing, master: Option<&str>) -> Result<String, String> {
+    let server = match n.sn.is_empty() {
+        true => master.unwrap_or_default(),
+        false => &n.sn,
+    };
+    match remote::is_valid_host(server) {
+        true => Ok(server.to_string()),
+        false => Err("no service node and no site.master to answer its DHCP request".into()),
+    }
+}
+
+/// Per host: the nodes whose reservation it gets, the nodes it loses it for, the AIX nodes
+/// whose bootlist names it.
+#[derive(Default)]
+struct Direct {
+    add: BTreeMap<String, Vec<String>>,
+    remove: BTreeMap<String, Vec<String>>,
+    aix: BTreeMap<String, Vec<String>>,
+}
+
+impl Direct {
+    fn steps(&self) -> Vec<Step> {
+        let step = |kind: StepKind, host: &String, nodes: &Vec<String>| Step {
+            id: 1,
+            kind,
+            sn: host.clone(),
+            nodes: nodes.clone(),
+            scripts: vec![],
+            provmethod: None,
+            aix: kind == StepKind::Bootlist,
+            address: None,
+        };
+        let mut steps: Vec<Step> = Vec::new();
+        steps.extend(self.add.iter().map(|(h, n)| step(StepKind::Dhcp, h, n)));
+        steps.extend(
+            self.remove
+                .iter()
+                .map(|(h, n)| step(StepKind::CleanupOldSn, h, n)),
+        );
+        steps.extend(self.aix.iter().map(|(h, n)| step(StepKind::Bootlist, h, n)));
+        steps
+    }
+}
+
 /// `-d`: the reservation only on the xcatmaster's service node (and AIX's bootlist naming it).
 /// Returns, per node, Ok or why the direct boot could not be arranged.
 fn arrange_direct(
@@ -65,50 +110,48 @@ fn arrange_direct(
         let snap = db.read()?;
         (steps::sn::load_facts(&snap, nodes)?, snap.site("master")?)
     };
-    let mut moves: Vec<takeover::NodeMove> = crate::svccmds::standing(&facts, nodes)?
-        .into_iter()
-        .map(crate::svccmds::Standing::into_move)
-        .collect();
-    let mut add: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut remove: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut aix: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let standing = crate::svccmds::standing(&facts, nodes)?;
+    let mut direct = Direct::default();
     let mut out: BTreeMap<String, Result<(), String>> = BTreeMap::new();
-    for m in moves.iter_mut() {
-        let server = if m.new_sn.is_empty() {
-            master.clone().unwrap_or_default()
-        } else {
-            m.new_sn.clone()
+    // Each node as it stands, served by the host that answers its direct boot.
+    let mut servers: Vec<(usize, String)> = Vec::new();
+    for (k, n) in standing.iter().enumerate() {
+        let server = match direct_server(n, master.as_deref()) {
+            Ok(s) => s,
+            Err(e) => {
+                out.insert(n.node.clone(), Err(e));
+                continue;
+            }
         };
-        if !remote::is_valid_host(&server) {
-            out.insert(
-                m.node.clone(),
-                Err("no service node and no site.master to answer its DHCP request".into()),
-            );
-            continue;
-        }
-        m.shape_mut().new_sn = server.clone();
-        out.insert(m.node.clone(), Ok(()));
-        if m.os.as_deref() == Some("AIX") {
+        out.insert(n.node.clone(), Ok(()));
+        servers.push((k, server.clone()));
+        if n.os.as_deref() == Some("AIX") {
             // AIX firmware sends its bootp request straight to the bootlist's bserver: that
             // is the direct boot; NIM, not dhcpd, answers it.
-            aix.entry(server).or_default().push(m.node.clone());
+            direct.aix.entry(server).or_default().push(n.node.clone());
             continue;
         }
-        add.entry(server.clone()).or_default().push(m.node.clone());
-        let list = facts
-            .nodes
-            .get(&m.node)
-            .and_then(|f| f.servicenode.clone())
-            .unwrap_or_default();
+        direct
+            .add
+            .entry(server.clone())
+            .or_default()
+            .push(n.node.clone());
+        let f = facts.nodes.get(&n.node);
+        let list = f.and_then(|f| f.servicenode.as_deref()).unwrap_or_default();
         for other in list.split(',').map(str::trim) {
             if !other.is_empty() && other != server {
-                remove
-                    .entry(other.to_string())
-                    .or_default()
-                    .push(m.node.clone());
+                let nodes = direct.remove.entry(other.to_string()).or_default();
+                nodes.push(n.node.clone());
             }
         }
     }
+    let targets: Vec<steps::NodeTarget<'_>> = servers
+        .iter()
+        .map(|(k, server)| steps::NodeTarget {
+            sn: server,
+            ..standing[*k].target()
+        })
+        .collect();
     let exec = ExecArgs {
         node_timeout: timeout.max(1),
         ..ExecArgs::default()
@@ -120,36 +163,13 @@ fn arrange_direct(
         bootfiles: false,
     };
     runner.sn.takeover_cleanup = false;
-    let step = |kind: StepKind, host: &str, nodes: &[String]| Step {
-        id: 1,
-        kind,
-        sn: host.to_string(),
-        nodes: nodes.to_vec(),
-        scripts: vec![],
-        provmethod: None,
-        aix: kind == StepKind::Bootlist,
-        address: None,
-    };
-    let mut steps: Vec<Step> = Vec::new();
-    steps.extend(add.iter().map(|(h, n)| step(StepKind::Dhcp, h, n)));
-    steps.extend(
-        remove
-            .iter()
-            .map(|(h, n)| step(StepKind::CleanupOldSn, h, n)),
-    );
-    steps.extend(aix.iter().map(|(h, n)| step(StepKind::Bootlist, h, n)));
-    let plan = Plan {
-        read_at: None,
-        request: Request::default(),
-        nodes: moves,
-        steps: steps.clone(),
-        warnings: vec![],
-        forced: vec![],
-        notes: vec![],
-        undoes: None,
-    };
-    for s in &steps {
-        for r in runner.run(&plan, std::slice::from_ref(s)) {
+    for s in &direct.steps() {
+        let one = std::slice::from_ref(s);
+        let results = match s.kind.side() {
+            Side::Sn => runner.sn.run_targets(&targets, one),
+            Side::Cn => runner.cn.run_targets(&targets, one),
+        };
+        for r in results {
             for (n, v) in r.results {
                 if !v.is_done() {
                     let what = match s.kind {

@@ -318,7 +318,7 @@ pub fn sn_runner(url: &DbUrl, exec: &ExecArgs) -> Result<steps::sn::SnRunner, Fa
                     None => conn.insert(ClusterDb::open(&url).map_err(|e| e.to_string())?),
                 };
                 let snap = db.read().map_err(|e| e.to_string())?;
-                steps::sn::load_facts(&snap, nodes).map_err(|e| e.to_string())
+                steps::sn::load_facts_for_moves(&snap, nodes).map_err(|e| e.to_string())
             })
         },
         paths,

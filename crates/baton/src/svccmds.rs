@@ -6,7 +6,7 @@ use crate::snmove::ExecArgs;
 use clap::Args;
 use clusterdb::{table, ClusterDb, DbUrl, NoderangeEnv};
 use std::collections::BTreeMap;
-use takeover::{MoveShape, NodeMove, Step, StepKind};
+use takeover::{Step, StepKind};
 
 const MAKEDHCP_HELP: &str = "\
 WHAT IT DOES
@@ -154,7 +154,6 @@ pub(crate) struct Standing {
     pub xcatmaster_ip: Option<String>,
     pub os: Option<String>,
     pub provmethod: Option<String>,
-    pub status: Option<String>,
 }
 
 impl Standing {
@@ -166,25 +165,10 @@ impl Standing {
             sn: &self.sn,
             xcatmaster: &self.xcatmaster,
             xcatmaster_ip: self.xcatmaster_ip.as_deref(),
+            old_xcatmaster_ip: None,
+            gateway: None,
             statelite: &[],
         }
-    }
-
-    /// As a node move that moves nothing (rnetboot -d, whose AIX bootlist step runs on the
-    /// node through the compute-node runner, which takes a plan).
-    pub fn into_move(self) -> NodeMove {
-        let shape = MoveShape {
-            os: self.os,
-            provmethod: self.provmethod,
-            status: self.status,
-            old_sn: (!self.sn.is_empty()).then(|| self.sn.clone()),
-            new_sn: self.sn,
-            old_xm: Some(self.xcatmaster.clone()),
-            new_xm_ip: self.xcatmaster_ip,
-            new_xm: self.xcatmaster,
-            ..MoveShape::default()
-        };
-        NodeMove::new(self.node, self.ip, shape)
     }
 }
 
@@ -221,7 +205,6 @@ pub(crate) fn standing(
             xcatmaster: xm,
             os: text(&f.os),
             provmethod: text(&f.provmethod),
-            status: text(&f.status),
         });
     }
     if !bad.is_empty() {

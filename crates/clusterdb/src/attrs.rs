@@ -5,6 +5,7 @@
 use crate::backend::{Filter, Value};
 use crate::schema::TableSpec;
 use crate::{Error, Result, Snapshot};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// Maps keyed by node name hold up to hundreds of thousands of entries: a fast hash.
@@ -13,6 +14,10 @@ type FastSet<K> = HashSet<K, ahash::RandomState>;
 
 /// Up to this many keys, the rows are asked for by key list, in one query.
 const KEY_LIST_MAX: usize = 5_000;
+/// Up to this many keys, the key list is used without asking how large the table is (above,
+/// a table not much larger than the key set is cheaper to read whole: SQLite would otherwise
+/// build an index of the key list).
+const FEW_KEYS: usize = 64;
 
 /// `site.hierarchicalattrs`: `postscripts,postbootscripts,mac:|` → column → join delimiter.
 pub fn hierarchical_attrs(value: Option<&str>) -> HashMap<String, String> {
@@ -35,11 +40,11 @@ pub fn hierarchical_attrs(value: Option<&str>) -> HashMap<String, String> {
 /// The raw rows of a node-keyed table for the given keys: key → first enabled row's `cols`.
 /// `wanted` is about how many keys there are; `keys` makes the key set, only when needed.
 ///
-/// Few keys: one query with the key list. Many keys (a large noderange, with its groups): a
-/// table not much larger than the key set (group rows and some node rows) is read whole, a
-/// larger one (a row per node, 100,000 nodes) by the list of the keys it holds. The table's
-/// size comes from the store's row count, or from reading its key column first when the store
-/// cannot count cheaply. A table read whole keeps rows of keys not asked for (at most about
+/// Few keys: one query with the key list. More keys: a table not much larger than the key set
+/// (group rows and some node rows) is read whole; a larger one by the key list, or with many
+/// keys (a large noderange, with its groups; a row per node, 100,000 nodes) by the list of
+/// the keys it holds. The table's size comes from the store's row count, or (many keys) from
+/// reading its key column first when the store cannot count cheaply. A table read whole keeps rows of keys not asked for (at most about
 /// as many as asked for): callers look rows up by key.
 fn rows_by_key<'k>(
     snap: &Snapshot<'_>,
@@ -62,16 +67,20 @@ fn rows_by_key<'k>(
         )
     };
     let whole = || snap.select(spec, &select_cols, Filter::Enabled);
-    let (rows, keys) = if wanted <= KEY_LIST_MAX {
-        let keys = keys();
+    let listed = |keys: FastSet<&'k str>| -> Result<_> {
         let list: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-        (by_list(&list)?, Some(keys))
+        Ok((by_list(&list)?, Some(keys)))
+    };
+    let (rows, keys) = if wanted <= FEW_KEYS {
+        listed(keys())?
     } else if snap
         .tx()
         .row_count(spec)?
         .is_some_and(|n| n <= wanted.saturating_mul(2))
     {
         (whole()?, None)
+    } else if wanted <= KEY_LIST_MAX {
+        listed(keys())?
     } else {
         let keys = keys();
         let present = snap.select(spec, &[keycol], Filter::Enabled)?;
@@ -189,10 +198,22 @@ pub(crate) fn for_each_node(
 /// Below this many nodes the values are computed on the calling thread alone.
 const PARALLEL_MIN: usize = 20_000;
 
-/// The engine of the functions above: the table's rows for the nodes and their groups are read
-/// in one query, then each node's values are merged and evaluated from them. That second part
-/// needs no database, so large node lists are shared out over the machine's cores (in order:
-/// the first error is the first node's in `nodes` order, as on one thread).
+/// [`nodes_attribs_list_grouped`] handing each node's values to `f(i, values)` in node order
+/// instead of collecting them: a value as stored is borrowed from the table's rows (no copy per
+/// node), an evaluated one is owned. On an error, `f` has seen the nodes before the first
+/// failing one.
+pub fn nodes_attribs_each(
+    snap: &Snapshot<'_>,
+    spec: &TableSpec,
+    nodes: &[String],
+    groups: &[&[String]],
+    cols: &[&str],
+    f: impl FnMut(usize, &mut [Option<Cow<'_, str>>]),
+) -> Result<()> {
+    each_value(snap, spec, nodes, Some(groups), cols, f)
+}
+
+/// The values of [`each_value`] collected, one `Vec` per node.
 fn node_values(
     snap: &Snapshot<'_>,
     spec: &TableSpec,
@@ -200,6 +221,29 @@ fn node_values(
     groups: Option<&[&[String]]>,
     cols: &[&str],
 ) -> Result<Vec<Vec<Value>>> {
+    let mut out = Vec::with_capacity(nodes.len());
+    each_value(snap, spec, nodes, groups, cols, |_, vals| {
+        out.push(
+            vals.iter_mut()
+                .map(|v| v.take().map(Cow::into_owned))
+                .collect(),
+        )
+    })?;
+    Ok(out)
+}
+
+/// The engine of the functions above: the table's rows for the nodes and their groups are read
+/// in one query, then each node's values are merged and evaluated from them. That second part
+/// needs no database, so large node lists are shared out over the machine's cores (in order:
+/// the first error is the first node's in `nodes` order, as on one thread).
+fn each_value(
+    snap: &Snapshot<'_>,
+    spec: &TableSpec,
+    nodes: &[String],
+    groups: Option<&[&[String]]>,
+    cols: &[&str],
+    mut f: impl FnMut(usize, &mut [Option<Cow<'_, str>>]),
+) -> Result<()> {
     let keycol = spec
         .inherit_column()
         .ok_or_else(|| Error::Invalid(format!("table {} is not keyed by node", spec.name)))?;
@@ -247,19 +291,29 @@ fn node_values(
         delims: &delims,
         rows: &rows,
     };
+    if nodes.len() < PARALLEL_MIN {
+        return merge.each(nodes, groups_of, |i, v| f(i, v));
+    }
     let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    if parts < 2 || nodes.len() < PARALLEL_MIN {
-        return merge.values(nodes, groups_of);
+    if parts < 2 {
+        return merge.each(nodes, groups_of, |i, v| f(i, v));
     }
     let chunk = nodes.len().div_ceil(parts);
-    let results: Vec<Result<Vec<Vec<Value>>>> = std::thread::scope(|s| {
+    // Each part's values, one after the other (cols per node).
+    let results: Vec<Result<Vec<Option<Cow<'_, str>>>>> = std::thread::scope(|s| {
         let handles: Vec<_> = nodes
             .chunks(chunk)
             .enumerate()
             .map(|(k, part)| {
                 let groups = groups_of.get(k * chunk..).unwrap_or(&[]);
                 let merge = &merge;
-                s.spawn(move || merge.values(part, groups))
+                s.spawn(move || {
+                    let mut flat = Vec::with_capacity(part.len() * cols.len());
+                    merge.each(part, groups, |_, v| {
+                        flat.extend(v.iter_mut().map(Option::take))
+                    })?;
+                    Ok(flat)
+                })
             })
             .collect();
         handles
@@ -270,11 +324,15 @@ fn node_values(
             })
             .collect()
     });
-    let mut out = Vec::with_capacity(nodes.len());
-    for r in results {
-        out.extend(r?);
+    let n = cols.len();
+    for (k, r) in results.into_iter().enumerate() {
+        let mut flat = r?;
+        let first = k * chunk;
+        for (j, i) in (first..nodes.len().min(first + chunk)).enumerate() {
+            f(i, &mut flat[j * n..(j + 1) * n]);
+        }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// What a node's values are computed from: the rows of the nodes and groups of one table.
@@ -285,18 +343,23 @@ struct Merge<'a> {
     rows: &'a FastMap<String, Vec<Value>>,
 }
 
-impl Merge<'_> {
-    /// The values of `nodes`, whose groups are `groups_of` (position for position; a missing
-    /// entry is no group).
-    fn values(&self, nodes: &[String], groups_of: &[&[String]]) -> Result<Vec<Vec<Value>>> {
+impl<'a> Merge<'a> {
+    /// Calls `emit(i, values)` for each of `nodes`, whose groups are `groups_of` (position
+    /// for position; a missing entry is no group).
+    fn each(
+        &self,
+        nodes: &[String],
+        groups_of: &[&[String]],
+        mut emit: impl FnMut(usize, &mut [Option<Cow<'a, str>>]),
+    ) -> Result<()> {
         let no_groups: &[String] = &[];
         let rows = self.rows;
         // The rows of a node's groups, in precedence order; consecutive nodes usually share
         // their group list, so it is resolved again only when the list changes.
-        let mut group_rows: Vec<&Vec<Value>> = Vec::new();
+        let mut group_rows: Vec<&'a Vec<Value>> = Vec::new();
         let mut last_groups: Option<&[String]> = None;
-        let mut levels: Vec<&Vec<Value>> = Vec::new();
-        let mut out = Vec::with_capacity(nodes.len());
+        let mut levels: Vec<&'a Vec<Value>> = Vec::new();
+        let mut vals = Vec::with_capacity(self.cols.len());
         for (i, node) in nodes.iter().enumerate() {
             let groups = groups_of.get(i).copied().unwrap_or(no_groups);
             // Most nodes share their list (same pointer): no need to compare the names.
@@ -308,7 +371,7 @@ impl Merge<'_> {
             levels.clear();
             levels.extend(rows.get(node.as_str()));
             levels.extend(group_rows.iter().copied());
-            let mut vals = Vec::with_capacity(self.cols.len());
+            vals.clear();
             for (c, delim) in self.delims.iter().enumerate() {
                 let mut set = levels
                     .iter()
@@ -316,18 +379,18 @@ impl Merge<'_> {
                 let col = self.cols[c];
                 vals.push(match delim {
                     Some(d) => match join_hierarchical(set, d) {
-                        Some(v) => evaluate(self.spec, col, node, &v)?,
+                        Some(v) => evaluate(self.spec, col, node, &v)?.map(Cow::Owned),
                         None => None,
                     },
                     None => match set.next() {
-                        Some(v) => evaluate(self.spec, col, node, v)?,
+                        Some(v) => evaluate_borrowed(self.spec, col, node, v)?,
                         None => None,
                     },
                 });
             }
-            out.push(vals);
+            emit(i, &mut vals);
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -339,6 +402,19 @@ fn join_hierarchical<'v>(levels: impl Iterator<Item = &'v str>, delim: &str) -> 
         .filter(|i| seen.insert(*i))
         .collect();
     (!items.is_empty()).then(|| items.join(delim))
+}
+
+/// [`evaluate`], borrowing a value that is not an expression.
+fn evaluate_borrowed<'v>(
+    spec: &TableSpec,
+    column: &str,
+    node: &str,
+    value: &'v str,
+) -> Result<Option<Cow<'v, str>>> {
+    if !valexpr::is_expression(value) {
+        return Ok(Some(Cow::Borrowed(value)));
+    }
+    Ok(evaluate(spec, column, node, value)?.map(Cow::Owned))
 }
 
 /// Apply a table value expression for `node`; an empty result means unset.

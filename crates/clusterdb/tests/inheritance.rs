@@ -172,3 +172,57 @@ fn bad_expression_names_table_column_and_node() {
         "{e}"
     );
 }
+
+/// A node list large enough to be shared out over the cores: every node's values, in node
+/// order, the same as read one node at a time; [`attrs::nodes_attribs_each`] hands each node
+/// over once, in order.
+#[test]
+fn large_node_lists_read_in_parts_keep_node_order() {
+    let (_d, mut db) = fresh();
+    let nodes: Vec<String> = (1..=25_000).map(|i| format!("node{i:05}")).collect();
+    {
+        let snap = db.write().unwrap();
+        let g = |s: &str| Some(s.to_string());
+        snap.tx()
+            .insert_keys(
+                table("nodelist").unwrap(),
+                "node",
+                &nodes,
+                &[("groups", g("compute"))],
+            )
+            .unwrap();
+        let hosts = table("hosts").unwrap();
+        let ip = g(r"|node(\d+)|10.0.($1/256).($1%256)|");
+        snap.tx()
+            .insert(hosts, &["node", "ip"], &[g("compute"), ip])
+            .unwrap();
+        snap.tx()
+            .insert(hosts, &["node", "ip"], &[g("node00007"), g("192.168.0.7")])
+            .unwrap();
+        let noderes = table("noderes").unwrap();
+        snap.tx()
+            .insert(noderes, &["node", "servicenode"], &[g("compute"), g("sn1")])
+            .unwrap();
+        snap.commit().unwrap();
+    }
+    let snap = db.read().unwrap();
+    let hosts = table("hosts").unwrap();
+    let list = attrs::nodes_attribs_list(&snap, hosts, &nodes, &["ip"]).unwrap();
+    assert_eq!(list.len(), nodes.len());
+    for i in [0, 6, 12_499, 12_500, 24_999] {
+        let one = attrs::node_attribs(&snap, hosts, &nodes[i], &["ip"]).unwrap();
+        assert_eq!(list[i][0].as_ref(), one.get("ip"), "{}", nodes[i]);
+    }
+    assert_eq!(list[6][0].as_deref(), Some("192.168.0.7"));
+    assert_eq!(list[24_999][0].as_deref(), Some("10.0.97.168"));
+    let groups = attrs::groups_of(&snap, &nodes).unwrap();
+    let mut seen = Vec::new();
+    attrs::nodes_attribs_each(&snap, hosts, &nodes, &groups, &["ip"], |i, v| {
+        assert_eq!(v[0].as_deref(), list[i][0].as_deref());
+        seen.push(i);
+    })
+    .unwrap();
+    assert!(seen.iter().copied().eq(0..nodes.len()));
+    let sn = attrs::nodes_attribs_list(&snap, table("noderes").unwrap(), &nodes, &[]).unwrap();
+    assert_eq!(sn.len(), nodes.len());
+}

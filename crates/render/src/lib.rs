@@ -8,6 +8,7 @@
 //! compare with what xCAT leaves); every service-node file passes its daemon's check mode
 //! (`dhcpd -t`, `kea-dhcp4 -t`, `conserver -S`; see `tests/daemon_check.rs`).
 
+pub mod byname;
 pub mod node;
 pub mod sn;
 pub mod templates;

@@ -112,8 +112,16 @@ impl Templates {
     }
 
     /// The boot files of one node: the file(s) and links nodeset writes (paths relative to the
-    /// tftp directory).
+    /// tftp directory): [`Templates::boot_texts`], then [`boot_links`].
     pub fn boot_files(&self, b: &BootSpec) -> Result<Vec<FileOp>, String> {
+        let mut ops = self.boot_texts(b)?;
+        ops.extend(boot_links(b.method, &b.node, &b.ip, b.mac.as_deref()));
+        Ok(ops)
+    }
+
+    /// The files of [`Templates::boot_files`] (`Put`s; they do not depend on the node's
+    /// address).
+    pub fn boot_texts(&self, b: &BootSpec) -> Result<Vec<FileOp>, String> {
         let (local, state, kernel, initrd, kcmdline) = match &b.mode {
             BootMode::Local => (true, "boot".to_string(), "", "", ""),
             BootMode::Net {
@@ -130,7 +138,6 @@ impl Templates {
             ),
         };
         let node = &b.node;
-        let hex = hex_ip(&b.ip);
         let mut ops = Vec::new();
         match b.method {
             Method::Xnba => {
@@ -151,12 +158,6 @@ impl Templates {
                 });
                 let text = self.render("boot-pxelinux", &ctx)?;
                 ops.push(FileOp::put(format!("pxelinux.cfg/{node}"), text));
-                if let Some(h) = &hex {
-                    ops.push(FileOp::Symlink {
-                        path: format!("pxelinux.cfg/{h}"),
-                        target: node.clone(),
-                    });
-                }
             }
             Method::Grub2Tftp | Method::Grub2Http => {
                 let root = if b.method == Method::Grub2Http {
@@ -169,24 +170,55 @@ impl Templates {
                     "initrd": initrd, "kcmdline": kcmdline, "root": root, "mac": b.mac,
                 });
                 let text = self.render("boot-grub2", &ctx)?;
-                let file = format!("boot/grub2/{node}");
-                ops.push(FileOp::put(file.clone(), text));
-                if let Some(h) = &hex {
-                    ops.push(FileOp::Hardlink {
-                        path: format!("boot/grub2/grub.cfg-{h}"),
-                        target: file.clone(),
-                    });
-                }
-                if let Some(m) = &b.mac {
-                    ops.push(FileOp::Hardlink {
-                        path: format!("boot/grub2/grub.cfg-01-{}", mac_dashed(m)),
-                        target: file,
-                    });
-                }
+                ops.push(FileOp::put(format!("boot/grub2/{node}"), text));
             }
         }
         Ok(ops)
     }
+
+    /// Whether the boot files of `method` come from a built-in template (which puts the
+    /// node's name in as it is: see [`ByName`]).
+    pub fn builtin_boot_template(&self, method: Method) -> bool {
+        self.is_builtin(match method {
+            Method::Xnba => "boot-xnba",
+            Method::Pxelinux => "boot-pxelinux",
+            Method::Grub2Tftp | Method::Grub2Http => "boot-grub2",
+        })
+    }
+}
+
+/// The links of [`Templates::boot_files`] for `node` at `ip`: its file under its address in
+/// hex, and under its MAC (grub2).
+pub fn boot_links(method: Method, node: &str, ip: &str, mac: Option<&str>) -> Vec<FileOp> {
+    let hex = hex_ip(ip);
+    let mut ops = Vec::new();
+    match method {
+        Method::Xnba => {}
+        Method::Pxelinux => {
+            if let Some(h) = &hex {
+                ops.push(FileOp::Symlink {
+                    path: format!("pxelinux.cfg/{h}"),
+                    target: node.to_string(),
+                });
+            }
+        }
+        Method::Grub2Tftp | Method::Grub2Http => {
+            let file = format!("boot/grub2/{node}");
+            if let Some(h) = &hex {
+                ops.push(FileOp::Hardlink {
+                    path: format!("boot/grub2/grub.cfg-{h}"),
+                    target: file.clone(),
+                });
+            }
+            if let Some(m) = mac {
+                ops.push(FileOp::Hardlink {
+                    path: format!("boot/grub2/grub.cfg-01-{}", mac_dashed(m)),
+                    target: file,
+                });
+            }
+        }
+    }
+    ops
 }
 
 /// `aa:BB:cc` → `aa-bb-cc`.

@@ -122,6 +122,11 @@ impl Templates {
         Ok(Templates { env, overridden })
     }
 
+    /// Whether template `name` is the built-in one (no site override).
+    pub fn is_builtin(&self, name: &str) -> bool {
+        !self.overridden.iter().any(|o| o == name)
+    }
+
     /// Render template `name` with `ctx`.
     pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<String, String> {
         let t = self

@@ -1,11 +1,12 @@
 //! Compute-node steps over ssh.
 
 use crate::delegate;
+use crate::NodeTarget;
 use remote::fanout::{FanOut, HostResult, Job};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use takeover::journal::StepState;
-use takeover::{NodeMove, NodeOutcome, Plan, Step, StepKind, StepResult};
+use takeover::{NodeOutcome, Plan, Step, StepKind, StepResult};
 
 /// The script each node runs; values come as separate arguments.
 pub const NODE_SCRIPT: &str = concat!(include_str!("prelude.sh"), include_str!("node.sh"));
@@ -46,13 +47,13 @@ const BUILTIN: [&str; 3] = ["syslog", "setupntp", "mkresolvconf"];
 impl CnRunner {
     fn ops_for(
         &self,
-        m: &NodeMove,
+        m: &NodeTarget<'_>,
         step: &Step,
         i: usize,
         scripts: &HashMap<String, Vec<u8>>,
     ) -> Vec<Op> {
-        let master = m.new_xm.clone();
-        let master_ip = m.new_xm_ip.clone().unwrap_or_else(|| master.clone());
+        let master = m.xcatmaster.to_string();
+        let master_ip = m.xcatmaster_ip.unwrap_or(m.xcatmaster).to_string();
         let op = |args: Vec<String>| Op {
             args,
             stdin: Vec::new(),
@@ -64,7 +65,7 @@ impl CnRunner {
             StepKind::Route if step.aix => vec![op(vec![
                 "aixroute".into(),
                 tag,
-                m.old_xm_ip.clone().unwrap_or_default(),
+                m.old_xcatmaster_ip.unwrap_or_default().to_string(),
                 master_ip,
             ])],
             StepKind::Route => vec![op(vec!["route".into(), tag, master_ip])],
@@ -72,11 +73,11 @@ impl CnRunner {
             StepKind::Niminit => vec![op(vec![
                 "niminit".into(),
                 tag,
-                m.node.clone(),
-                m.new_sn.clone(),
+                m.node.to_string(),
+                m.sn.to_string(),
             ])],
             StepKind::Bootlist => {
-                let gateway = match m.gateway.as_deref() {
+                let gateway = match m.gateway {
                     Some("<xcatmaster>") => master_ip.clone(),
                     Some(g) if g.parse::<std::net::IpAddr>().is_ok() => g.to_string(),
                     _ => String::new(),
@@ -84,7 +85,7 @@ impl CnRunner {
                 vec![op(vec![
                     "bootlist".into(),
                     tag,
-                    m.ip.clone().unwrap_or_default(),
+                    m.ip.unwrap_or_default().to_string(),
                     gateway,
                     master_ip,
                 ])]
@@ -123,7 +124,7 @@ impl CnRunner {
                             for (k, v) in [
                                 ("MASTER", master.clone()),
                                 ("MASTER_IP", master_ip.clone()),
-                                ("NODE", m.node.clone()),
+                                ("NODE", m.node.to_string()),
                                 (
                                     "NTPSERVERS",
                                     self.site.ntpservers.clone().unwrap_or_default(),
@@ -202,7 +203,7 @@ struct Prepared {
 }
 
 impl CnRunner {
-    fn prepare(&self, by_node: &HashMap<&str, &NodeMove>, steps: &[Step]) -> Prepared {
+    fn prepare(&self, by_node: &HashMap<&str, &NodeTarget<'_>>, steps: &[Step]) -> Prepared {
         // -P scripts come from the site's postscripts directory; a missing one fails its step
         // before any node is touched.
         let mut scripts: HashMap<String, Vec<u8>> = HashMap::new();
@@ -331,8 +332,27 @@ fn step_results(
 
 impl takeover::StepRunner for CnRunner {
     fn run(&mut self, plan: &Plan, steps: &[Step]) -> Vec<StepResult> {
-        let by_node: HashMap<&str, &NodeMove> =
-            plan.nodes.iter().map(|m| (m.node.as_str(), m)).collect();
+        let targets: Vec<NodeTarget<'_>> = plan.nodes.iter().map(NodeTarget::of_move).collect();
+        self.run_targets(&targets, steps)
+    }
+
+    /// The batches' nodes in one fan-out (each node is in one batch: that of its new service
+    /// node; delegation still groups them per service node), cut back into batches.
+    fn run_wave(&mut self, plan: &Plan, batches: &[Vec<Step>]) -> Vec<Vec<StepResult>> {
+        let all: Vec<Step> = batches.iter().flatten().cloned().collect();
+        let mut results = self.run(plan, &all).into_iter();
+        batches
+            .iter()
+            .map(|b| results.by_ref().take(b.len()).collect())
+            .collect()
+    }
+}
+
+impl CnRunner {
+    /// One batch of steps for `targets` (from a plan's moves, or nodes where they stand:
+    /// rnetboot's AIX bootlist), all of a node's steps in one session.
+    pub fn run_targets(&mut self, targets: &[NodeTarget<'_>], steps: &[Step]) -> Vec<StepResult> {
+        let by_node: HashMap<&str, &NodeTarget<'_>> = targets.iter().map(|t| (t.node, t)).collect();
         let Prepared { work, missing } = self.prepare(&by_node, steps);
         let mut sns: Vec<&str> = steps.iter().map(|s| s.sn.as_str()).collect();
         sns.dedup();
@@ -344,7 +364,7 @@ impl takeover::StepRunner for CnRunner {
         let mut direct: Vec<Job> = Vec::new();
         let mut by_sn: BTreeMap<String, Vec<NodeWork>> = BTreeMap::new();
         for w in work {
-            let sn = by_node.get(w.node.as_str()).map(|m| m.new_sn.clone());
+            let sn = by_node.get(w.node.as_str()).map(|m| m.sn.to_string());
             match sn {
                 Some(sn) if self.delegation.wants(&sn) => by_sn.entry(sn).or_default().push(w),
                 _ => {
@@ -401,17 +421,6 @@ impl takeover::StepRunner for CnRunner {
         });
         let results = shared.into_inner().unwrap_or_default();
         step_results(steps, &missing, &results)
-    }
-
-    /// The batches' nodes in one fan-out (each node is in one batch: that of its new service
-    /// node; delegation still groups them per service node), cut back into batches.
-    fn run_wave(&mut self, plan: &Plan, batches: &[Vec<Step>]) -> Vec<Vec<StepResult>> {
-        let all: Vec<Step> = batches.iter().flatten().cloned().collect();
-        let mut results = self.run(plan, &all).into_iter();
-        batches
-            .iter()
-            .map(|b| results.by_ref().take(b.len()).collect())
-            .collect()
     }
 }
 

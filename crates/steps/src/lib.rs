@@ -36,7 +36,42 @@ pub mod cn;
 pub mod delegate;
 pub mod sn;
 
-use takeover::{Plan, Side, Step, StepResult, StepRunner};
+use takeover::{NodeMove, Plan, Side, Step, StepResult, StepRunner};
+
+/// What a step needs to know of one node: the SN that serves it, its xcatmaster there and
+/// their addresses. Built from a takeover's node move (`of_move`: the new SN) or, for
+/// makedhcp, nodeset, makeconservercf and rnetboot, from the database as it stands: steps
+/// run for targets, with no plan.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeTarget<'a> {
+    pub node: &'a str,
+    pub ip: Option<&'a str>,
+    /// The service node that serves it (after a move, the new one).
+    pub sn: &'a str,
+    pub xcatmaster: &'a str,
+    pub xcatmaster_ip: Option<&'a str>,
+    /// The old xcatmaster's address (AIX's route step replaces the route through it).
+    pub old_xcatmaster_ip: Option<&'a str>,
+    /// The network's gateway as the networks table says it (AIX's bootlist names it).
+    pub gateway: Option<&'a str>,
+    /// AIX statelite persistent directories to copy to `sn`.
+    pub statelite: &'a [String],
+}
+
+impl<'a> NodeTarget<'a> {
+    pub fn of_move(m: &'a NodeMove) -> Self {
+        NodeTarget {
+            node: &m.node,
+            ip: m.ip.as_deref(),
+            sn: &m.new_sn,
+            xcatmaster: &m.new_xm,
+            xcatmaster_ip: m.new_xm_ip.as_deref(),
+            old_xcatmaster_ip: m.old_xm_ip.as_deref(),
+            gateway: m.gateway.as_deref(),
+            statelite: &m.statelite,
+        }
+    }
+}
 
 /// Runs each batch of steps with the runner for its side; a wave of batches of one side at once.
 pub struct Runner {

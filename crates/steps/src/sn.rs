@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use takeover::journal::StepState;
 use takeover::outcome::Reason;
-use takeover::{NodeMove, NodeOutcome, Plan, Step, StepKind, StepResult};
+use takeover::{NodeOutcome, Plan, Step, StepKind, StepResult};
 
 /// The script a service node runs; values come as separate arguments and on standard input.
 /// The Kea merge program goes in as a shell variable (single-quoted: the program has no
@@ -57,36 +57,10 @@ pub struct SiteFacts {
     pub sharedtftp: bool,
 }
 
-/// What a service-node step needs to know of one node: the SN that serves it and its
-/// xcatmaster there. Built from a takeover's node move (`of_move`: the new SN) or, for
-/// makedhcp, nodeset and makeconservercf, from the database as it stands.
-#[derive(Debug, Clone, Copy)]
-pub struct NodeTarget<'a> {
-    pub node: &'a str,
-    pub ip: Option<&'a str>,
-    /// The service node that serves it (after a move, the new one).
-    pub sn: &'a str,
-    pub xcatmaster: &'a str,
-    pub xcatmaster_ip: Option<&'a str>,
-    /// AIX statelite persistent directories to copy to `sn`.
-    pub statelite: &'a [String],
-}
-
-impl<'a> NodeTarget<'a> {
-    pub fn of_move(m: &'a NodeMove) -> Self {
-        NodeTarget {
-            node: &m.node,
-            ip: m.ip.as_deref(),
-            sn: &m.new_sn,
-            xcatmaster: &m.new_xm,
-            xcatmaster_ip: m.new_xm_ip.as_deref(),
-            statelite: &m.statelite,
-        }
-    }
-}
+pub use crate::NodeTarget;
 
 /// The targets of a run, by node name.
-pub type Targets<'a> = HashMap<&'a str, NodeTarget<'a>>;
+pub type Targets<'a> = HashMap<&'a str, NodeTarget<'a>, ahash::RandomState>;
 
 /// A value many nodes share (their SN, image, OS): one allocation for all of them.
 pub type Text = std::sync::Arc<str>;
@@ -134,7 +108,8 @@ pub struct ImageFacts {
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
     pub site: SiteFacts,
-    pub nodes: HashMap<String, NodeFacts>,
+    /// By node name (a fast hash: up to hundreds of thousands of nodes).
+    pub nodes: HashMap<String, NodeFacts, ahash::RandomState>,
     pub images: HashMap<String, ImageFacts>,
     /// Names the hosts table knows: nodes' and service nodes' `ip`, and `otherinterfaces`
     /// aliases of service nodes.
@@ -154,75 +129,104 @@ fn truthy(v: Option<&str>, default: bool) -> bool {
     }
 }
 
-/// Read the facts for `nodes` from one consistent snapshot.
-pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb::Result<Facts> {
-    use clusterdb::backend::Filter;
-    use clusterdb::{attrs, table};
-    // By position in `nodes`: no copy of every node name per table.
-    let groups = attrs::groups_of(snap, nodes)?;
-    let get = |t: &str, cols: &[&str]| {
-        attrs::nodes_attribs_list_grouped(snap, table(t)?, nodes, &groups, cols)
-    };
-    let noderes = get(
-        "noderes",
-        &[
-            "servicenode",
-            "netboot",
-            "tftpserver",
-            "tftpdir",
-            "nfsserver",
-            "xcatmaster",
-        ],
-    )?;
-    let nodetype = get("nodetype", &["os", "arch", "profile", "provmethod"])?;
-    let nodelist = get("nodelist", &["status"])?;
-    let nodehm = get("nodehm", &["cons", "conserver", "consoleondemand"])?;
-    let mac = get("mac", &["mac"])?;
-    let bootparams = get(
-        "bootparams",
-        &["kernel", "initrd", "kcmdline", "addkcmdline"],
-    )?;
-    // Nodes share most values: each distinct one is allocated once.
-    let mut shared: std::collections::HashSet<Text, ahash::RandomState> = Default::default();
-    let mut val = |m: &[Vec<clusterdb::backend::Value>], p: usize, i: usize| -> Option<Text> {
-        let v = m[p][i]
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())?;
-        if let Some(t) = shared.get(v) {
+/// Values many nodes share, each allocated once.
+#[derive(Default)]
+struct Interned(std::collections::HashSet<Text, ahash::RandomState>);
+
+impl Interned {
+    /// The value trimmed, None when empty.
+    fn get(&mut self, v: Option<&str>) -> Option<Text> {
+        let v = v.map(str::trim).filter(|s| !s.is_empty())?;
+        if let Some(t) = self.0.get(v) {
             return Some(t.clone());
         }
         let t: Text = v.into();
-        shared.insert(t.clone());
+        self.0.insert(t.clone());
         Some(t)
+    }
+}
+
+/// Each node's facts from its tables, read one table at a time (by position in `nodes`).
+fn node_facts(
+    snap: &clusterdb::Snapshot<'_>,
+    nodes: &[String],
+) -> clusterdb::Result<Vec<NodeFacts>> {
+    use clusterdb::{attrs, table};
+    let groups = attrs::groups_of(snap, nodes)?;
+    let mut all = vec![NodeFacts::default(); nodes.len()];
+    let mut shared = Interned::default();
+    let mut read = |t: &str, cols: &[&str], set: fn(&mut NodeFacts, [Option<Text>; 6])| {
+        attrs::nodes_attribs_each(snap, table(t)?, nodes, &groups, cols, |i, v| {
+            let mut vals: [Option<Text>; 6] = Default::default();
+            for (slot, v) in vals.iter_mut().zip(v.iter()) {
+                *slot = shared.get(v.as_deref());
+            }
+            set(&mut all[i], vals);
+        })
     };
+    let noderes = [
+        "servicenode",
+        "netboot",
+        "tftpserver",
+        "tftpdir",
+        "nfsserver",
+        "xcatmaster",
+    ];
+    read("noderes", &noderes, |f, [a, b, c, d, e, g]| {
+        (f.servicenode, f.netboot, f.tftpserver) = (a, b, c);
+        (f.tftpdir, f.nfsserver, f.xcatmaster) = (d, e, g);
+    })?;
+    read(
+        "nodetype",
+        &["os", "arch", "profile", "provmethod"],
+        |f, [a, b, c, d, ..]| {
+            (f.os, f.arch, f.profile, f.provmethod) = (a, b, c, d);
+        },
+    )?;
+    read("nodelist", &["status"], |f, [a, ..]| f.status = a)?;
+    let nodehm = ["cons", "conserver", "consoleondemand"];
+    read("nodehm", &nodehm, |f, [a, b, c, ..]| {
+        (f.cons, f.conserver, f.consoleondemand) = (a, b, c);
+    })?;
+    let bootparams = ["kernel", "initrd", "kcmdline", "addkcmdline"];
+    read("bootparams", &bootparams, |f, [a, b, c, d, ..]| {
+        (f.kernel, f.initrd, f.kcmdline, f.addkcmdline) = (a, b, c, d);
+    })?;
+    attrs::nodes_attribs_each(snap, table("mac")?, nodes, &groups, &["mac"], |i, v| {
+        all[i].mac = v[0].as_deref().and_then(first_mac).map(Text::from);
+    })?;
+    Ok(all)
+}
+
+/// Read the facts for `nodes` from one consistent snapshot.
+pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb::Result<Facts> {
+    load(snap, nodes, true)
+}
+
+/// [`load_facts`] for a takeover's batch: the nodes' own addresses come with their moves
+/// ([`NodeTarget::ip`]), so only the servers' are read (`Facts::hosts` has no node unless it
+/// is also a server).
+pub fn load_facts_for_moves(
+    snap: &clusterdb::Snapshot<'_>,
+    nodes: &[String],
+) -> clusterdb::Result<Facts> {
+    load(snap, nodes, false)
+}
+
+fn load(
+    snap: &clusterdb::Snapshot<'_>,
+    nodes: &[String],
+    node_addresses: bool,
+) -> clusterdb::Result<Facts> {
+    use clusterdb::backend::Filter;
+    use clusterdb::table;
     let mut facts = Facts::default();
     let mut images: BTreeSet<String> = BTreeSet::new();
     let mut names: BTreeSet<String> = BTreeSet::new();
-    for (p, n) in nodes.iter().enumerate() {
-        let f = NodeFacts {
-            servicenode: val(&noderes, p, 0),
-            netboot: val(&noderes, p, 1),
-            tftpserver: val(&noderes, p, 2),
-            tftpdir: val(&noderes, p, 3),
-            nfsserver: val(&noderes, p, 4),
-            xcatmaster: val(&noderes, p, 5),
-            os: val(&nodetype, p, 0),
-            arch: val(&nodetype, p, 1),
-            profile: val(&nodetype, p, 2),
-            provmethod: val(&nodetype, p, 3),
-            status: val(&nodelist, p, 0),
-            cons: val(&nodehm, p, 0),
-            conserver: val(&nodehm, p, 1),
-            consoleondemand: val(&nodehm, p, 2),
-            mac: mac[p][0].as_deref().and_then(first_mac).map(Text::from),
-            kernel: val(&bootparams, p, 0),
-            initrd: val(&bootparams, p, 1),
-            kcmdline: val(&bootparams, p, 2),
-            addkcmdline: val(&bootparams, p, 3),
-        };
+    facts.nodes.reserve(nodes.len());
+    for (n, f) in nodes.iter().zip(node_facts(snap, nodes)?) {
         if let Some(pm) = &f.provmethod {
-            if ImageKind::parse(pm).is_none() {
+            if ImageKind::parse(pm).is_none() && !images.contains(&**pm) {
                 images.insert(pm.to_string());
             }
         }
@@ -261,18 +265,15 @@ pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb
     }
     // Addresses of the nodes and of the servers they name.
     let idx = snap.index()?;
+    let servers: BTreeSet<String> = names.into_iter().filter(|n| idx.contains(n)).collect();
     let mut keys: Vec<String> = nodes.to_vec();
-    keys.extend(names.into_iter().filter(|n| idx.contains(n)));
+    keys.extend(servers.iter().cloned());
     keys.sort();
     keys.dedup();
-    for (n, v) in attrs::nodes_attribs(snap, table("hosts")?, &keys, &["ip", "otherinterfaces"])? {
-        if let Some(ip) = v[0].as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            facts.hosts.insert(n.clone(), ip.to_string());
-        }
-        for (name, ip) in clusterdb::hosts::other_interfaces(&n, v[1].as_deref().unwrap_or("")) {
-            facts.hosts.entry(name).or_insert_with(|| ip.to_string());
-        }
-    }
+    facts.hosts = match node_addresses {
+        true => host_addresses(snap, &keys)?,
+        false => server_addresses(snap, &keys, &servers)?,
+    };
     let site = |k: &str| -> clusterdb::Result<Option<String>> {
         Ok(snap
             .site(k)?
@@ -292,6 +293,60 @@ pub fn load_facts(snap: &clusterdb::Snapshot<'_>, nodes: &[String]) -> clusterdb
         sharedtftp: truthy(site("sharedtftp")?.as_deref(), true),
     };
     Ok(facts)
+}
+
+/// The hosts table's names for `keys`: each key's `ip`, and its `otherinterfaces` aliases, in
+/// key order (a key's own address wins over an alias of the same name; the first alias wins
+/// over later ones).
+fn host_addresses(
+    snap: &clusterdb::Snapshot<'_>,
+    keys: &[String],
+) -> clusterdb::Result<HashMap<String, String>> {
+    use clusterdb::{attrs, table};
+    let mut out = HashMap::with_capacity(keys.len());
+    let groups = attrs::groups_of(snap, keys)?;
+    let cols = ["ip", "otherinterfaces"];
+    attrs::nodes_attribs_each(snap, table("hosts")?, keys, &groups, &cols, |i, v| {
+        let n = &keys[i];
+        if let Some(ip) = v[0].as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            out.insert(n.clone(), ip.to_string());
+        }
+        for (name, ip) in clusterdb::hosts::other_interfaces(n, v[1].as_deref().unwrap_or("")) {
+            out.entry(name).or_insert_with(|| ip.to_string());
+        }
+    })?;
+    Ok(out)
+}
+
+/// [`host_addresses`] with the `ip` of the `servers` among `keys` only (an expression giving
+/// each node's address is not evaluated for the others); every key's aliases still count.
+fn server_addresses(
+    snap: &clusterdb::Snapshot<'_>,
+    keys: &[String],
+    servers: &BTreeSet<String>,
+) -> clusterdb::Result<HashMap<String, String>> {
+    use clusterdb::{attrs, table};
+    let hosts = table("hosts")?;
+    let listed: Vec<String> = servers.iter().cloned().collect();
+    let mut ips = HashMap::new();
+    let groups = attrs::groups_of(snap, &listed)?;
+    attrs::nodes_attribs_each(snap, hosts, &listed, &groups, &["ip"], |i, v| {
+        if let Some(ip) = v[0].as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            ips.insert(listed[i].as_str(), ip.to_string());
+        }
+    })?;
+    let mut out = HashMap::with_capacity(ips.len());
+    let groups = attrs::groups_of(snap, keys)?;
+    attrs::nodes_attribs_each(snap, hosts, keys, &groups, &["otherinterfaces"], |i, v| {
+        let n = &keys[i];
+        if let Some(ip) = ips.remove(n.as_str()) {
+            out.insert(n.clone(), ip);
+        }
+        for (name, ip) in clusterdb::hosts::other_interfaces(n, v[0].as_deref().unwrap_or("")) {
+            out.entry(name).or_insert_with(|| ip.to_string());
+        }
+    })?;
+    Ok(out)
 }
 
 /// Reads the facts for some nodes (a fresh snapshot, after the takeover's commit).
@@ -796,9 +851,10 @@ impl SnRunner {
         steps: &[Step],
     ) -> Result<Prepared, Vec<StepResult>> {
         let sn = steps.first().map(|s| s.sn.clone()).unwrap_or_default();
-        let mut nodes: Vec<String> = steps.iter().flat_map(|s| s.nodes.clone()).collect();
+        let mut nodes: Vec<&String> = steps.iter().flat_map(|s| &s.nodes).collect();
         nodes.sort();
         nodes.dedup();
+        let nodes: Vec<String> = nodes.into_iter().cloned().collect();
         let started = std::time::Instant::now();
         // Address steps need nothing from the database: an adoption waits for no read.
         let loaded = match steps.iter().all(|s| s.kind.is_address()) {
@@ -887,9 +943,11 @@ impl SnRunner {
         for (i, names) in sent {
             let lite = steps[i].kind == StepKind::StateliteSync;
             let whole = heard.report.get(&i.to_string());
+            // One outcome (one reason) shared by the nodes with no report line of their own.
+            let shared = heard.without_own(&sn, whole, lite);
             let per = results.entry(i).or_default();
             for n in names {
-                let r = heard.outcome(&sn, i, &n, whole, lite);
+                let r = heard.outcome(i, &n, whole, &shared);
                 per.insert(n, r);
             }
         }
@@ -985,33 +1043,38 @@ impl Heard {
         h
     }
 
-    /// Node `n` of step `i` (`whole`: the step's own report line).
-    fn outcome(
-        &self,
-        sn: &str,
-        i: usize,
-        n: &str,
-        whole: Option<&Result<(), String>>,
-        lite: bool,
-    ) -> NodeOutcome {
+    /// The outcome of a node of a step with no report line of its own (`whole`: the step's).
+    fn without_own(&self, sn: &str, whole: Option<&Result<(), String>>, lite: bool) -> NodeOutcome {
         if let Some((down, lite_down)) = &self.down {
             return NodeOutcome::Unreachable(if lite { lite_down } else { down }.clone());
         }
-        let own = match self.report.is_empty() {
-            true => None,
-            false => self.report.get(&format!("{i}/{n}")),
-        };
-        match (own, whole) {
-            (Some(Err(e)), _) | (None, Some(Err(e))) | (Some(Ok(())), Some(Err(e))) => {
-                NodeOutcome::failed(e)
+        match (whole, &self.session) {
+            (Some(Err(e)), _) => NodeOutcome::failed(e),
+            (Some(Ok(())), _) => NodeOutcome::Done,
+            (None, Some(s)) => NodeOutcome::failed(format_args!("{sn}: {s}")),
+            (None, None) => {
+                NodeOutcome::pending(format_args!("no report from {sn} (did it run the script?)"))
             }
-            (_, Some(Ok(()))) | (Some(Ok(())), None) => NodeOutcome::Done,
-            (None, None) => match &self.session {
-                Some(s) => NodeOutcome::failed(format_args!("{sn}: {s}")),
-                None => NodeOutcome::pending(format_args!(
-                    "no report from {sn} (did it run the script?)"
-                )),
-            },
+        }
+    }
+
+    /// Node `n` of step `i` (`whole`: the step's own report line; `shared`: the outcome
+    /// without a line of the node's own, [`Heard::without_own`]).
+    fn outcome(
+        &self,
+        i: usize,
+        n: &str,
+        whole: Option<&Result<(), String>>,
+        shared: &NodeOutcome,
+    ) -> NodeOutcome {
+        if self.down.is_some() || self.report.is_empty() {
+            return shared.clone();
+        }
+        match (self.report.get(&format!("{i}/{n}")), whole) {
+            (Some(Err(e)), _) => NodeOutcome::failed(e),
+            // The step's own line says it failed: that is the node's outcome too.
+            (Some(Ok(())), Some(Err(_))) | (None, _) => shared.clone(),
+            (Some(Ok(())), _) => NodeOutcome::Done,
         }
     }
 }
@@ -1019,10 +1082,13 @@ impl Heard {
 /// A step's result from its nodes' outcomes (a node with none was not run).
 fn step_result(s: &Step, mut per: BTreeMap<String, NodeOutcome>) -> StepResult {
     let (mut failed, mut waiting) = (0, 0);
+    let not_run = NodeOutcome::failed("not run");
     for n in &s.nodes {
-        let r = per
-            .entry(n.clone())
-            .or_insert_with(|| NodeOutcome::failed("not run"));
+        // Looked up before a key is made: nearly every node has its outcome already.
+        let r = match per.get(n) {
+            Some(r) => r,
+            None => per.entry(n.clone()).or_insert_with(|| not_run.clone()),
+        };
         if r.is_failed() {
             failed += 1;
         } else if !r.is_done() {

@@ -723,8 +723,15 @@ fn merge(step: &Step, earlier: &BTreeMap<String, NodeOutcome>, mut r: StepResult
     if r.results.is_empty() {
         return r;
     }
-    let mut all = earlier.clone();
-    all.extend(std::mem::take(&mut r.results));
+    // Nothing recorded before (a first run): the run's results are all of them.
+    let all = match earlier.is_empty() {
+        true => std::mem::take(&mut r.results),
+        false => {
+            let mut all = earlier.clone();
+            all.extend(std::mem::take(&mut r.results));
+            all
+        }
+    };
     if step
         .nodes
         .iter()

@@ -1,9 +1,13 @@
 //! The tiny Perl-expression evaluator used for the parenthesised groups of
 //! `|PATTERN|REPLACEMENT|` values.
 //!
-//! It is a recursive-descent parser that evaluates while it parses (there are
-//! no side effects and no short-circuit operators, so no syntax tree is
-//! needed). Values are Perl-like scalars; arithmetic follows `use integer`.
+//! [`parse`] turns a group into a syntax tree ([`Ast`]) once, which is then
+//! evaluated for each node; [`evaluate`] is the recursive-descent parser that
+//! evaluates while it parses. The two give the same value; the second also
+//! gives the exact error of an expression that does not parse (a run-time
+//! error before the syntax error comes first), so a group that [`parse`]
+//! rejects is evaluated by it. Values are Perl-like scalars; arithmetic
+//! follows `use integer`.
 
 use std::borrow::Cow;
 
@@ -112,10 +116,38 @@ pub(crate) fn str_to_int(s: &str) -> i64 {
     acc.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
+/// A piece of a double-quoted string: text, or a capture (`$n`) put in when
+/// the string is evaluated.
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Text(String),
+    Capture(Option<usize>),
+}
+
+/// A double-quoted string with the captures put in.
+fn interpolate(pieces: &[Piece], caps: &[Option<&str>]) -> String {
+    let mut out = String::new();
+    for p in pieces {
+        match p {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Capture(n) => out.push_str(capture(caps, *n).unwrap_or("")),
+        }
+    }
+    out
+}
+
+/// `$n` of `caps`; None when undefined.
+fn capture<'c>(caps: &[Option<&'c str>], n: Option<usize>) -> Option<&'c str> {
+    n.and_then(|n| caps.get(n)).copied().flatten()
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Tok<'s> {
     Num(i64),
+    /// A single-quoted string.
     Str(String),
+    /// A double-quoted string.
+    Interp(Vec<Piece>),
     /// `$n`; `None` when the index does not fit (always undefined).
     Var(Option<usize>),
     Ident(&'s str),
@@ -154,7 +186,7 @@ pub(crate) fn evaluate<'c>(src: &str, caps: &[Option<&'c str>]) -> Result<Scalar
 fn describe(t: &Tok<'_>) -> String {
     match t {
         Tok::Num(n) => format!("number {n}"),
-        Tok::Str(_) => "string literal".to_string(),
+        Tok::Str(_) | Tok::Interp(_) => "string literal".to_string(),
         Tok::Var(Some(n)) => format!("${n}"),
         Tok::Var(None) => "capture variable".to_string(),
         Tok::Ident(s) => format!("word {s:?}"),
@@ -196,7 +228,7 @@ impl<'s, 'c> Parser<'s, 'c, '_> {
     }
 
     fn capture(&self, n: Option<usize>) -> Scalar<'c> {
-        match n.and_then(|n| self.caps.get(n)).copied().flatten() {
+        match capture(self.caps, n) {
             Some(s) => Scalar::Str(Cow::Borrowed(s)),
             None => Scalar::Undef,
         }
@@ -365,6 +397,7 @@ impl<'s, 'c> Parser<'s, 'c, '_> {
     fn lex_double_quoted(&mut self) -> Result<Tok<'s>, String> {
         let s = self.src;
         let b = s.as_bytes();
+        let mut pieces = Vec::new();
         let mut out = String::new();
         let mut i = self.pos + 1;
         let mut run = i;
@@ -373,7 +406,10 @@ impl<'s, 'c> Parser<'s, 'c, '_> {
                 b'"' => {
                     out.push_str(&s[run..i]);
                     self.pos = i + 1;
-                    return Ok(Tok::Str(out));
+                    if !out.is_empty() || pieces.is_empty() {
+                        pieces.push(Piece::Text(out));
+                    }
+                    return Ok(Tok::Interp(pieces));
                 }
                 b'\\' => {
                     out.push_str(&s[run..i]);
@@ -403,7 +439,10 @@ impl<'s, 'c> Parser<'s, 'c, '_> {
                     match b.get(i + 1) {
                         Some(b'0'..=b'9' | b'{') => {
                             let (n, end) = self.lex_var_index(i + 1)?;
-                            out.push_str(&self.capture(n).to_str());
+                            if !out.is_empty() {
+                                pieces.push(Piece::Text(std::mem::take(&mut out)));
+                            }
+                            pieces.push(Piece::Capture(n));
                             i = end;
                         }
                         Some(b'"') | None => {
@@ -509,6 +548,7 @@ impl<'s, 'c> Parser<'s, 'c, '_> {
         match self.next()? {
             Tok::Num(n) => Ok(Scalar::Int(n)),
             Tok::Str(s) => Ok(Scalar::Str(Cow::Owned(s))),
+            Tok::Interp(p) => Ok(Scalar::Str(Cow::Owned(interpolate(&p, self.caps)))),
             Tok::Var(n) => Ok(self.capture(n)),
             Tok::LParen => {
                 if *self.peek()? == Tok::RParen {
@@ -554,6 +594,232 @@ impl<'s, 'c> Parser<'s, 'c, '_> {
             t => Err(format!("syntax error: unexpected {}", describe(&t))),
         }
     }
+}
+
+/// A group parsed once ([`parse`]), evaluated for each node ([`Ast::eval`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Ast(Node);
+
+/// Binary operators of one precedence level are a flat chain (no deep tree
+/// for a long `1+1+...+1`): evaluation recurses only as deep as the nesting
+/// the parser allows.
+#[derive(Debug, Clone, PartialEq)]
+enum Node {
+    Num(i64),
+    Str(String),
+    Interp(Vec<Piece>),
+    Var(Option<usize>),
+    /// `()`.
+    Undef,
+    Neg(Box<Node>),
+    /// `a + b - c . d`, `a * b / c % d`: the first operand and the rest.
+    Chain(Box<Node>, Vec<(Op, Node)>),
+    /// `a, b, c`: every element is evaluated, the last is the value.
+    Comma(Vec<Node>),
+    Call(String, Vec<Node>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Op {
+    Add,
+    Sub,
+    Concat,
+    Mul,
+    Div,
+    Rem,
+}
+
+/// Parse one group; None when it is not a valid expression (then [`evaluate`]
+/// gives the error, or the value before it).
+pub(crate) fn parse(src: &str) -> Option<Ast> {
+    let mut p = Parser {
+        src,
+        pos: 0,
+        caps: &[],
+        peeked: None,
+        depth: 0,
+    };
+    let n = p.comma_node().ok()?;
+    matches!(p.next(), Ok(Tok::Eof)).then_some(Ast(n))
+}
+
+impl<'s> Parser<'s, '_, '_> {
+    fn comma_node(&mut self) -> Result<Node, String> {
+        let mut items = vec![self.add_node()?];
+        while *self.peek()? == Tok::Comma {
+            self.next()?;
+            if matches!(self.peek()?, Tok::RParen | Tok::Eof) {
+                break;
+            }
+            items.push(self.add_node()?);
+        }
+        Ok(match items.len() {
+            1 => items.pop().unwrap_or(Node::Undef),
+            _ => Node::Comma(items),
+        })
+    }
+
+    fn add_node(&mut self) -> Result<Node, String> {
+        let first = self.mul_node()?;
+        let mut rest = Vec::new();
+        loop {
+            let op = match self.peek()? {
+                Tok::Plus => Op::Add,
+                Tok::Minus => Op::Sub,
+                Tok::Dot => Op::Concat,
+                _ => break,
+            };
+            self.next()?;
+            rest.push((op, self.mul_node()?));
+        }
+        Ok(chain(first, rest))
+    }
+
+    fn mul_node(&mut self) -> Result<Node, String> {
+        let first = self.unary_node()?;
+        let mut rest = Vec::new();
+        loop {
+            let op = match self.peek()? {
+                Tok::Star => Op::Mul,
+                Tok::Slash => Op::Div,
+                Tok::Percent => Op::Rem,
+                _ => break,
+            };
+            self.next()?;
+            rest.push((op, self.unary_node()?));
+        }
+        Ok(chain(first, rest))
+    }
+
+    fn unary_node(&mut self) -> Result<Node, String> {
+        self.enter()?;
+        let n = match self.peek()? {
+            Tok::Minus => {
+                self.next()?;
+                Node::Neg(Box::new(self.unary_node()?))
+            }
+            // Unary plus gives its operand unchanged.
+            Tok::Plus => {
+                self.next()?;
+                self.unary_node()?
+            }
+            _ => self.primary_node()?,
+        };
+        self.depth -= 1;
+        Ok(n)
+    }
+
+    fn primary_node(&mut self) -> Result<Node, String> {
+        match self.next()? {
+            Tok::Num(n) => Ok(Node::Num(n)),
+            Tok::Str(s) => Ok(Node::Str(s)),
+            Tok::Interp(p) => Ok(Node::Interp(p)),
+            Tok::Var(n) => Ok(Node::Var(n)),
+            Tok::LParen => {
+                if *self.peek()? == Tok::RParen {
+                    self.next()?;
+                    return Ok(Node::Undef);
+                }
+                let n = self.comma_node()?;
+                match self.next()? {
+                    Tok::RParen => Ok(n),
+                    _ => Err(String::new()),
+                }
+            }
+            Tok::Ident(name) => {
+                if *self.peek()? != Tok::LParen {
+                    return Err(String::new());
+                }
+                self.next()?;
+                let mut args = Vec::new();
+                loop {
+                    if *self.peek()? == Tok::RParen {
+                        self.next()?;
+                        break;
+                    }
+                    args.push(self.add_node()?);
+                    match self.next()? {
+                        Tok::Comma => {}
+                        Tok::RParen => break,
+                        _ => return Err(String::new()),
+                    }
+                }
+                Ok(Node::Call(name.to_string(), args))
+            }
+            _ => Err(String::new()),
+        }
+    }
+}
+
+fn chain(first: Node, rest: Vec<(Op, Node)>) -> Node {
+    if rest.is_empty() {
+        first
+    } else {
+        Node::Chain(Box::new(first), rest)
+    }
+}
+
+impl Ast {
+    /// The group's value for one node's captures (`caps[n]` is `$n`).
+    pub(crate) fn eval<'a>(&'a self, caps: &[Option<&'a str>]) -> Result<Scalar<'a>, String> {
+        self.0.eval(caps)
+    }
+}
+
+impl Node {
+    /// In the order [`evaluate`] evaluates as it parses: left to right, operands before
+    /// their operator, arguments before their call.
+    fn eval<'a>(&'a self, caps: &[Option<&'a str>]) -> Result<Scalar<'a>, String> {
+        Ok(match self {
+            Node::Num(n) => Scalar::Int(*n),
+            Node::Str(s) => Scalar::Str(Cow::Borrowed(s)),
+            Node::Interp(p) => Scalar::Str(Cow::Owned(interpolate(p, caps))),
+            Node::Var(n) => capture(caps, *n).map_or(Scalar::Undef, |s| Scalar::Str(s.into())),
+            Node::Undef => Scalar::Undef,
+            Node::Neg(n) => Scalar::Int(n.eval(caps)?.to_int().wrapping_neg()),
+            Node::Chain(first, rest) => {
+                let mut v = first.eval(caps)?;
+                for (op, n) in rest {
+                    v = apply(*op, v, n.eval(caps)?)?;
+                }
+                v
+            }
+            Node::Comma(items) => {
+                let mut v = Scalar::Undef;
+                for n in items {
+                    v = n.eval(caps)?;
+                }
+                v
+            }
+            Node::Call(name, args) => {
+                let args = args
+                    .iter()
+                    .map(|a| a.eval(caps))
+                    .collect::<Result<Vec<_>, _>>()?;
+                funcs::call(name, &args)?
+            }
+        })
+    }
+}
+
+/// `l op r` as the evaluating parser computes it.
+fn apply<'a>(op: Op, l: Scalar<'a>, r: Scalar<'a>) -> Result<Scalar<'a>, String> {
+    if op == Op::Concat {
+        let mut s = l.to_str().into_owned();
+        s.push_str(&r.to_str());
+        return Ok(Scalar::Str(Cow::Owned(s)));
+    }
+    let (a, b) = (l.to_int(), r.to_int());
+    Ok(Scalar::Int(match op {
+        // (Concat returned above.)
+        Op::Add | Op::Concat => a.wrapping_add(b),
+        Op::Sub => a.wrapping_sub(b),
+        Op::Mul => a.wrapping_mul(b),
+        Op::Div if b == 0 => return Err("Illegal division by zero".to_string()),
+        Op::Div => a.wrapping_div(b),
+        Op::Rem if b == 0 => return Err("Illegal modulus zero".to_string()),
+        Op::Rem => a.wrapping_rem(b),
+    }))
 }
 
 /// `\xHH` or `\x{HHHH}` starting at `i` (just after the `x`).

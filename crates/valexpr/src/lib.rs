@@ -95,6 +95,7 @@ mod funcs;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use regex::Regex;
 
@@ -114,7 +115,7 @@ pub enum ExprError {
 const MAX_GROUP_EVALS: usize = 1000;
 /// Maximum length of the REPLACEMENT text while it is being evaluated.
 const MAX_TEXT: usize = 64 << 10;
-/// Compiled patterns kept per thread before the cache is cleared.
+/// Compiled patterns (and expressions) kept per thread before the cache is cleared.
 const MAX_CACHED: usize = 4096;
 
 /// Cheap check: could `value` be an expression at all (does it start with
@@ -128,15 +129,214 @@ pub fn is_expression(value: &str) -> bool {
 ///
 /// `Ok(None)` means "attribute not set" (the evaluation gave an empty
 /// string). Plain values are returned as is.
+///
+/// An expression is compiled once per thread (its pattern, and the groups of
+/// its REPLACEMENT parsed), then evaluated for each node it is asked for.
 pub fn evaluate(node: &str, value: &str) -> Result<Option<String>, ExprError> {
-    let out = if let Some((pattern, replacement)) = slash_form(value) {
-        eval_slash(node, value, pattern, replacement)?
-    } else if let Some(body) = pipe_body(value) {
-        eval_pipe(node, value, body)?
+    let out = if slash_form(value).is_some() || pipe_body(value).is_some() {
+        compiled(value).eval(node, value)?
     } else {
         value.to_string()
     };
     Ok(if out.is_empty() { None } else { Some(out) })
+}
+
+/// An expression as compiled once: what every node's evaluation shares.
+enum Compiled {
+    /// `/PATTERN/REPLACEMENT/`.
+    Slash {
+        re: Result<Regex, String>,
+        replacement: String,
+    },
+    /// `|PATTERN|REPLACEMENT|` (or the easy form).
+    Pipe {
+        pattern: Pattern,
+        replacement: String,
+        /// REPLACEMENT's groups in the order they are evaluated while no group's value
+        /// holds a parenthesis (the evaluated text is then scanned again from the value).
+        groups: Vec<Group>,
+    },
+}
+
+enum Pattern {
+    Given(Result<Regex, String>),
+    /// Made from each node's name.
+    Easy,
+}
+
+/// A parenthesised group of REPLACEMENT: its byte range and its syntax tree
+/// (None: it does not parse; the evaluating parser gives its error).
+struct Group {
+    start: usize,
+    end: usize,
+    ast: Option<expr::Ast>,
+}
+
+fn compile_regex(pattern: &str) -> Result<Regex, String> {
+    Regex::new(&translate_pattern(pattern)).map_err(|e| e.to_string())
+}
+
+impl Compiled {
+    /// `value` is a slash or pipe expression ([`evaluate`] checked).
+    fn new(value: &str) -> Compiled {
+        if let Some((pattern, replacement)) = slash_form(value) {
+            return Compiled::Slash {
+                re: compile_regex(pattern),
+                replacement: replacement.to_string(),
+            };
+        }
+        let body = pipe_body(value).unwrap_or_default();
+        let (pattern, replacement) = match body.split_once('|') {
+            Some((p, r)) => (Pattern::Given(compile_regex(p)), r),
+            None => (Pattern::Easy, body),
+        };
+        let mut groups = Vec::new();
+        let mut from = 0;
+        while let Some((start, end)) = find_group(replacement, from) {
+            let ast = expr::parse(&replacement[start..end]);
+            groups.push(Group { start, end, ast });
+            from = end;
+        }
+        Compiled::Pipe {
+            pattern,
+            replacement: replacement.to_string(),
+            groups,
+        }
+    }
+
+    fn eval(&self, node: &str, value: &str) -> Result<String, ExprError> {
+        let invalid = |reason: &String| ExprError::InvalidRegex {
+            value: value.to_string(),
+            reason: reason.clone(),
+        };
+        match self {
+            Compiled::Slash { re, replacement } => {
+                let re = re.as_ref().map_err(invalid)?;
+                Ok(match re.find(node) {
+                    Some(m) => splice(node, m.range(), replacement),
+                    None => node.to_string(),
+                })
+            }
+            Compiled::Pipe {
+                pattern,
+                replacement,
+                groups,
+            } => {
+                let caps = match pattern {
+                    Pattern::Given(re) => re.as_ref().map_err(invalid)?.captures(node),
+                    Pattern::Easy => {
+                        let p = easy_pattern(value, node)?;
+                        with_regex(value, &p, |re| re.captures(node))?
+                    }
+                };
+                let Some(whole) = caps.as_ref().and_then(|c| c.get(0)) else {
+                    return Ok(node.to_string());
+                };
+                let Some(first) = groups.first() else {
+                    return Ok(splice(node, whole.range(), replacement));
+                };
+                let caps: Vec<Option<&str>> = caps
+                    .iter()
+                    .flat_map(|c| c.iter())
+                    .map(|m| m.map(|m| m.as_str()))
+                    .collect();
+                let text = match fill(value, replacement, groups, &caps)? {
+                    Some(text) => text,
+                    None => eval_groups(value, replacement, (first.start, first.end), &caps)?,
+                };
+                Ok(splice(node, whole.range(), &text))
+            }
+        }
+    }
+}
+
+/// REPLACEMENT with its groups evaluated, when no group's value holds a parenthesis (None:
+/// one does, and the text must be scanned again as [`eval_groups`] does). The same checks,
+/// in the same order, as [`eval_groups`].
+fn fill(
+    value: &str,
+    replacement: &str,
+    groups: &[Group],
+    caps: &[Option<&str>],
+) -> Result<Option<String>, ExprError> {
+    let eval_err = |reason: String| ExprError::Eval {
+        value: value.to_string(),
+        reason,
+    };
+    let mut text = String::with_capacity(replacement.len() + 16);
+    let mut at = 0;
+    for (k, g) in groups.iter().enumerate() {
+        if k >= MAX_GROUP_EVALS {
+            return Err(eval_err(format!(
+                "more than {MAX_GROUP_EVALS} parenthesised groups to evaluate"
+            )));
+        }
+        let src = &replacement[g.start..g.end];
+        let v = match &g.ast {
+            Some(ast) => ast.eval(caps),
+            None => expr::evaluate(src, caps),
+        }
+        .map_err(eval_err)?;
+        let v = v.to_str();
+        if v.contains(['(', ')']) {
+            return Ok(None);
+        }
+        text.push_str(&replacement[at..g.start]);
+        text.push_str(&v);
+        at = g.end;
+        if text.len() + (replacement.len() - at) > MAX_TEXT {
+            return Err(eval_err(
+                "the evaluated text grew beyond 64 KiB".to_string(),
+            ));
+        }
+    }
+    text.push_str(&replacement[at..]);
+    Ok(Some(text))
+}
+
+/// How many values each thread keeps at hand before it looks in its cache.
+const RECENT: usize = 8;
+
+thread_local! {
+    static COMPILED: RefCell<HashMap<String, Rc<Compiled>>> = RefCell::new(HashMap::new());
+    /// The values compiled last: the nodes of a run ask for the same few, one per column
+    /// (comparing a few strings is cheaper than hashing one).
+    static LAST: RefCell<Vec<(String, Rc<Compiled>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `value` compiled, at most once per thread (while the cache holds it).
+fn compiled(value: &str) -> Rc<Compiled> {
+    let recent = LAST.with(|l| {
+        let l = l.try_borrow().ok()?;
+        l.iter().find(|(v, _)| v == value).map(|(_, c)| c.clone())
+    });
+    if let Some(c) = recent {
+        return c;
+    }
+    let c = COMPILED.with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            // Not reachable (compiling never re-enters), but never panic.
+            return Rc::new(Compiled::new(value));
+        };
+        if let Some(c) = cache.get(value) {
+            return c.clone();
+        }
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        let c = Rc::new(Compiled::new(value));
+        cache.insert(value.to_string(), c.clone());
+        c
+    });
+    LAST.with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            if l.len() >= RECENT {
+                l.remove(0);
+            }
+            l.push((value.to_string(), c.clone()));
+        }
+    });
+    c
 }
 
 /// `/PATTERN/REPLACEMENT/` with no other slash: (PATTERN, REPLACEMENT).
@@ -160,41 +360,20 @@ fn pipe_body(value: &str) -> Option<&str> {
     (!body.contains('\n')).then_some(body)
 }
 
-fn eval_slash(
-    node: &str,
+/// REPLACEMENT with its groups evaluated as xCAT does: the first group (`first`) replaced
+/// by its value, then the text scanned again from there, until no group is left.
+fn eval_groups(
     value: &str,
-    pattern: &str,
     replacement: &str,
+    first: (usize, usize),
+    groups: &[Option<&str>],
 ) -> Result<String, ExprError> {
-    let found = with_regex(value, pattern, |re| re.find(node).map(|m| m.range()))?;
-    Ok(match found {
-        Some(r) => splice(node, r, replacement),
-        None => node.to_string(),
-    })
-}
-
-fn eval_pipe(node: &str, value: &str, body: &str) -> Result<String, ExprError> {
-    let (pattern, replacement) = match body.split_once('|') {
-        Some((p, r)) => (std::borrow::Cow::Borrowed(p), r),
-        None => (std::borrow::Cow::Owned(easy_pattern(value, node)?), body),
-    };
-    let caps = with_regex(value, &pattern, |re| re.captures(node))?;
-    let Some(caps) = caps else {
-        return Ok(node.to_string());
-    };
-    let Some(whole) = caps.get(0) else {
-        return Ok(node.to_string());
-    };
-    let Some((start, end)) = find_group(replacement, 0) else {
-        return Ok(splice(node, whole.range(), replacement));
-    };
-    let groups: Vec<Option<&str>> = caps.iter().map(|m| m.map(|m| m.as_str())).collect();
     let eval_err = |reason: String| ExprError::Eval {
         value: value.to_string(),
         reason,
     };
     let mut text = replacement.to_string();
-    let (mut start, mut end) = (start, end);
+    let (mut start, mut end) = first;
     let mut evals = 0;
     loop {
         evals += 1;
@@ -203,7 +382,7 @@ fn eval_pipe(node: &str, value: &str, body: &str) -> Result<String, ExprError> {
                 "more than {MAX_GROUP_EVALS} parenthesised groups to evaluate"
             )));
         }
-        let v = expr::evaluate(&text[start..end], &groups).map_err(eval_err)?;
+        let v = expr::evaluate(&text[start..end], groups).map_err(eval_err)?;
         text.replace_range(start..end, &v.to_str());
         if text.len() > MAX_TEXT {
             return Err(eval_err(
@@ -217,7 +396,7 @@ fn eval_pipe(node: &str, value: &str, body: &str) -> Result<String, ExprError> {
             None => break,
         }
     }
-    Ok(splice(node, whole.range(), &text))
+    Ok(text)
 }
 
 /// `node` with `range` replaced by `with`.
@@ -339,6 +518,150 @@ mod tests {
         assert_eq!(find_group(r"(a\)b)", 0), Some((0, 6)));
         assert_eq!(find_group("x", 5), None);
         assert_eq!(find_group("(\\", 0), None);
+    }
+
+    /// The evaluation without the compiled form: pattern compiled per call, every group
+    /// parsed while it is evaluated, the text scanned again after each group.
+    fn reference(node: &str, value: &str) -> Result<Option<String>, ExprError> {
+        let out = if let Some((pattern, replacement)) = slash_form(value) {
+            match with_regex(value, pattern, |re| re.find(node).map(|m| m.range()))? {
+                Some(r) => splice(node, r, replacement),
+                None => node.to_string(),
+            }
+        } else if let Some(body) = pipe_body(value) {
+            let (pattern, replacement) = match body.split_once('|') {
+                Some((p, r)) => (p.to_string(), r),
+                None => (easy_pattern(value, node)?, body),
+            };
+            let caps = with_regex(value, &pattern, |re| re.captures(node))?;
+            match caps.as_ref().and_then(|c| c.get(0)) {
+                None => node.to_string(),
+                Some(whole) => {
+                    let groups: Vec<Option<&str>> = caps
+                        .iter()
+                        .flat_map(|c| c.iter())
+                        .map(|m| m.map(|m| m.as_str()))
+                        .collect();
+                    let text = match find_group(replacement, 0) {
+                        Some(first) => eval_groups(value, replacement, first, &groups)?,
+                        None => replacement.to_string(),
+                    };
+                    splice(node, whole.range(), &text)
+                }
+            }
+        } else {
+            value.to_string()
+        };
+        Ok((!out.is_empty()).then_some(out))
+    }
+
+    /// Values whose groups do and do not parse, fail at run time before a syntax error,
+    /// give values with parentheses (scanned again), or run into the limits.
+    const VALUES: &[&str] = &[
+        r"|\D+(\d+)|10.(64+($1-1)/62500).((($1-1)/250)%250).(($1-1)%250+1)|",
+        r"|node(\d+)|10.0.0.($1+0)|",
+        r"|10.0.0.($1+0)|",
+        r"|\D+(\d+)|cmm(sprintf('%02d',($1-1)/14+1))|",
+        r"|node(\d+)|node($1-1),node($1+1)|",
+        r"|node(\d+)|(1/0 2)|",
+        r"|node(\d+)|(1/($1-5))|",
+        r"|node(\d+)|(1 2)(3)|",
+        r"|node(\d+)|('(' . $1 . ')')x|",
+        r#"|node(\d+)|("(1+$1)")(2)|"#,
+        r"|node(\d+)|('(')(2)|",
+        r"|node(\d+)|(')')(2)|",
+        r#"|node(\d+)|("($1")(4)|"#,
+        r"|node(\d+)|a)(1)|",
+        r"|node(\d+)|(sprintf('%5000s', $1))(1)|",
+        r"|node(\d+)|(sprintf('%4000s', $1))(sprintf('%4000s', $1))|",
+        r"|node(\d+)|(-$1)(+$1)(- -$1)(1,2,)(())($9)(${1}.'x')|",
+        r"|node(\d+)|(nosuch($1, 1/0))|",
+        r"|node(\d+)|(a2idx('b') . mknum($1) . dim2idx(2,4,3) . skip(7,'3:2'))|",
+        r"|(\d+|x|",
+        r"/(\d+/x/",
+        r"/\z/-bmc/",
+        r"/(\d+)/-$1/",
+        "/install/x",
+        "plain",
+    ];
+
+    #[test]
+    fn compiled_values_evaluate_as_the_reference_does() {
+        let nodes = [
+            "node5",
+            "node12",
+            "cn000001",
+            "cn100000",
+            "rack2node5",
+            "x",
+            "",
+        ];
+        for value in VALUES {
+            for node in nodes {
+                // Twice: compiled the first time, from the cache the second.
+                for _ in 0..2 {
+                    assert_eq!(
+                        evaluate(node, value),
+                        reference(node, value),
+                        "node {node:?} value {value:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Random values, mostly pipe expressions made of the grammar's pieces: the compiled
+    /// evaluation gives the reference's value or error every time.
+    #[test]
+    fn random_values_evaluate_as_the_reference_does() {
+        const ATOMS: &[&str] = &[
+            "(", ")", "(", ")", "(", ")", "$1", "$2", "${1}", "$", "\\", "+", "-", "*", "/", "%",
+            ".", ",", "'", "\"", "'('", "')'", "0", "1", "7", "08", "0x1f", "-", " ", "sprintf(",
+            "'%03d'", "a2idx(", "dim2idx(", "skip(", "'3:2'", "ipadd(", "mknum(", "nosuch(", "x",
+            "\"$1(\"", "()", "**", "1e3", "(-", "(+",
+        ];
+        let nodes = [
+            "node1",
+            "node012",
+            "",
+            "rack2node5",
+            "blade",
+            "n0",
+            "node99",
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut below = |n: usize| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let mut v = String::from(["|node(\\d+)|", "|", "|(\\d)(\\d)?|"][below(3)]);
+            for _ in 0..below(12) {
+                v.push_str(ATOMS[below(ATOMS.len())]);
+            }
+            v.push('|');
+            let node = nodes[below(nodes.len())];
+            assert_eq!(evaluate(node, &v), reference(node, &v), "{node:?} {v:?}");
+        }
+    }
+
+    #[test]
+    fn one_compiled_value_gives_each_node_its_own_value() {
+        let v = r"|\D+(\d+)|10.(64+($1-1)/62500).((($1-1)/250)%250).(($1-1)%250+1)|";
+        let ip = |n: &str| evaluate(n, v).unwrap();
+        assert_eq!(ip("cn000001").as_deref(), Some("10.64.0.1"));
+        assert_eq!(ip("cn000251").as_deref(), Some("10.64.1.1"));
+        assert_eq!(ip("cn100000").as_deref(), Some("10.65.149.250"));
+        assert_eq!(ip("cn000001").as_deref(), Some("10.64.0.1"));
+        assert_eq!(ip("mn"), Some("mn".to_string()));
+        // Compiled once: the cache holds it.
+        assert!(COMPILED.with(|c| c.borrow().contains_key(v)));
+        // A value whose group's result holds a parenthesis is scanned again, per node.
+        let v = r"|node(\d+)|('(' . $1 . '+1)')|";
+        assert_eq!(evaluate("node5", v).unwrap().as_deref(), Some("6"));
+        assert_eq!(evaluate("node41", v).unwrap().as_deref(), Some("42"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! results settled before anything ran (a bad value, nothing to do).
 
 use super::*;
+use render::byname::ByName;
 
 /// One batch as compiled.
 #[derive(Default)]
@@ -27,14 +28,28 @@ struct Compiler<'a> {
     texts: SharedTexts,
 }
 
-/// Where a node's file records go: the payload, with the texts already sent.
-struct FileRecords<'b> {
+/// Where a node's file records go: the payload, with the texts already sent and the shapes
+/// already rendered.
+struct FileRecords<'b, 't> {
     buf: &'b mut Vec<u8>,
     texts: &'b mut SharedTexts,
+    shapes: &'b mut Shapes<'t>,
+}
+
+/// One node's boot files: what they are made of.
+struct NodeBoot<'t> {
+    m: NodeTarget<'t>,
+    f: &'t NodeFacts,
+    pm: &'t str,
+    method: Method,
+    /// Its MAC, when it is one.
+    mac: Option<&'t str>,
+    /// The tftp directory.
+    dir: &'t str,
 }
 
 /// The mark a shared boot-file text holds where each node's file has the node's name.
-const NODE_MARK: &str = "@@BATON-NODE@@";
+const NODE_MARK: &str = render::byname::MARK;
 
 /// Boot-file texts shared by many nodes (theirs differ by the node's name at most): each is
 /// sent once per session, and the service node makes every node's file from it (`puts`).
@@ -70,7 +85,84 @@ impl SharedTexts {
         };
         let _ = writeln!(out, "puts {tag} {path} {} {id} {node}", content.len());
     }
+
+    /// [`SharedTexts::put`] of a text shared by name (`f.content` for `node`), without making
+    /// it when its records are known: its text once sent, and `node` such that the text made
+    /// for it gives back exactly the shared text (`by_name_only`).
+    fn put_by_name(&mut self, out: &mut Vec<u8>, tag: &str, node: &str, f: &ByNameFile) {
+        use std::io::Write;
+        let path = f.path.text(node);
+        let id = f.id.get().or_else(|| self.ids.get(&f.text).copied());
+        match id {
+            Some(id) if by_name_only(node, &f.content) => {
+                f.id.set(Some(id));
+                let len = f.content.len(node);
+                let _ = writeln!(out, "puts {tag} {path} {len} {id} {node}");
+            }
+            _ => self.put(out, tag, node, &path, &f.content.text(node)),
+        }
+    }
 }
+
+/// Whether the text for `node` of `by` turned back into a shared text ([`SharedTexts::put`]:
+/// every `node` replaced by the mark) is the text for the mark itself: the name is a plain word
+/// with no `@` and no part of the mark, is found nowhere but where it was put, and no two of
+/// its places overlap (no proper prefix of it is also its suffix).
+fn by_name_only(node: &str, by: &ByName) -> bool {
+    plain(node)
+        && !node.contains('@')
+        && !NODE_MARK.contains(node)
+        && (1..node.len()).all(|k| node.as_bytes()[..k] != node.as_bytes()[node.len() - k..])
+        && !by.pieces().iter().any(|p| p.contains(node))
+}
+
+/// One boot file of a shape: its path and content by name, the shared text (the content for
+/// the mark) and its id once sent.
+struct ByNameFile {
+    path: ByName,
+    content: ByName,
+    text: String,
+    id: std::cell::Cell<Option<usize>>,
+}
+
+/// What a node's boot files are made of, but its name, address and MAC: nodes alike in all of
+/// it share one rendering. Facts values are compared by identity (each distinct value is held
+/// once in the facts).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct ShapeKey<'a> {
+    facts: [usize; 11],
+    provmethod: &'a str,
+    xcatmaster: &'a str,
+    xcatmaster_ip: Option<&'a str>,
+}
+
+impl<'a> ShapeKey<'a> {
+    fn of(m: &NodeTarget<'a>, f: &NodeFacts, provmethod: &'a str) -> Self {
+        let id = |v: &Option<Text>| v.as_ref().map_or(0, |t| t.as_ptr() as usize);
+        ShapeKey {
+            facts: [
+                id(&f.netboot),
+                id(&f.arch),
+                id(&f.os),
+                id(&f.profile),
+                id(&f.nfsserver),
+                id(&f.tftpserver),
+                id(&f.kernel),
+                id(&f.initrd),
+                id(&f.kcmdline),
+                id(&f.addkcmdline),
+                id(&f.status),
+            ],
+            provmethod,
+            xcatmaster: m.xcatmaster,
+            xcatmaster_ip: m.xcatmaster_ip,
+        }
+    }
+}
+
+/// The boot files of each shape met in a step; None: rendered node by node (a site's template,
+/// a MAC in the file, an error).
+type Shapes<'a> = HashMap<ShapeKey<'a>, Option<std::rc::Rc<[ByNameFile]>>, ahash::RandomState>;
 
 impl SnRunner {
     /// The script's operations for one batch, and the nodes settled before anything ran.
@@ -261,8 +353,24 @@ impl Compiler<'_> {
         self.out.ops.push("dhcp", &i.to_string(), &params, &data);
     }
 
+    /// A console block by name, for nodes of console `method` (None: rendered node by node, a
+    /// site's template or an error).
+    fn console_shape(&self, method: &str, ondemand: Option<bool>) -> Option<ByName> {
+        use render::byname::{MARK, MARK2};
+        let t = &self.runner.templates;
+        if !t.is_builtin("conserver-console") {
+            return None;
+        }
+        let a = t.conserver_console(MARK, method, ondemand).ok()?;
+        let b = t.conserver_console(MARK2, method, ondemand).ok()?;
+        ByName::split(&a, &b)
+    }
+
     fn consoles(&mut self, i: usize, here: &Here<'_>) {
         let (mut names, mut blocks) = (Vec::new(), String::new());
+        // Nodes with the same console method (the same value) share one rendering.
+        let mut shapes: HashMap<(usize, Option<bool>), Option<ByName>, ahash::RandomState> =
+            HashMap::default();
         for (m, f) in here {
             let Some(method) = f.cons.clone() else {
                 // xCAT's makeconservercf skips nodes without a console method.
@@ -284,6 +392,15 @@ impl Compiler<'_> {
                 continue;
             }
             let ondemand = f.consoleondemand.as_deref().map(|v| truthy(Some(v), false));
+            let key = (method.as_ptr() as usize, ondemand);
+            let shape = shapes
+                .entry(key)
+                .or_insert_with(|| self.console_shape(&method, ondemand));
+            if let Some(by) = shape {
+                by.write(&mut blocks, m.node);
+                names.push(m.node.to_string());
+                continue;
+            }
             let t = &self.runner.templates;
             match t.conserver_console(m.node, &method, ondemand) {
                 Ok(b) => {
@@ -313,52 +430,118 @@ impl Compiler<'_> {
     }
 
     /// One node's boot files as file records; Ok(false) when it has no provmethod (nothing to
-    /// boot).
-    fn boot_records(
+    /// boot). Nodes of one shape share its rendering (`out.shapes`).
+    fn boot_records<'t>(
         &self,
         i: usize,
-        step: &Step,
-        m: &NodeTarget<'_>,
-        f: &NodeFacts,
-        dir: &str,
-        out: &mut FileRecords<'_>,
+        step: &'t Step,
+        m: &NodeTarget<'t>,
+        f: &'t NodeFacts,
+        dir: &'t str,
+        out: &mut FileRecords<'_, 't>,
     ) -> Result<bool, String> {
-        let node_dir = self.runner.tftpdir(self.facts, Some(f));
+        let node_dir = f.tftpdir.as_deref().unwrap_or(&self.facts.site.tftpdir);
         if node_dir != dir {
             return Err(format!("its noderes.tftpdir {node_dir} differs from site.tftpdir {dir}; run baton nodeset for it"));
         }
-        let pm = step.provmethod.as_deref().or(f.provmethod.as_deref());
-        let Some(pm) = pm.map(str::to_string) else {
+        let Some(pm) = step.provmethod.as_deref().or(f.provmethod.as_deref()) else {
             return Ok(false);
         };
-        let ip = m.ip.map(str::to_string).ok_or("no address")?;
-        let method = Method::from_netboot(f.netboot.as_deref(), f.arch.as_deref())?;
-        let rearm = self.runner.rearm_installs;
-        let mode = boot_mode(self.facts, f, m, &pm, &self.addr, rearm)?;
-        let files = self.runner.templates.boot_files(&BootSpec {
-            node: m.node.to_string(),
-            method,
-            ip,
-            mac: f
-                .mac
-                .as_deref()
-                .filter(|x| valid_mac(x))
-                .map(str::to_string),
-            server: self.boot_server(m, f),
-            http_port: self.facts.site.httpport,
-            tftpdir: dir.to_string(),
-            mode,
-        })?;
+        let ip = m.ip.ok_or("no address")?;
+        let b = NodeBoot {
+            m: *m,
+            f,
+            pm,
+            method: Method::from_netboot(f.netboot.as_deref(), f.arch.as_deref())?,
+            mac: f.mac.as_deref().filter(|x| valid_mac(x)),
+            dir,
+        };
         let ntag = format!("{i}/{}", m.node);
-        for op in &files {
-            match op {
-                FileOp::Put { path, content } => {
-                    out.texts.put(out.buf, &ntag, m.node, path, content)
+        // A grub2 file holds the node's MAC: no two nodes share it.
+        let grub = matches!(b.method, Method::Grub2Tftp | Method::Grub2Http);
+        let shape = match grub && b.mac.is_some() {
+            true => None,
+            false => out
+                .shapes
+                .entry(ShapeKey::of(m, f, pm))
+                .or_insert_with(|| self.boot_shape(&b))
+                .clone(),
+        };
+        match shape {
+            Some(files) => {
+                for file in files.iter() {
+                    out.texts.put_by_name(out.buf, &ntag, m.node, file);
                 }
-                _ => file_record(out.buf, &ntag, op),
+            }
+            None => {
+                let mode = boot_mode(self.facts, f, m, pm, &self.addr, self.runner.rearm_installs)?;
+                for op in self
+                    .runner
+                    .templates
+                    .boot_texts(&self.boot_spec(&b, m.node, mode))?
+                {
+                    if let FileOp::Put { path, content } = &op {
+                        out.texts.put(out.buf, &ntag, m.node, path, content);
+                    }
+                }
             }
         }
+        for op in render::sn::boot_links(b.method, m.node, ip, b.mac) {
+            file_record(out.buf, &ntag, &op);
+        }
         Ok(true)
+    }
+
+    /// What `boot_texts` renders for node `name` (the rest as for `b`'s node).
+    fn boot_spec(&self, b: &NodeBoot<'_>, name: &str, mode: BootMode) -> BootSpec {
+        BootSpec {
+            node: name.to_string(),
+            method: b.method,
+            ip: b.m.ip.unwrap_or_default().to_string(),
+            mac: b.mac.map(str::to_string),
+            server: self.boot_server(&b.m, b.f),
+            http_port: self.facts.site.httpport,
+            tftpdir: b.dir.to_string(),
+            mode,
+        }
+    }
+
+    /// The boot files of `b`'s shape by name, rendered for two stand-in names; None when they
+    /// cannot be shared (a site's template, whose use of the name is unknown; an error, which
+    /// each node then gets with its own name).
+    fn boot_shape(&self, b: &NodeBoot<'_>) -> Option<std::rc::Rc<[ByNameFile]>> {
+        use render::byname::{MARK, MARK2};
+        let t = &self.runner.templates;
+        if !t.builtin_boot_template(b.method) {
+            return None;
+        }
+        let rearm = self.runner.rearm_installs;
+        let texts = |name: &str| {
+            let named = NodeTarget { node: name, ..b.m };
+            let mode = boot_mode(self.facts, b.f, &named, b.pm, &self.addr, rearm).ok()?;
+            t.boot_texts(&self.boot_spec(b, name, mode)).ok()
+        };
+        let (one, two) = (texts(MARK)?, texts(MARK2)?);
+        let mut files = Vec::new();
+        for pair in one.iter().zip(&two) {
+            let (
+                FileOp::Put { path, content },
+                FileOp::Put {
+                    path: p2,
+                    content: c2,
+                },
+            ) = pair
+            else {
+                return None;
+            };
+            files.push(ByNameFile {
+                path: ByName::split(path, p2)?,
+                content: ByName::split(content, c2)?,
+                text: content.clone(),
+                id: Default::default(),
+            });
+        }
+        (one.len() == two.len()).then(|| files.into())
     }
 
     /// Each node's boot files, written straight into the payload.
@@ -367,10 +550,12 @@ impl Compiler<'_> {
         let dir = self.runner.tftpdir(self.facts, None);
         let mut ops = std::mem::take(&mut self.out.ops);
         let mut texts = self.texts.clone();
+        let mut shapes = Shapes::default();
         let kept = ops.push_filled("files", &i.to_string(), std::slice::from_ref(&dir), |buf| {
             let mut out = FileRecords {
                 buf,
                 texts: &mut texts,
+                shapes: &mut shapes,
             };
             for (m, f) in here {
                 match self.boot_records(i, step, m, f, &dir, &mut out) {

@@ -3,7 +3,7 @@
 //! directory, and the real `dhcpd -t`, `kea-dhcp4 -t` and `conserver -S` checks.
 
 use super::*;
-use takeover::{MoveShape, Request, StepRunner};
+use takeover::{MoveShape, NodeMove, Request, StepRunner};
 
 #[test]
 fn reports_are_parsed_per_tag() {
@@ -777,4 +777,111 @@ fn the_adoption_names_the_services_that_do_not_listen_on_the_address() {
     };
     assert_eq!(deaf("10.1.16.11"), ["tcp/80", "udp/514"]);
     assert!(deaf("10.1.16.12").is_empty());
+}
+
+/// Nodes alike but for their name share one rendering of their boot files and console blocks:
+/// the batch is byte for byte the one rendered node by node (forced here by giving the
+/// built-in templates as a site's own, whose use of the name baton cannot know), whatever the
+/// names (ones that occur in the files' text, overlap themselves, hold `@`, or the mark's own
+/// words) and values (a stored command line holding the mark or a node's name).
+#[test]
+fn shared_renderings_compile_as_rendering_node_by_node() {
+    let w = world();
+    let mut f = facts(&w, Some("isc"));
+    f.hosts.insert("sn2-eth1".into(), "10.9.16.12".into());
+    let names = [
+        "cn1", "cn10", "aa", "aaa", "abab", "x", "xcat", "kernel", "BATON", "NODE", "node@x",
+        "cn1x", "nodes", "gpxe", "imgexec", "n",
+    ];
+    let base = f.nodes["cn3"].clone();
+    let grub = NodeFacts {
+        netboot: Some("grub2".into()),
+        ..base.clone()
+    };
+    let pxe = NodeFacts {
+        netboot: Some("pxe".into()),
+        ..base.clone()
+    };
+    let marked = NodeFacts {
+        kcmdline: Some("console=ttyS0 @@BATON-NODE@@ NODE=cn1".into()),
+        ..base.clone()
+    };
+    let mut p = plan(vec![]);
+    p.nodes.clear();
+    for (k, n) in names.iter().enumerate() {
+        let mut nf = [&base, &grub, &pxe, &marked][k % 4].clone();
+        if k % 3 == 0 {
+            nf.mac = Some(format!("02:b7:09:01:00:{k:02x}").into());
+        }
+        nf.consoleondemand = [None, Some("yes".into()), Some("no".into())][k % 3].clone();
+        f.nodes.insert(n.to_string(), nf);
+        p.nodes.push(node(n, &format!("10.9.18.{}", k + 1)));
+    }
+    let steps = vec![
+        step(1, StepKind::Bootfiles, "sn2", &names, Some("netboot")),
+        step(2, StepKind::Consoles, "sn2", &names, None),
+        step(3, StepKind::Bootfiles, "sn2", &names, None),
+    ];
+    let mut shared = runner(&w, f.clone());
+    let mut one_by_one = runner(&w, f);
+    let own = render::templates::BUILTIN
+        .iter()
+        .map(|(n, src)| (n.to_string(), src.to_string()));
+    one_by_one.templates = Templates::with_overrides(own).unwrap();
+    let a = compiled(&w, &mut shared, &p, &steps);
+    assert_eq!(a, compiled(&w, &mut one_by_one, &p, &steps));
+    assert!(a.contains("puts 0/"), "{a}");
+}
+
+/// A takeover's batch reads the servers' addresses only (its nodes' come with their moves):
+/// the same facts as for nodes where they stand, less the nodes' own addresses; aliases a node
+/// defines still count.
+#[test]
+fn facts_for_moves_read_only_the_servers_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = clusterdb::DbUrl::Sqlite(dir.path().join("c.db"));
+    let mut db = clusterdb::ClusterDb::open(&url).unwrap();
+    {
+        let snap = db.write().unwrap();
+        let g = |s: &str| Some(s.to_string());
+        let row = |t: &str, cols: &[&str], vals: &[&str]| {
+            let vals: Vec<Option<String>> = vals.iter().map(|v| g(v)).collect();
+            snap.tx()
+                .insert(clusterdb::table(t).unwrap(), cols, &vals)
+                .unwrap();
+        };
+        for n in ["cn1", "cn2", "cn3"] {
+            row("nodelist", &["node", "groups"], &[n, "compute,all"]);
+        }
+        row("nodelist", &["node", "groups"], &["sn2", "service"]);
+        row(
+            "noderes",
+            &["node", "servicenode", "xcatmaster"],
+            &["compute", "sn2", "sn2-eth1"],
+        );
+        let hosts = ["node", "ip", "otherinterfaces"];
+        row(
+            "hosts",
+            &hosts,
+            &["compute", r"|cn(\d+)|10.1.0.($1+0)|", ""],
+        );
+        row("hosts", &hosts, &["sn2", "10.0.0.2", "-eth1:10.9.16.12"]);
+        row("hosts", &hosts, &["cn3", "10.1.0.33", "cn3-bmc:10.2.0.3"]);
+        snap.commit().unwrap();
+    }
+    let nodes: Vec<String> = ["cn1", "cn2", "cn3"].map(String::from).to_vec();
+    let snap = db.read().unwrap();
+    let all = load_facts(&snap, &nodes).unwrap();
+    let moves = load_facts_for_moves(&snap, &nodes).unwrap();
+    assert_eq!(all.hosts["cn1"], "10.1.0.1");
+    assert_eq!(all.hosts["cn3"], "10.1.0.33");
+    let mut want = all.hosts.clone();
+    for n in &nodes {
+        want.remove(n);
+    }
+    assert_eq!(moves.hosts, want);
+    assert_eq!(moves.hosts["sn2-eth1"], "10.9.16.12");
+    assert_eq!(moves.hosts["cn3-bmc"], "10.2.0.3");
+    assert_eq!(moves.nodes.len(), 3);
+    assert_eq!(moves.nodes["cn2"].xcatmaster.as_deref(), Some("sn2-eth1"));
 }
