@@ -87,8 +87,8 @@ ADOPTING THE OLD SN'S ADDRESS (--adopt-address)
   layer-2 segment; the old SN is down (checked: no host may answer ARP for its address, with
   `arping -D` from the destination; --force does not override this); iputils-arping on the
   service nodes; the services listen on the wildcard address (checked: syslog, NTP, DNS, TFTP and HTTP
-  bound only to other addresses fail the step, naming the port; a BIND named is asked to
-  rescan its interfaces first). Not with -i or -l. A rollback hands the
+  bound only to other addresses fail the step, naming the port, and the address is let go;
+  a BIND named is asked to rescan its interfaces first). Not with -i or -l. A rollback hands the
   address back to its owner.
 
 EXIT STATUS

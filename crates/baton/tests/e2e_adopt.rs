@@ -538,3 +538,57 @@ fn e2e_adopt_the_destination_dies_during_the_adoption() {
         assert_served_by(bed, cn, "sn2");
     }
 }
+
+/// A service the nodes use that listens on other addresses only (UDP 123 bound to sn2's own
+/// compute address): it would not answer on the adopted one, so the adoption fails naming it and lets
+/// the address go.
+#[test]
+fn e2e_adopt_refuses_half_a_service_and_lets_the_address_go() {
+    let Some(mut guard) = bed("adopthalf", 2, 2, Dhcp::Isc) else {
+        return;
+    };
+    let cn = cns_of(&guard, "sn1").remove(0);
+    let a = guard.compute_ip("sn1").unwrap();
+    let own = guard.compute_ip("sn2").unwrap();
+    guard.power_off("sn1").unwrap();
+    let bed: &Bed = &guard;
+    // sn2's own chronyd, by its pid file (the node's PID namespace): nothing else is touched.
+    let out = bed
+        .sh("sn2", "kill $(cat /run/chrony/chronyd.pid)")
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // Something on UDP 123 bound to sn2's own address only (a dnsmasq told to listen there).
+    let listen = format!("--listen-address={own}");
+    let args = [
+        "dnsmasq",
+        "--port=123",
+        &listen,
+        "--bind-interfaces",
+        "--no-resolv",
+        "--conf-file=/dev/null",
+        "--pid-file=/run/baton-test-dnsmasq.pid",
+    ];
+    bed.exec_ok("sn2", &args).unwrap();
+    let out = baton(
+        bed,
+        &[
+            "snmove",
+            "-s",
+            "sn1",
+            "-d",
+            "sn2",
+            "--adopt-address",
+            "--yes",
+        ],
+    );
+    assert_eq!(code(&out), Some(4), "{}", text(&out));
+    let j = journal(bed, 1);
+    assert_eq!(step_state(&j, "adopt-address"), ["failed"], "{j}");
+    assert!(
+        j.to_string()
+            .contains("udp/123 listen only on other addresses"),
+        "{j}"
+    );
+    assert!(!holds(bed, "sn2", a), "a failed adoption holds nothing");
+    assert!(holders(bed, &cn, a).is_empty());
+}

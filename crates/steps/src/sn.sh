@@ -325,12 +325,12 @@ deaf_ports() { # addr
       if (key != "udp/514" && key != "udp/123" && key != "udp/53" && key != "udp/69" && key != "tcp/514" && key != "tcp/80") next
       seen[key] = 1
       if (host == "0.0.0.0" || host == "*" || host == "[::]" || host == a) ok[key] = 1 }
-    END { for (k in seen) if (!(k in ok)) printf "%s ", k }'
+    END { sep = ""; for (k in seen) if (!(k in ok)) { printf "%s%s", sep, k; sep = " " } }'
 }
 
 # adopt TAG ADDR MODE: hold ADDR here. MODE check: only when no other host answers ARP for it
 # (checked first); fenced: its owner was powered off and confirmed: held at once, checked just
-# after, and let go again if another host answers after all.
+# after, and let go again if another host answers after all. A failed adoption holds nothing.
 op_adopt() {
   need_ip "$1" || return
   tag=$1; a=$2; mode=$3
@@ -355,10 +355,14 @@ op_adopt() {
   # A DNS server with a socket per address (BIND) picks the new one up by itself (9.16+, at
   # once) or on `rndc scan` (older): asked, then given a second.
   deaf=$(deaf_ports "$a")
-  case " $deaf" in *" udp/53 "*) command -v rndc >/dev/null 2>&1 && rndc scan >/dev/null 2>&1 ;; esac
+  case " $deaf " in *" udp/53 "*) command -v rndc >/dev/null 2>&1 && rndc scan >/dev/null 2>&1 ;; esac
   i=0
   while [ -n "$deaf" ] && [ $i -lt 10 ]; do sleep 0.1; deaf=$(deaf_ports "$a"); i=$((i+1)); done
-  [ -z "$deaf" ] || { fail "$tag" "$a is held on $dev, but $deaf listen only on other addresses here: those services do not answer on it (restart or rebind them)"; return; }
+  # Half a service is not an adoption: let go, so that a failed adoption never holds it.
+  if [ -n "$deaf" ]; then
+    ip addr del "$a/32" dev "$dev" 2>/dev/null && rm -f "$BATON_STATE/adopted.$a"
+    fail "$tag" "not adopted: $deaf listen only on other addresses here, so they would not answer on $a (restart or rebind them, then baton resume)"; return
+  fi
   ok "$tag"
 }
 
