@@ -81,6 +81,19 @@ fn init_log() {
         .try_init();
 }
 
+/// snmove's `-V`: the phase lines of the move (planned, committed, each wave with its time) on
+/// standard error, unless `BATON_LOG` already chose what to log.
+pub fn verbose_log() {
+    if std::env::var_os("BATON_LOG").is_some() {
+        return;
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("takeover=info"))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
 /// `baton ...`
 pub fn baton_main() -> i32 {
     init_log();

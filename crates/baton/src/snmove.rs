@@ -132,10 +132,12 @@ pub struct SnmoveArgs {
     /// AIX only: sync statelite persistent directories, move nothing
     #[arg(short = 'l', long = "liteonly")]
     pub liteonly: bool,
-    /// AIX with a shared install: do not re-target dump devices
+    /// AIX with a shared install: do not re-target dump devices (accepted; baton does not
+    /// re-target them at all)
     #[arg(short = 'n', long = "noretarget")]
     pub noretarget: bool,
-    /// Verbose output
+    /// Verbose output: the move's phases (planned, committed, each wave of steps) with their
+    /// times, on standard error
     #[arg(short = 'V', long = "verbose")]
     pub verbose: bool,
     /// Print the version and exit
@@ -556,6 +558,9 @@ pub fn run(url: &DbUrl, a: SnmoveArgs) -> Result<(), Failure> {
             "Too many parameters: {} (give one noderange; see snmove --help)",
             a.args.join(" ")
         )));
+    }
+    if a.verbose {
+        crate::verbose_log();
     }
     let req = Request {
         noderange: a.args.first().cloned(),

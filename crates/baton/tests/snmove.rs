@@ -1204,3 +1204,24 @@ fn a_stand_in_ssh_leaves_this_hosts_conserver_cf_alone() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!err.contains("conserver.cf is left alone"), "{err}");
 }
+
+/// `-V`: the move's phases with their times on standard error; without it, none of them.
+#[test]
+fn verbose_prints_the_phases_of_the_move() {
+    let c = Cluster::new();
+    let mut quiet = c.cmd("baton");
+    quiet
+        .env_remove("BATON_LOG")
+        .args(["snmove", "cn1", "-D", "sn2-eth1", "--dry-run"]);
+    let err = String::from_utf8(quiet.output().unwrap().stderr).unwrap();
+    assert!(!err.contains("planned"), "{err}");
+    let mut verbose = c.cmd("baton");
+    verbose
+        .env_remove("BATON_LOG")
+        .args(["snmove", "cn1", "-D", "sn2-eth1", "-V"]);
+    let o = verbose.output().unwrap();
+    let err = String::from_utf8(o.stderr).unwrap();
+    for phase in ["planned nodes=1", "committed", "step batches ran"] {
+        assert!(err.contains(phase), "{phase}: {err}");
+    }
+}
