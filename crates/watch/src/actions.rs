@@ -28,6 +28,14 @@ pub struct DbActions {
     /// `--adopt-address`: the takeover holds the down SN's compute address until its nodes are
     /// re-pointed (the watcher fenced it first: it is taken at once and checked after).
     pub adopt_address: bool,
+    /// The adopted addresses as last read, with the database's version then: each round reads
+    /// the journal's unfinished entries again only when the database changed (every 5 s where
+    /// the store has no version), not a large entry's plan every round.
+    adopted_seen: Option<(
+        Option<clusterdb::backend::DataVersion>,
+        std::time::Instant,
+        Vec<takeover::adopt::Held>,
+    )>,
     /// Who runs the watcher (user, host) for the journal and auditlog.
     pub meta: RunMeta,
     /// The watcher's own command line, recorded in each journal entry it makes.
@@ -50,6 +58,7 @@ impl DbActions {
             runner,
             capacity: BTreeMap::new(),
             adopt_address: false,
+            adopted_seen: None,
             command: meta.command.clone(),
             meta,
             lock: None,
@@ -299,7 +308,19 @@ impl Actions for DbActions {
 
     fn adopted(&mut self) -> Result<Vec<takeover::adopt::Held>, String> {
         let snap = self.db.read().map_err(|e| e.to_string())?;
-        takeover::adopt::held(&snap).map_err(|e| e.to_string())
+        let version = snap.version();
+        if let Some((seen, at, held)) = &self.adopted_seen {
+            let unchanged = match version {
+                Some(_) => *seen == version,
+                None => at.elapsed() < std::time::Duration::from_secs(5),
+            };
+            if unchanged {
+                return Ok(held.clone());
+            }
+        }
+        let held = takeover::adopt::held(&snap).map_err(|e| e.to_string())?;
+        self.adopted_seen = Some((version, std::time::Instant::now(), held.clone()));
+        Ok(held)
     }
 
     fn compute_addresses(&mut self) -> Result<BTreeMap<String, Vec<String>>, String> {
@@ -571,5 +592,102 @@ mod tests {
         assert_eq!(to_move_back(&mixed, &primary).1, None);
         // Nothing left where the watcher put it.
         assert!(to_move_back(&away, &BTreeMap::new()).0.is_empty());
+    }
+
+    /// No network here: the plan below is made with `offline`.
+    struct NoEnv;
+
+    impl takeover::Env for NoEnv {
+        fn resolve_local(&self, _: &str) -> Option<std::net::IpAddr> {
+            None
+        }
+        fn resolve_dns(&self, _: &str) -> Option<std::net::IpAddr> {
+            None
+        }
+        fn sn_addresses(&self, sn: &str) -> Result<Vec<std::net::IpAddr>, String> {
+            Err(format!("{sn}: no network in this test"))
+        }
+        fn address_holder(&self, sn: &str, _: &str) -> Result<Option<String>, String> {
+            Err(format!("{sn}: no network in this test"))
+        }
+    }
+
+    /// Adopts every address; every other step waits.
+    struct AdoptsOnly;
+
+    impl StepRunner for AdoptsOnly {
+        fn run(&mut self, _: &Plan, steps: &[takeover::Step]) -> Vec<StepResult> {
+            steps
+                .iter()
+                .map(|s| {
+                    let (state, o) = match s.kind {
+                        takeover::StepKind::AdoptAddress => {
+                            (StepState::Done, takeover::NodeOutcome::Done)
+                        }
+                        _ => (
+                            StepState::Pending,
+                            takeover::NodeOutcome::pending("not in this test"),
+                        ),
+                    };
+                    let results = s.nodes.iter().map(|n| (n.clone(), o.clone())).collect();
+                    StepResult {
+                        state,
+                        detail: s.describe(),
+                        results,
+                    }
+                })
+                .collect()
+        }
+    }
+
+    /// The watcher reads the adopted addresses again when another run changed the journal
+    /// (and not the journal's entries on every round otherwise).
+    #[test]
+    fn an_adoption_by_another_run_shows_in_the_next_round() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DbUrl::Sqlite(dir.path().join("c.db"));
+        let mut other = ClusterDb::open(&url).unwrap();
+        let snap = other.write().unwrap();
+        let spec = clusterdb::sample::SampleSpec {
+            nodes: 4,
+            racks: 1,
+            sns: 2,
+        };
+        for (t, csv) in spec.tables() {
+            clusterdb::tabio::restore_into(&snap, t, &csv, false, t).unwrap();
+        }
+        snap.commit().unwrap();
+        let runner: RunnerFactory = Box::new(|_| Err("no steps here".to_string()));
+        let mut actions = DbActions::new(url, Box::new(NoEnv), runner, RunMeta::default()).unwrap();
+        assert!(actions.adopted().unwrap().is_empty());
+        assert!(actions.adopted().unwrap().is_empty(), "nothing changed");
+
+        let req = Request {
+            source: Some("sn1".into()),
+            dest: Some("sn2".into()),
+            offline: true,
+            adopt_address: true,
+            ..Default::default()
+        };
+        let mut plan = {
+            let snap = other.read().unwrap();
+            takeover::plan(&snap, &req, &NoEnv, &NoderangeEnv::default()).unwrap()
+        };
+        let adopted = plan
+            .steps
+            .iter()
+            .find(|s| s.kind == takeover::StepKind::AdoptAddress);
+        let address = adopted.unwrap().address.clone().unwrap().address;
+        takeover::apply(&mut other, &mut plan, &RunMeta::default(), &mut AdoptsOnly).unwrap();
+        let held = actions.adopted().unwrap();
+        assert_eq!(held.len(), 1, "{held:?}");
+        assert_eq!(
+            (
+                held[0].address.as_str(),
+                held[0].owner.as_str(),
+                held[0].holder.as_str()
+            ),
+            (address.as_str(), "sn1", "sn2")
+        );
     }
 }
