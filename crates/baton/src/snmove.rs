@@ -81,7 +81,8 @@ ADOPTING THE OLD SN'S ADDRESS (--adopt-address)
   address (an extra /32 address on the interface on that network, announced by gratuitous ARP),
   so every one of its nodes gets syslog, NTP, DNS, TFTP and its default route answered at once,
   while they are re-pointed one by one behind it. The address is let go once every node that
-  used it is confirmed re-pointed (pending until then: `baton resume ID`). When the old SN
+  used it is confirmed re-pointed (pending until then: `baton resume ID`; a node that will never
+  be re-pointed, dead for good, stops counting once it is moved or changed by hand). When the old SN
   comes back, its cleanup keeps its compute address down while the destination still holds it,
   and brings it back after. Preconditions: the old SN's nodes and the destination share one
   layer-2 segment; the old SN is down (checked: no host may answer ARP for its address, with

@@ -789,6 +789,7 @@ pub fn resume_as(
         } else {
             stale::moved_since(&snap, id, &plan)?
         };
+        let known = with_moved(known, &plan, &moved);
         let todo = resume_todo(&mut **snap.tx(), id, &plan, steps, &moved, meta.force)?;
         let nodes: Vec<String> = plan
             .nodes
@@ -814,6 +815,24 @@ pub fn resume_as(
         Ok(o)
     });
     lease::release_after(db, lease, r).map_err(|e| TakeoverError::after_commit(id, e))
+}
+
+/// What the gates know, with the nodes moved since counted as settled in every step of theirs
+/// (they are no longer the entry's to wait for).
+fn with_moved(mut known: Known, plan: &Plan, moved: &BTreeMap<String, Moved>) -> Known {
+    if moved.is_empty() {
+        return known;
+    }
+    for step in &plan.steps {
+        let Some((_, results)) = known.get_mut(&step.id) else {
+            continue;
+        };
+        for n in step.nodes.iter().filter(|n| moved.contains_key(*n)) {
+            let why = NodeOutcome::Superseded(moved[n].describe(n).into());
+            results.insert(n.clone(), why);
+        }
+    }
+    known
 }
 
 /// The unfinished work of entry `id`, without the nodes moved since: those are recorded as
@@ -846,14 +865,18 @@ fn resume_todo(
             rec.results.retain(|_, r| !superseded(r));
         }
         let before = step.nodes.len();
-        step.nodes.retain(|n| match moved.get(n) {
-            Some(m) => {
-                let why = NodeOutcome::Superseded(m.describe(n).into());
-                rec.results.insert(n.clone(), why);
-                false
-            }
-            None => true,
-        });
+        // An address step is about the address: it runs even when all its nodes moved (a
+        // release then lets go of an address no node of the entry uses any more).
+        let address = full.kind.is_address() && full.kind != StepKind::AdoptAddress;
+        step.nodes
+            .retain(|n| match moved.get(n).filter(|_| !address) {
+                Some(m) => {
+                    let why = NodeOutcome::Superseded(m.describe(n).into());
+                    rec.results.insert(n.clone(), why);
+                    false
+                }
+                None => true,
+            });
         if step.nodes.is_empty() && before > 0 {
             let detail = format!("{}: skipped, its nodes were moved since", full.describe());
             journal::set_step(tx, id, full.id, StepState::Skipped, &detail, &rec.results)?;
