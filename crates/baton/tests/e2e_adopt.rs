@@ -333,6 +333,24 @@ impl AdoptingWatcher {
     }
 }
 
+/// The watcher's log so far (its standard error, in `dir/watch.log`).
+fn watch_log(dir: &std::path::Path) -> String {
+    std::fs::read_to_string(dir.join("watch.log")).unwrap_or_default()
+}
+
+/// Waits (at most `secs`) for the watcher's log to say its takeover was applied.
+fn wait_for_takeover(dir: &std::path::Path, secs: u64) {
+    let t0 = std::time::Instant::now();
+    while !watch_log(dir).contains("took over its") {
+        assert!(
+            t0.elapsed().as_secs() < secs,
+            "no takeover: {}",
+            watch_log(dir)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// Stops the watcher by its own PID (in the management node's PID namespace, from its state).
 fn stop_watcher(bed: &Bed, state: &std::path::Path, child: &mut std::process::Child) {
     let status: serde_json::Value = serde_json::from_slice(&std::fs::read(state).unwrap()).unwrap();
@@ -383,7 +401,7 @@ fn e2e_watch_adopt_address_serves_the_nodes_right_after_the_fence() {
         .into_iter()
         .map(|t| t.map(|t| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_micros()))
         .collect();
-    let log = || std::fs::read_to_string(dir.join("watch.log")).unwrap_or_default();
+    let log = || watch_log(&dir);
     let fenced: u128 = std::fs::read_to_string(&fenced_at)
         .unwrap_or_else(|_| panic!("the fence ran: {}", log()))
         .trim()
@@ -416,11 +434,7 @@ fn e2e_watch_adopt_address_serves_the_nodes_right_after_the_fence() {
     }
     // Behind it, the nodes are re-pointed and the address let go: by the watcher's takeover, or
     // (nodes it could not reach in time, with hundreds on these 2 cores) by a resume after it.
-    let t0 = std::time::Instant::now();
-    while !log().contains("took over its") {
-        assert!(t0.elapsed().as_secs() < 600, "no takeover: {}", log());
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for_takeover(&dir, 600);
     // Without the adoption a node is served again only once re-pointed: the takeover's end.
     let ended = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -461,12 +475,7 @@ fn e2e_watch_adopt_address_lets_go_when_the_fenced_sn_still_answers() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     guard.kill_node("sn1").unwrap();
     let bed: &Bed = &guard;
-    let log = || std::fs::read_to_string(w.dir.join("watch.log")).unwrap_or_default();
-    let t0 = std::time::Instant::now();
-    while !log().contains("took over its") {
-        assert!(t0.elapsed().as_secs() < 120, "no takeover: {}", log());
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    wait_for_takeover(&w.dir, 120);
     stop_watcher(bed, &w.state, &mut w.child);
     assert!(w.fenced_at.exists(), "the fence ran");
     let j = journal(bed, 1);

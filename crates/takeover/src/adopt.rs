@@ -14,17 +14,22 @@ pub struct Adoption {
     pub nodes: Vec<String>,
 }
 
+/// The old SN a node leaves and the compute address it used there, when that address can be
+/// adopted (IPv4); None when the node stays or its old xcatmaster has no such address.
+pub fn old_address(m: &NodeMove) -> Option<(&str, &str)> {
+    let old = m.old_sn.as_deref().filter(|o| *o != m.new_sn)?;
+    let addr = m.old_xm_ip.as_deref()?;
+    addr.parse::<Ipv4Addr>().is_ok().then_some((old, addr))
+}
+
 /// The old SNs' compute addresses the moved nodes use (their old xcatmaster's IPv4 address),
 /// each held by the destination that takes most of its nodes (the first such, on a tie).
 pub fn adoptions(moves: &[NodeMove]) -> Vec<Adoption> {
     let mut out: Vec<(Adoption, Vec<(String, usize)>)> = Vec::new();
     for m in moves {
-        let (Some(old), Some(addr)) = (m.old_sn.as_deref(), m.old_xm_ip.as_deref()) else {
+        let Some((old, addr)) = old_address(m) else {
             continue;
         };
-        if old == m.new_sn || addr.parse::<Ipv4Addr>().is_err() {
-            continue;
-        }
         let i = match out.iter().position(|(a, _)| a.address == addr) {
             Some(i) => i,
             None => {

@@ -428,10 +428,7 @@ fn check_adoptions(env: &dyn Env, req: &Request, out: &mut Gathered) -> Result<(
         .moves
         .iter()
         .filter(|m| m.old_sn.as_deref().is_some_and(|o| o != m.new_sn))
-        .filter(|m| {
-            let v4 = m.old_xm_ip.as_deref().map(str::parse::<std::net::Ipv4Addr>);
-            !matches!(v4, Some(Ok(_)))
-        })
+        .filter(|m| crate::adopt::old_address(m).is_none())
         .map(|m| m.node.as_str())
         .collect();
     if !uncovered.is_empty() {
