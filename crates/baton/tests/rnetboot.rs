@@ -18,13 +18,7 @@ fn baton(db: &Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap();
-    eprintln!(
-        "baton {args:?} -> {:?}\n{}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    common::logged(args, out)
 }
 
 fn restore(dir: &Path, db: &Path, table: &str, csv: &str) {

@@ -80,13 +80,7 @@ impl World {
     }
     fn baton(&self, args: &[&str]) -> std::process::Output {
         let out = self.cmd().args(args).output().unwrap();
-        eprintln!(
-            "baton {args:?} -> {:?}\n{}{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        common::logged(args, out)
     }
     fn restore(&self, table: &str, csv: &str) {
         let f = self.path(&format!("{table}.csv"));

@@ -45,9 +45,8 @@ pub fn baton(bed: &Bed, args: &[&str]) -> Output {
     baton_with(bed, args, &[])
 }
 
-/// `baton ARGS` on the management node with more (or other) environment variables.
-pub fn baton_with(bed: &Bed, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let out = baton_command_with(bed, args, env).output().unwrap();
+/// A run's output, also on the test's standard error (shown when the test fails).
+pub fn logged(args: &[&str], out: Output) -> Output {
     eprintln!(
         "baton {args:?} -> {:?}\n{}{}",
         out.status.code(),
@@ -55,6 +54,12 @@ pub fn baton_with(bed: &Bed, args: &[&str], env: &[(&str, &str)]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// `baton ARGS` on the management node with more (or other) environment variables.
+pub fn baton_with(bed: &Bed, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let out = baton_command_with(bed, args, env).output().unwrap();
+    logged(args, out)
 }
 
 pub fn journal(bed: &Bed, id: u32) -> serde_json::Value {
